@@ -1,0 +1,1 @@
+//! The OneCard domain and handlers.

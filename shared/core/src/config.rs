@@ -1,0 +1,245 @@
+//! Who may call (callers), where (branches = car parks) and which site agents may
+//! connect. These records are read on every request, written by the admin
+//! commands, and live in the item store like everything else.
+
+use crate::store::{Cond, Item, ItemStore, Query, StoreError, StoreResult};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const WILDCARD: &str = "*";
+
+/// An API caller: the `from` of the chapter 5 envelope and its secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Caller {
+    pub from: String,
+    pub secret: String,
+    pub enabled: bool,
+    /// Branch numbers this caller may act on; `*` for all.
+    pub branches: Vec<String>,
+    /// Groups (park, acss, ...) it may call; `*` for all.
+    pub groups: Vec<String>,
+    /// 6.2.3: where `commit` asks the caller to confirm a payment first.
+    #[serde(default)]
+    pub verify_url: Option<String>,
+}
+
+impl Caller {
+    pub fn may_use_branch(&self, branch: &str) -> bool {
+        self.branches.iter().any(|b| b == WILDCARD || b == branch)
+    }
+    pub fn may_use_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == WILDCARD || g == group)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lane {
+    In,
+    Out,
+}
+
+impl Lane {
+    /// The seed's `inOrOut`-style flag: 0 entry, 1 exit.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Lane::In => "0",
+            Lane::Out => "1",
+        }
+    }
+}
+
+/// A lane controller (camera + gate + display board) of a branch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Controller {
+    #[serde(rename = "deviceID")]
+    pub device_id: String,
+    #[serde(rename = "controllerNo")]
+    pub controller_no: String,
+    pub name: String,
+    pub lane: Lane,
+    #[serde(default = "default_area")]
+    pub area: String,
+}
+
+fn default_area() -> String {
+    "1".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Area {
+    pub id: String,
+    pub name: String,
+    /// Parking spaces for temporary and card cars together.
+    pub capacity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BranchSettings {
+    /// Minutes a car may take to leave after paying in full (tariff rule 7).
+    pub grace_minutes: i64,
+    /// Minutes an unpaid order stays payable (seed 6.1: 15).
+    pub order_minutes: i64,
+    /// Seconds to wait for a device ack before answering 620.
+    pub ack_timeout_secs: u64,
+    /// Offline policy for temporary cars: allow / deny / manual.
+    pub offline_entry: String,
+    pub offline_exit: String,
+}
+
+impl Default for BranchSettings {
+    fn default() -> Self {
+        BranchSettings {
+            grace_minutes: 15,
+            order_minutes: 15,
+            ack_timeout_secs: 5,
+            offline_entry: "allow".into(),
+            offline_exit: "manual".into(),
+        }
+    }
+}
+
+/// A car park.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Branch {
+    pub branchno: String,
+    pub name: String,
+    #[serde(default = "default_tz")]
+    pub tz: String,
+    #[serde(default)]
+    pub settings: BranchSettings,
+    #[serde(default)]
+    pub areas: Vec<Area>,
+    #[serde(default)]
+    pub controllers: Vec<Controller>,
+}
+
+fn default_tz() -> String {
+    crate::time::DEFAULT_TZ.into()
+}
+
+impl Branch {
+    pub fn controller(&self, device_or_no: &str) -> Option<&Controller> {
+        self.controllers.iter().find(|c| c.device_id == device_or_no || c.controller_no == device_or_no)
+    }
+    pub fn capacity(&self) -> i64 {
+        self.areas.iter().map(|a| a.capacity).sum()
+    }
+}
+
+/// An on-site agent allowed to connect for a branch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SiteAgent {
+    pub branch: String,
+    pub agent_id: String,
+    pub secret: String,
+    pub enabled: bool,
+}
+
+// Keys. All configuration lives in three small partitions, so listing is one query.
+const CALLERS: &str = "cfg#caller";
+const BRANCHES: &str = "cfg#branch";
+const SITES: &str = "cfg#site";
+
+fn site_sk(branch: &str, agent: &str) -> String {
+    format!("{branch}#{agent}")
+}
+
+async fn get_as<T: serde::de::DeserializeOwned>(s: &dyn ItemStore, pk: &str, sk: &str) -> StoreResult<Option<T>> {
+    match s.get(pk, sk).await? {
+        Some(item) => Ok(Some(item.parse()?)),
+        None => Ok(None),
+    }
+}
+
+async fn list_as<T: serde::de::DeserializeOwned>(s: &dyn ItemStore, pk: &str) -> StoreResult<Vec<T>> {
+    s.query_all(&Query::partition(pk)).await?.iter().map(Item::parse).collect()
+}
+
+fn to_item<T: Serialize>(pk: &str, sk: &str, v: &T) -> Item {
+    Item::new(pk, sk, serde_json::to_value(v).unwrap_or_else(|_| json!({})))
+}
+
+pub async fn get_caller(s: &dyn ItemStore, from: &str) -> StoreResult<Option<Caller>> {
+    get_as(s, CALLERS, from).await
+}
+pub async fn put_caller(s: &dyn ItemStore, c: &Caller) -> StoreResult<()> {
+    s.put(to_item(CALLERS, &c.from, c), Cond::None).await
+}
+pub async fn list_callers(s: &dyn ItemStore) -> StoreResult<Vec<Caller>> {
+    list_as(s, CALLERS).await
+}
+
+pub async fn get_branch(s: &dyn ItemStore, branchno: &str) -> StoreResult<Option<Branch>> {
+    get_as(s, BRANCHES, branchno).await
+}
+pub async fn put_branch(s: &dyn ItemStore, b: &Branch) -> StoreResult<()> {
+    s.put(to_item(BRANCHES, &b.branchno, b), Cond::None).await
+}
+pub async fn list_branches(s: &dyn ItemStore) -> StoreResult<Vec<Branch>> {
+    list_as(s, BRANCHES).await
+}
+
+pub async fn get_site(s: &dyn ItemStore, branch: &str, agent: &str) -> StoreResult<Option<SiteAgent>> {
+    get_as(s, SITES, &site_sk(branch, agent)).await
+}
+pub async fn put_site(s: &dyn ItemStore, a: &SiteAgent) -> StoreResult<()> {
+    s.put(to_item(SITES, &site_sk(&a.branch, &a.agent_id), a), Cond::None).await
+}
+pub async fn list_sites(s: &dyn ItemStore) -> StoreResult<Vec<SiteAgent>> {
+    list_as(s, SITES).await
+}
+
+pub const DEMO_BRANCH: &str = "1001";
+pub const DEMO_CALLER: &str = "demo";
+pub const DEMO_SECRET: &str = "demo-secret";
+pub const DEMO_AGENT: &str = "A1";
+pub const DEMO_AGENT_SECRET: &str = "demo-agent-secret";
+
+pub fn demo_branch() -> Branch {
+    Branch {
+        branchno: DEMO_BRANCH.into(),
+        name: "演示停车场".into(),
+        tz: crate::time::DEFAULT_TZ.into(),
+        settings: BranchSettings::default(),
+        areas: vec![Area { id: "1".into(), name: "1".into(), capacity: 500 }],
+        controllers: vec![
+            Controller { device_id: "1".into(), controller_no: "C0000001".into(), name: "入口1".into(), lane: Lane::In, area: "1".into() },
+            Controller { device_id: "2".into(), controller_no: "C0000002".into(), name: "出口1".into(), lane: Lane::Out, area: "1".into() },
+        ],
+    }
+}
+
+/// Seeds the demo branch, caller and site agent unless a branch already exists.
+/// Returns true when it seeded.
+pub async fn seed_demo(s: &dyn ItemStore) -> StoreResult<bool> {
+    if !list_branches(s).await?.is_empty() {
+        return Ok(false);
+    }
+    put_branch(s, &demo_branch()).await?;
+    put_caller(
+        s,
+        &Caller {
+            from: DEMO_CALLER.into(),
+            secret: DEMO_SECRET.into(),
+            enabled: true,
+            branches: vec![DEMO_BRANCH.into()],
+            groups: vec![WILDCARD.into()],
+            verify_url: None,
+        },
+    )
+    .await?;
+    put_site(
+        s,
+        &SiteAgent { branch: DEMO_BRANCH.into(), agent_id: DEMO_AGENT.into(), secret: DEMO_AGENT_SECRET.into(), enabled: true },
+    )
+    .await?;
+    Ok(true)
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

@@ -1,0 +1,26 @@
+//! OneCard core: the chapter 5 protocol (envelopes, signing, codes), the ports
+//! (item store, event queue, site link), configuration records and the method
+//! registry. Everything here is free of any particular backend.
+
+pub mod codes;
+pub mod config;
+pub mod ctx;
+pub mod dispatch;
+pub mod envelope;
+pub mod events;
+pub mod fields;
+pub mod money;
+pub mod queue;
+pub mod registry;
+pub mod request;
+pub mod sign;
+pub mod sitelink;
+pub mod store;
+pub mod time;
+
+pub use codes::{ApiError, ApiResult, Code};
+pub use ctx::{Ctx, Ports};
+pub use fields::Data;
+pub use money::Fen;
+pub use registry::{handler, Group, Registry};
+pub use request::{Origin, Reply, Req};

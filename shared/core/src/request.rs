@@ -1,0 +1,89 @@
+//! What a handler gets and gives back.
+
+use crate::config::{Branch, Caller};
+use crate::fields::Data;
+use crate::registry::RouteSpec;
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+/// `queryFormat` (5.4.2): a page of a list, by 0-based row index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryFormat {
+    pub rowindex: usize,
+    pub pagesize: Option<usize>,
+}
+
+impl QueryFormat {
+    /// Applies the page to a full list; answers the page and the total.
+    pub fn page<T>(&self, all: Vec<T>) -> (Vec<T>, usize) {
+        let total = all.len();
+        let rows = all.into_iter().skip(self.rowindex);
+        let rows = match self.pagesize {
+            Some(n) => rows.take(n).collect(),
+            None => rows.collect(),
+        };
+        (rows, total)
+    }
+}
+
+/// Who sent the request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    /// A signed chapter 5 request.
+    Caller(Caller),
+    /// An authenticated site agent over the site link.
+    Site { agent_id: String },
+    /// The server itself (tests, admin, scheduled jobs).
+    Internal,
+}
+
+#[derive(Clone, Debug)]
+pub struct Req {
+    pub route: &'static RouteSpec,
+    pub origin: Origin,
+    pub branch: Branch,
+    pub data: Data,
+    pub query: Option<QueryFormat>,
+    /// Branch-local time the request arrived.
+    pub now: NaiveDateTime,
+}
+
+impl Req {
+    pub fn branchno(&self) -> &str {
+        &self.branch.branchno
+    }
+    /// Pages a list when the caller asked for a page; answers it whole otherwise.
+    pub fn list(&self, rows: Vec<Value>) -> Reply {
+        match self.query {
+            Some(q) => {
+                let (rows, total) = q.page(rows);
+                Reply { data: Value::Array(rows), page: Some((q.rowindex, total)), message: None }
+            }
+            None => {
+                let total = rows.len();
+                Reply { data: Value::Array(rows), page: Some((0, total)), message: None }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub data: Value,
+    /// (rowindex, total) for list answers.
+    pub page: Option<(usize, usize)>,
+    pub message: Option<String>,
+}
+
+impl Reply {
+    pub fn data(data: Value) -> Self {
+        Reply { data, page: None, message: None }
+    }
+    pub fn empty() -> Self {
+        Reply::data(Value::Object(Default::default()))
+    }
+    pub fn with_message(mut self, m: impl Into<String>) -> Self {
+        self.message = Some(m.into());
+        self
+    }
+}

@@ -1,0 +1,211 @@
+//! The item store port, modelled on DynamoDB's item API so that the DynamoDB
+//! adapter is a thin translation and the embedded adapter has to honour the same
+//! contract (one contract test suite runs against both).
+//!
+//! Every item lives under a partition key `pk` and a sort key `sk`. The body is a
+//! JSON document. `version` supports optimistic concurrency: a writer that read
+//! version `v` writes with `Cond::VersionIs(v)` and a new version; whoever loses
+//! the race gets `StoreError::ConditionFailed` and must re-read.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// DynamoDB refuses transactions with more than this many actions; so do we.
+pub const MAX_TRANSACTION_ITEMS: usize = 25;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub pk: String,
+    pub sk: String,
+    /// Optimistic-concurrency counter, chosen by the writer.
+    pub version: u64,
+    /// Unix seconds after which the item may be removed. Reads hide expired items
+    /// (DynamoDB's TTL sweeper is lazy, so the adapters filter on read).
+    pub ttl: Option<i64>,
+    pub body: Value,
+}
+
+impl Item {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>, body: Value) -> Self {
+        Item { pk: pk.into(), sk: sk.into(), version: 1, ttl: None, body }
+    }
+    pub fn with_ttl(mut self, ttl: i64) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+    pub fn with_version(mut self, v: u64) -> Self {
+        self.version = v;
+        self
+    }
+    /// Deserialise the body into a domain record.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_value(self.body.clone())
+            .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.pk, self.sk)))
+    }
+}
+
+/// A write condition, evaluated atomically with the write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cond {
+    None,
+    /// `attribute_not_exists(pk)`: creation that must not overwrite.
+    MustNotExist,
+    /// `attribute_exists(pk)`.
+    MustExist,
+    /// The stored item exists and has this version.
+    VersionIs(u64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    Put { item: Item, cond: Cond },
+    Delete { pk: String, sk: String, cond: Cond },
+    /// A condition on an item that is not written (DynamoDB's ConditionCheck).
+    Check { pk: String, sk: String, cond: Cond },
+}
+
+impl Write {
+    pub fn put(item: Item, cond: Cond) -> Self {
+        Write::Put { item, cond }
+    }
+    pub fn delete(pk: impl Into<String>, sk: impl Into<String>, cond: Cond) -> Self {
+        Write::Delete { pk: pk.into(), sk: sk.into(), cond }
+    }
+    pub fn check(pk: impl Into<String>, sk: impl Into<String>, cond: Cond) -> Self {
+        Write::Check { pk: pk.into(), sk: sk.into(), cond }
+    }
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            Write::Put { item, .. } => (&item.pk, &item.sk),
+            Write::Delete { pk, sk, .. } | Write::Check { pk, sk, .. } => (pk, sk),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkRange {
+    All,
+    Prefix(String),
+    /// Inclusive on both ends, like DynamoDB's BETWEEN.
+    Between(String, String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub pk: String,
+    pub range: SkRange,
+    /// Ascending sort-key order when true.
+    pub forward: bool,
+    pub limit: Option<usize>,
+    /// Opaque position returned by the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Query {
+    pub fn partition(pk: impl Into<String>) -> Self {
+        Query { pk: pk.into(), range: SkRange::All, forward: true, limit: None, cursor: None }
+    }
+    pub fn prefix(pk: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Query { range: SkRange::Prefix(prefix.into()), ..Query::partition(pk) }
+    }
+    pub fn between(pk: impl Into<String>, lo: impl Into<String>, hi: impl Into<String>) -> Self {
+        Query { range: SkRange::Between(lo.into(), hi.into()), ..Query::partition(pk) }
+    }
+    pub fn backward(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+    pub fn after(mut self, cursor: Option<String>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Present when more items may follow.
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("condition failed")]
+    ConditionFailed,
+    /// A transaction was refused; `index` names the first write whose condition
+    /// failed when the backend can tell.
+    #[error("transaction cancelled (write {index:?})")]
+    TransactionCancelled { index: Option<usize> },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("corrupt item {0}")]
+    Corrupt(String),
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// True for the errors a concurrent writer causes (retry after re-reading).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::ConditionFailed | StoreError::TransactionCancelled { .. })
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait ItemStore: Send + Sync + 'static {
+    async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>>;
+    async fn put(&self, item: Item, cond: Cond) -> StoreResult<()>;
+    async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()>;
+    async fn query(&self, q: &Query) -> StoreResult<Page>;
+    /// All-or-nothing; at most `MAX_TRANSACTION_ITEMS` writes, each key at most once.
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
+
+    /// Every item of a query, following cursors.
+    async fn query_all(&self, q: &Query) -> StoreResult<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut q = q.clone();
+        loop {
+            let page = self.query(&q).await?;
+            out.extend(page.items);
+            if let Some(lim) = q.limit {
+                if out.len() >= lim {
+                    out.truncate(lim);
+                    return Ok(out);
+                }
+            }
+            match page.cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// Checks the shape rules both adapters share, so they refuse the same requests.
+pub fn validate_transaction(writes: &[Write]) -> StoreResult<()> {
+    if writes.is_empty() {
+        return Err(StoreError::Invalid("empty transaction".into()));
+    }
+    if writes.len() > MAX_TRANSACTION_ITEMS {
+        return Err(StoreError::Invalid(format!(
+            "{} writes; a transaction holds at most {MAX_TRANSACTION_ITEMS}",
+            writes.len()
+        )));
+    }
+    let mut keys: Vec<(&str, &str)> = writes.iter().map(Write::key).collect();
+    keys.sort();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return Err(StoreError::Invalid("a transaction names one item twice".into()));
+    }
+    Ok(())
+}
+
+pub fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}

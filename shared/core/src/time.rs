@@ -1,0 +1,105 @@
+//! Wall-clock time as the spec speaks it: `yyyy-MM-dd HH:mm:ss` in the branch's
+//! local time zone (Asia/Shanghai unless the branch says otherwise). Domain code
+//! works on `NaiveDateTime` in branch-local time, because tariffs are written in
+//! times of day; conversion to and from UTC happens only at the clock.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::sync::Arc;
+
+pub const FMT: &str = "%Y-%m-%d %H:%M:%S";
+pub const DEFAULT_TZ: &str = "Asia/Shanghai";
+/// `1970-01-01 00:00:00` as an end time means "now" (seed 6.1).
+pub const NOW_SENTINEL: &str = "1970-01-01 00:00:00";
+
+pub fn format(t: NaiveDateTime) -> String {
+    t.format(FMT).to_string()
+}
+
+/// Parses the spec's time format, tolerating what real clients send: single-digit
+/// fields (`2015-10-13 9:20:23`), a `T` separator, `/` in dates, fractional
+/// seconds, and a bare date (midnight).
+pub fn parse(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim().replace('T', " ").replace('/', "-");
+    let s = match s.split_once('.') {
+        Some((head, tail)) if tail.chars().all(|c| c.is_ascii_digit()) => head.to_string(),
+        _ => s,
+    };
+    for f in [FMT, "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&s, f) {
+            return Some(t);
+        }
+    }
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+pub fn tz(name: &str) -> Tz {
+    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+pub fn to_local(t: DateTime<Utc>, zone: &str) -> NaiveDateTime {
+    t.with_timezone(&tz(zone)).naive_local()
+}
+
+/// Local wall-clock time to UTC; an ambiguous or skipped time (DST) takes the
+/// earliest reading, which is what a person at the gate would expect.
+pub fn to_utc(t: NaiveDateTime, zone: &str) -> DateTime<Utc> {
+    match tz(zone).from_local_datetime(&t).earliest() {
+        Some(z) => z.with_timezone(&Utc),
+        None => Utc.from_utc_datetime(&t),
+    }
+}
+
+/// The source of "now". Tests replace it to make time-dependent rules repeatable.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock fixed at a settable instant.
+pub struct FixedClock(pub std::sync::Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn new(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(FixedClock(std::sync::Mutex::new(t)))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap() = t;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_loose_forms() {
+        let want = NaiveDate::from_ymd_opt(2015, 10, 13).unwrap().and_hms_opt(9, 20, 23).unwrap();
+        assert_eq!(parse("2015-10-13 9:20:23"), Some(want));
+        assert_eq!(parse("2015-10-13T09:20:23"), Some(want));
+        assert_eq!(parse("2015/10/13 09:20:23.250"), Some(want));
+        assert_eq!(parse("2015-10-13").unwrap().to_string(), "2015-10-13 00:00:00");
+        assert_eq!(parse("13/10/2015"), None);
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn shanghai_is_utc_plus_8() {
+        let t = parse("2026-01-01 08:00:00").unwrap();
+        assert_eq!(to_utc(t, DEFAULT_TZ).to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        assert_eq!(to_local(to_utc(t, DEFAULT_TZ), DEFAULT_TZ), t);
+    }
+}
