@@ -1,1 +1,3 @@
-//! The OneCard domain and handlers.
+//! The OneCard domain and the handlers of every group, registered in one registry.
+
+pub mod tariff;

@@ -1,0 +1,1 @@
+//! Tariffs and the fee engine (tariff.md).
