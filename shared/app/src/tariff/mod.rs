@@ -1,1 +1,14 @@
 //! Tariffs and the fee engine (tariff.md).
+
+pub mod engine;
+pub mod model;
+pub mod month;
+mod text;
+mod wire;
+
+pub use engine::{due, fee_detail, price, price_rule_text, Day, Piece, Quote};
+pub use model::{Period, TempTariff};
+pub use month::MonthTariff;
+
+#[cfg(test)]
+mod tests;

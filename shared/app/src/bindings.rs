@@ -1,0 +1,25 @@
+//! What refuses a delete because something else still points at it (6.89: a car
+//! type bound to a tariff; 6.93: a monthly tariff bound to a card). Each binding
+//! kind registers a check here, so the deleting module need not know them all.
+
+use onecard_core::store::Query;
+use onecard_core::{ApiResult, Ctx};
+
+/// Names what binds car type `id`, if anything.
+pub async fn car_type_binding(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<Option<String>> {
+    // Temporary tariffs are keyed `{area}#{carTypeId}`; a scan of the branch's
+    // (few) tariffs is cheaper than an index for this rare admin action.
+    let tariffs = ctx.store.query_all(&Query::partition(crate::keys::temp_tariffs(branch))).await?;
+    for t in tariffs {
+        if t.sk.rsplit('#').next().and_then(|s| s.parse::<i64>().ok()) == Some(id) {
+            return Ok(Some(format!("temporary tariff {}", t.sk)));
+        }
+    }
+    let months = ctx.store.query_all(&Query::partition(crate::keys::month_tariffs(branch))).await?;
+    for m in months {
+        if m.body.get("carTypeId").and_then(|v| v.as_i64()) == Some(id) {
+            return Ok(Some(format!("monthly tariff {}", m.sk)));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,9 @@
+//! Chapter 9 (+10.4): the site's uplink.
+
+pub mod heartbeat;
+
+use onecard_core::Registry;
+
+pub fn register(reg: &mut Registry) {
+    heartbeat::register(reg);
+}
