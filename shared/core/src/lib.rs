@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod envelope;
 pub mod events;
 pub mod fields;
+pub mod link;
 pub mod money;
 pub mod queue;
 pub mod registry;
