@@ -1,1 +1,42 @@
-fn main() {}
+//! `onecard`: the local server and the admin commands.
+//!
+//! `onecard serve` runs every group on one machine over the embedded store;
+//! the admin commands (`caller`, `branch`, `site`, `dynamodb`) work on the same
+//! data dir while it runs, or on a DynamoDB table.
+
+mod admin;
+mod backend;
+mod cli;
+mod server;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    init_logs(args.log_json);
+    let result = match args.command {
+        cli::Command::Serve(s) => server::serve(s).await,
+        cli::Command::Caller(c) => admin::caller(c).await,
+        cli::Command::Branch(c) => admin::branch(c).await,
+        cli::Command::Site(c) => admin::site(c).await,
+        cli::Command::Dynamodb(c) => admin::dynamodb(c).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}

@@ -9,7 +9,7 @@ pub mod keys;
 pub mod park;
 pub mod tariff;
 
-use onecard_core::Registry;
+use onecard_core::{ApiResult, Ctx, Registry};
 
 /// Every route of the spec with the handlers built so far; the rest answer 501.
 pub fn registry() -> Registry {
@@ -17,4 +17,16 @@ pub fn registry() -> Registry {
     park::register(&mut reg);
     cat::register(&mut reg);
     reg
+}
+
+/// Seeds the demo branch's business data (a default car type) the first time.
+/// Idempotent: does nothing when the branch already has car types.
+pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
+    let branch = onecard_core::config::DEMO_BRANCH;
+    if onecard_core::config::get_branch(ctx.store(), branch).await?.is_none() || !park::cartype::list(ctx, branch).await?.is_empty() {
+        return Ok(());
+    }
+    let d = onecard_core::Data::new(serde_json::json!({"carTypeName": "小型车", "defaultCharge": true}));
+    park::cartype::create(ctx, branch, &d).await?;
+    Ok(())
 }

@@ -1,0 +1,96 @@
+//! `onecard serve`: every group behind one HTTP listener, through the same
+//! registry and dispatcher the Lambda functions use.
+
+use crate::backend::{open_store, DB_FILE};
+use crate::cli::ServeArgs;
+use anyhow::Context;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use onecard_adapters::embedded_queue::EmbeddedQueue;
+use onecard_core::config;
+use onecard_core::queue::EventQueue;
+use onecard_core::sitelink::{NoSites, SiteLink};
+use onecard_core::time::SystemClock;
+use onecard_core::{dispatch, Ctx, Ports, Registry};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+    pub reg: Arc<Registry>,
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.store).await?;
+    if config::seed_demo(&*store).await? {
+        print_demo();
+    }
+    let queue: Arc<dyn EventQueue> = match &args.sqs_queue_url {
+        Some(url) => Arc::new(onecard_adapters::sqs_queue::SqsQueue::from_env(url, None).await),
+        None => {
+            std::fs::create_dir_all(&args.store.data_dir)?;
+            Arc::new(EmbeddedQueue::open(&args.store.data_dir.join(DB_FILE)).context("opening the embedded queue")?)
+        }
+    };
+    let sites: Arc<dyn SiteLink> = Arc::new(NoSites);
+    let ctx = Ctx::new(Ports { store, queue, sites, clock: Arc::new(SystemClock) });
+    onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
+    let state = AppState { ctx, reg: Arc::new(onecard_app::registry()) };
+
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let app = router(state);
+    println!("onecard listening on http://{addr} (data dir {})", args.store.data_dir.display());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    println!("onecard stopped");
+    Ok(())
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/healthz", get(healthz)).fallback(api).with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Every path that is not a fixed endpoint is an API route. Every request that
+/// reaches a handler answers HTTP 200 with the envelope (decision 1).
+async fn api(State(s): State<AppState>, method: Method, uri: Uri, body: Bytes) -> Response {
+    if method != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], "the API takes POST\n").into_response();
+    }
+    let env = dispatch::http(&s.ctx, &s.reg, uri.path(), &body, None).await;
+    let text = serde_json::to_string(&env).unwrap_or_else(|_| "{}".into());
+    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn print_demo() {
+    println!("seeded the demo:");
+    println!("  branch  {} \"演示停车场\", area 1", config::DEMO_BRANCH);
+    println!("  lanes   deviceID 1 / C0000001 / 入口1 (entry), deviceID 2 / C0000002 / 出口1 (exit)");
+    println!("  caller  from={} secret={} (every group of branch {})", config::DEMO_CALLER, config::DEMO_SECRET, config::DEMO_BRANCH);
+    println!("  site    agent {} secret={}", config::DEMO_AGENT, config::DEMO_AGENT_SECRET);
+}
