@@ -1,1 +1,14 @@
-//! Adapters for the core ports.
+//! Adapters for the core ports: SQLite-backed store and queue for the local
+//! server, DynamoDB and SQS for the cloud.
+
+mod cursor;
+mod db;
+pub mod dynamo_store;
+pub mod embedded_queue;
+pub mod sqlite_store;
+pub mod sqs_queue;
+
+pub use dynamo_store::DynamoStore;
+pub use embedded_queue::EmbeddedQueue;
+pub use sqlite_store::SqliteStore;
+pub use sqs_queue::SqsQueue;

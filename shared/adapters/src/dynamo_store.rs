@@ -1,0 +1,414 @@
+//! The DynamoDB item store. One table, string keys `pk`/`sk`; attributes
+//! `v` (version), `ttl` (DynamoDB TTL attribute) and `d` (the JSON body as text,
+//! so bodies round-trip exactly and the table stays readable in the console).
+
+use crate::cursor;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
+    KeyType, Put, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use onecard_core::store::{
+    now_unix, validate_transaction, Cond, Item, ItemStore, Page, Query, SkRange, StoreError,
+    StoreResult, Write,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Attrs = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    /// A client from the default AWS configuration chain; `endpoint_url` points
+    /// it at DynamoDB Local instead of AWS.
+    pub async fn from_env(table: &str, endpoint_url: Option<&str>) -> Self {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let mut b = aws_sdk_dynamodb::config::Builder::from(&conf);
+        if let Some(url) = endpoint_url {
+            b = b.endpoint_url(url);
+        }
+        DynamoStore::new(Client::from_conf(b.build()), table)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Opens the connection (TLS, credentials) during a Lambda's init phase,
+    /// which is not billed against the first request's latency.
+    pub async fn warm(&self) -> StoreResult<()> {
+        self.client.describe_table().table_name(&self.table).send().await.map_err(backend)?;
+        Ok(())
+    }
+
+    /// Creates the table if it is missing and waits until it is usable.
+    pub async fn create_table(&self) -> StoreResult<()> {
+        let key = |name: &str, kt: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kt).build().map_err(invalid)
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(invalid)
+        };
+        let res = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .send()
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+            Err(e) => return Err(backend(e)),
+        }
+        self.wait_active().await?;
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(invalid)?;
+        // Reads filter expired items anyway, so TTL only saves space: an emulator
+        // without it, or a table where it is already on, is fine.
+        if let Err(e) = self
+            .client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+        {
+            tracing::debug!(table = %self.table, error = %DisplayErrorContext(&e), "TTL not enabled");
+        }
+        Ok(())
+    }
+
+    async fn wait_active(&self) -> StoreResult<()> {
+        for _ in 0..240 {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(backend)?;
+            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(StoreError::Backend(format!("table {} did not become active", self.table)))
+    }
+
+    fn key(pk: &str, sk: &str) -> Attrs {
+        HashMap::from([
+            ("pk".to_string(), AttributeValue::S(pk.to_string())),
+            ("sk".to_string(), AttributeValue::S(sk.to_string())),
+        ])
+    }
+}
+
+fn backend<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Backend(DisplayErrorContext(&e).to_string())
+}
+
+fn invalid(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(e.to_string())
+}
+
+/// A condition expression with its placeholders. DynamoDB rejects placeholders
+/// an expression does not use, so each condition carries only its own.
+struct Condition {
+    expr: &'static str,
+    names: HashMap<String, String>,
+    values: Option<Attrs>,
+}
+
+/// Expired items count as absent, as they do for reads: DynamoDB deletes them
+/// lazily, and a lease written with a TTL must be retakable once it lapses.
+fn condition(cond: &Cond, now: i64) -> Option<Condition> {
+    let names = |pairs: &[(&str, &str)]| {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>()
+    };
+    let now_v = (":now".to_string(), AttributeValue::N(now.to_string()));
+    Some(match cond {
+        Cond::None => return None,
+        Cond::MustNotExist => Condition {
+            expr: "attribute_not_exists(#pk) OR #ttl < :now",
+            names: names(&[("#pk", "pk"), ("#ttl", "ttl")]),
+            values: Some(HashMap::from([now_v])),
+        },
+        Cond::MustExist => Condition {
+            expr: "attribute_exists(#pk) AND (attribute_not_exists(#ttl) OR #ttl >= :now)",
+            names: names(&[("#pk", "pk"), ("#ttl", "ttl")]),
+            values: Some(HashMap::from([now_v])),
+        },
+        Cond::VersionIs(v) => Condition {
+            expr: "#v = :v AND (attribute_not_exists(#ttl) OR #ttl >= :now)",
+            names: names(&[("#v", "v"), ("#ttl", "ttl")]),
+            values: Some(HashMap::from([
+                (":v".to_string(), AttributeValue::N(v.to_string())),
+                now_v,
+            ])),
+        },
+    })
+}
+
+/// ConditionCheck requires an expression even when the caller sets none.
+fn always() -> Condition {
+    Condition {
+        expr: "attribute_exists(#pk) OR attribute_not_exists(#pk)",
+        names: HashMap::from([("#pk".to_string(), "pk".to_string())]),
+        values: None,
+    }
+}
+
+fn to_attrs(item: &Item) -> StoreResult<Attrs> {
+    let body = serde_json::to_string(&item.body).map_err(invalid)?;
+    let mut a = DynamoStore::key(&item.pk, &item.sk);
+    a.insert("v".into(), AttributeValue::N(item.version.to_string()));
+    if let Some(t) = item.ttl {
+        a.insert("ttl".into(), AttributeValue::N(t.to_string()));
+    }
+    a.insert("d".into(), AttributeValue::S(body));
+    Ok(a)
+}
+
+fn from_attrs(a: &Attrs) -> StoreResult<Item> {
+    let s = |k: &str| match a.get(k) {
+        Some(AttributeValue::S(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let n = |k: &str| match a.get(k) {
+        Some(AttributeValue::N(n)) => Some(n.as_str()),
+        _ => None,
+    };
+    let (pk, sk) = (s("pk").unwrap_or_default(), s("sk").unwrap_or_default());
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{pk}/{sk}: {what}"));
+    let version = n("v").and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| corrupt("bad version"))?;
+    let ttl = match a.get("ttl") {
+        None => None,
+        Some(_) => Some(n("ttl").and_then(|t| t.parse::<i64>().ok()).ok_or_else(|| corrupt("bad ttl"))?),
+    };
+    let body = serde_json::from_str(s("d").ok_or_else(|| corrupt("no body"))?)
+        .map_err(|e| corrupt(&e.to_string()))?;
+    Ok(Item { pk: pk.to_string(), sk: sk.to_string(), version, ttl, body })
+}
+
+fn live(item: &Item, now: i64) -> bool {
+    item.ttl.is_none_or(|t| t >= now)
+}
+
+fn transact_item(w: &Write, table: &str, now: i64) -> StoreResult<TransactWriteItem> {
+    let b = TransactWriteItem::builder();
+    Ok(match w {
+        Write::Put { item, cond } => {
+            let c = condition(cond, now);
+            b.put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(to_attrs(item)?))
+                    .set_condition_expression(c.as_ref().map(|c| c.expr.to_string()))
+                    .set_expression_attribute_names(c.as_ref().map(|c| c.names.clone()))
+                    .set_expression_attribute_values(c.and_then(|c| c.values))
+                    .build()
+                    .map_err(invalid)?,
+            )
+        }
+        Write::Delete { pk, sk, cond } => {
+            let c = condition(cond, now);
+            b.delete(
+                Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(DynamoStore::key(pk, sk)))
+                    .set_condition_expression(c.as_ref().map(|c| c.expr.to_string()))
+                    .set_expression_attribute_names(c.as_ref().map(|c| c.names.clone()))
+                    .set_expression_attribute_values(c.and_then(|c| c.values))
+                    .build()
+                    .map_err(invalid)?,
+            )
+        }
+        Write::Check { pk, sk, cond } => {
+            let c = condition(cond, now).unwrap_or_else(always);
+            b.condition_check(
+                ConditionCheck::builder()
+                    .table_name(table)
+                    .set_key(Some(DynamoStore::key(pk, sk)))
+                    .condition_expression(c.expr)
+                    .set_expression_attribute_names(Some(c.names))
+                    .set_expression_attribute_values(c.values)
+                    .build()
+                    .map_err(invalid)?,
+            )
+        }
+    }
+    .build())
+}
+
+#[async_trait]
+impl ItemStore for DynamoStore {
+    async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        match out.item() {
+            Some(a) => Ok(Some(from_attrs(a)?).filter(|i| live(i, now_unix()))),
+            None => Ok(None),
+        }
+    }
+
+    async fn put(&self, item: Item, cond: Cond) -> StoreResult<()> {
+        let c = condition(&cond, now_unix());
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(&item)?))
+            .set_condition_expression(c.as_ref().map(|c| c.expr.to_string()))
+            .set_expression_attribute_names(c.as_ref().map(|c| c.names.clone()))
+            .set_expression_attribute_values(c.and_then(|c| c.values))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
+        let c = condition(&cond, now_unix());
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .set_condition_expression(c.as_ref().map(|c| c.expr.to_string()))
+            .set_expression_attribute_names(c.as_ref().map(|c| c.names.clone()))
+            .set_expression_attribute_values(c.and_then(|c| c.values))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn query(&self, q: &Query) -> StoreResult<Page> {
+        if q.limit == Some(0) {
+            return Err(StoreError::Invalid("query limit must be positive".into()));
+        }
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(q.pk.clone()))]);
+        let mut names = HashMap::from([("#pk".to_string(), "pk".to_string())]);
+        let expr = match &q.range {
+            // DynamoDB refuses an empty begins_with operand; every key matches it anyway.
+            SkRange::All => "#pk = :pk",
+            SkRange::Prefix(p) if p.is_empty() => "#pk = :pk",
+            SkRange::Prefix(p) => {
+                values.insert(":p".into(), AttributeValue::S(p.clone()));
+                "#pk = :pk AND begins_with(#sk, :p)"
+            }
+            // DynamoDB refuses an inverted BETWEEN; it matches nothing.
+            SkRange::Between(lo, hi) if lo > hi => return Ok(Page::default()),
+            SkRange::Between(lo, hi) => {
+                values.insert(":lo".into(), AttributeValue::S(lo.clone()));
+                values.insert(":hi".into(), AttributeValue::S(hi.clone()));
+                "#pk = :pk AND #sk BETWEEN :lo AND :hi"
+            }
+        };
+        if expr.contains("#sk") {
+            names.insert("#sk".into(), "sk".into());
+        }
+        let start = match &q.cursor {
+            Some(c) => Some(Self::key(&q.pk, &cursor::decode(c)?)),
+            None => None,
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression(expr)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(q.forward)
+            .set_limit(q.limit.map(|n| n.min(i32::MAX as usize) as i32))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        let now = now_unix();
+        let mut items = Vec::new();
+        for a in out.items() {
+            let item = from_attrs(a)?;
+            if live(&item, now) {
+                items.push(item);
+            }
+        }
+        let cursor = match out.last_evaluated_key().and_then(|k| k.get("sk")) {
+            Some(AttributeValue::S(sk)) => Some(cursor::encode(sk)),
+            _ => None,
+        };
+        Ok(Page { items, cursor })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        validate_transaction(&writes)?;
+        let now = now_unix();
+        let items = writes
+            .iter()
+            .map(|w| transact_item(w, &self.table, now))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let res = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(t) => {
+                    // Other reasons (a concurrent transaction on the same item)
+                    // are conflicts too, but name no failed condition.
+                    let index = t
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    Err(StoreError::TransactionCancelled { index })
+                }
+                _ => Err(backend(SdkError::ServiceError(e))),
+            },
+            Err(e) => Err(backend(e)),
+        }
+    }
+}

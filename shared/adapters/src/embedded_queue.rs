@@ -1,0 +1,185 @@
+//! A durable SQS-like queue in SQLite for the local server. Messages survive a
+//! restart; a received message is hidden for the visibility timeout and comes
+//! back unless acked, so delivery is at-least-once as with SQS.
+
+use crate::db;
+use async_trait::async_trait;
+use onecard_core::queue::{EventQueue, OutEvent, QueueError, QueueResult, Received};
+use rusqlite::{params, Connection, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub const DEFAULT_VISIBILITY: Duration = Duration::from_secs(30);
+
+/// Publishes from other processes (admin commands) are not signalled, so a
+/// waiting receive also looks at the table this often.
+const POLL: Duration = Duration::from_millis(250);
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_visible ON queue (visible_at, id);";
+
+#[derive(Clone)]
+pub struct EmbeddedQueue {
+    conn: Arc<Mutex<Connection>>,
+    visibility: Duration,
+    published: Arc<Notify>,
+}
+
+impl EmbeddedQueue {
+    pub fn open(path: &Path) -> Result<Self, QueueError> {
+        Self::with_visibility(path, DEFAULT_VISIBILITY)
+    }
+
+    pub fn with_visibility(path: &Path, visibility: Duration) -> Result<Self, QueueError> {
+        let conn = db::open(path).map_err(QueueError)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(EmbeddedQueue {
+            conn: Arc::new(Mutex::new(conn)),
+            visibility,
+            published: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Messages in the queue, visible or not.
+    pub async fn len(&self) -> QueueResult<usize> {
+        self.run(|c| {
+            c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+                .map_err(err)
+        })
+        .await
+    }
+
+    async fn run<T, F>(&self, f: F) -> QueueResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> QueueResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| QueueError(format!("queue task failed: {e}")))?
+    }
+
+    /// Takes up to `max` visible messages and hides them, atomically, so two
+    /// receivers (even in two processes) never get the same delivery.
+    async fn take(&self, max: usize) -> QueueResult<Vec<Received>> {
+        let hide_ms = self.visibility.as_millis().min(i64::MAX as u128) as i64;
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+            let now = db::now_millis();
+            let rows: Vec<(i64, String, i64)> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id, body, receive_count FROM queue WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
+                    )
+                    .map_err(err)?;
+                let rows = stmt
+                    .query_map(params![now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(err)?;
+                rows.collect::<Result<_, _>>().map_err(err)?
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for (id, body, count) in rows {
+                let count = count + 1;
+                tx.execute(
+                    "UPDATE queue SET visible_at = ?1, receive_count = ?2 WHERE id = ?3",
+                    params![now.saturating_add(hide_ms), count, id],
+                )
+                .map_err(err)?;
+                match serde_json::from_str::<OutEvent>(&body) {
+                    Ok(event) => out.push(Received {
+                        event,
+                        receipt: format!("{id}:{count}"),
+                        receive_count: count as u32,
+                    }),
+                    // Left hidden and counted, like a poison message in SQS;
+                    // failing the whole receive would block every other message.
+                    Err(e) => tracing::warn!(id, error = %e, "unreadable queue message skipped"),
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn err(e: rusqlite::Error) -> QueueError {
+    QueueError(e.to_string())
+}
+
+/// A receipt names one delivery (`id:count`), so a consumer that held a message
+/// past its visibility cannot release another consumer's later delivery.
+fn parse_receipt(receipt: &str) -> QueueResult<(i64, i64)> {
+    let bad = || QueueError(format!("malformed receipt {receipt:?}"));
+    let (id, count) = receipt.split_once(':').ok_or_else(bad)?;
+    Ok((id.parse().map_err(|_| bad())?, count.parse().map_err(|_| bad())?))
+}
+
+#[async_trait]
+impl EventQueue for EmbeddedQueue {
+    async fn publish(&self, event: &OutEvent) -> QueueResult<()> {
+        let body = serde_json::to_string(event).map_err(|e| QueueError(e.to_string()))?;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO queue (body, visible_at, receive_count) VALUES (?1, ?2, 0)",
+                params![body, db::now_millis()],
+            )
+            .map_err(err)
+        })
+        .await?;
+        self.published.notify_waiters();
+        Ok(())
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> QueueResult<Vec<Received>> {
+        let max = max.clamp(1, 10);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so a publish in between is not missed.
+            let notified = self.published.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let got = self.take(max).await?;
+            let now = tokio::time::Instant::now();
+            if !got.is_empty() || now >= deadline {
+                return Ok(got);
+            }
+            let nap = POLL.min(deadline - now);
+            let _ = tokio::time::timeout(nap, notified).await;
+        }
+    }
+
+    async fn ack(&self, receipt: &str) -> QueueResult<()> {
+        // Like SQS, acking with an older receipt still removes the message:
+        // the work it stood for was done.
+        let (id, _) = parse_receipt(receipt)?;
+        self.run(move |c| c.execute("DELETE FROM queue WHERE id = ?1", [id]).map(|_| ()).map_err(err))
+            .await
+    }
+
+    async fn release(&self, receipt: &str, delay: Duration) -> QueueResult<()> {
+        let (id, count) = parse_receipt(receipt)?;
+        let delay_ms = delay.as_millis().min(i64::MAX as u128) as i64;
+        self.run(move |c| {
+            c.execute(
+                "UPDATE queue SET visible_at = ?1 WHERE id = ?2 AND receive_count = ?3",
+                params![db::now_millis().saturating_add(delay_ms), id, count],
+            )
+            .map(|_| ())
+            .map_err(err)
+        })
+        .await
+    }
+}
