@@ -4,8 +4,10 @@
 mod cursor;
 mod db;
 pub mod dynamo_store;
+pub mod embedded_dlq;
 pub mod embedded_queue;
 pub mod sqlite_store;
+pub mod sqs_dlq;
 pub mod sqs_queue;
 
 pub use dynamo_store::DynamoStore;
