@@ -1,1 +1,8 @@
-fn main() {}
+//! The 'acss' Lambda function: the acss interface group over the HTTP API.
+
+use onecard_lambda::Group;
+
+#[tokio::main]
+async fn main() -> Result<(), onecard_lambda::Error> {
+    onecard_lambda::run_http(&[Group::Acss]).await
+}

@@ -1,1 +1,8 @@
-fn main() {}
+//! The 'gate' Lambda function: the gate interface group over the HTTP API.
+
+use onecard_lambda::Group;
+
+#[tokio::main]
+async fn main() -> Result<(), onecard_lambda::Error> {
+    onecard_lambda::run_http(&[Group::Gate]).await
+}

@@ -1,0 +1,212 @@
+//! The HTTP API glue: an API Gateway HTTP API (payload 2.0) event in, the
+//! chapter 5 response envelope out, always `200 application/json`.
+
+use crate::init::{init, Clients};
+use lambda_http::request::RequestContext;
+use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
+use onecard_core::dispatch;
+use onecard_core::registry::{Group, Registry};
+use std::sync::Arc;
+
+/// What `dispatch::http` needs from an HTTP request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Inbound<'a> {
+    /// The path the registry knows, `/api.aspx/{route}` or `/{route}`, without
+    /// the stage.
+    pub path: String,
+    /// The body bytes (API Gateway's base64 already decoded by `lambda_http`).
+    pub body: &'a [u8],
+}
+
+/// The HTTP → dispatch conversion, free of the Lambda runtime.
+///
+/// The path is the matched route key's path when API Gateway matched a literal
+/// route (`POST /api.aspx/calc`): that is free of any stage or custom-domain
+/// mapping. Otherwise (`$default`, `{proxy+}`, a local emulator) it is the raw
+/// path with the stage prefix taken off (`/prod/api.aspx/calc` → `/api.aspx/calc`).
+pub fn to_dispatch(req: &Request) -> Inbound<'_> {
+    let (stage, route_key) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => (c.stage.as_deref(), c.route_key.as_deref()),
+        _ => (None, None),
+    };
+    let raw = match req.raw_http_path() {
+        "" => req.uri().path(),
+        p => p,
+    };
+    let path = route_key
+        .and_then(route_key_path)
+        .map(str::to_string)
+        .unwrap_or_else(|| strip_stage(raw, stage).to_string());
+    Inbound { path, body: req.body().as_ref() }
+}
+
+/// `POST /api.aspx/calc` → `/api.aspx/calc`; `None` for `$default` and for
+/// routes with path variables.
+fn route_key_path(key: &str) -> Option<&str> {
+    let (_method, path) = key.split_once(' ')?;
+    (path.starts_with('/') && !path.contains('{')).then_some(path)
+}
+
+fn strip_stage<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
+    match stage {
+        Some(s) if !s.is_empty() && s != "$default" => match path.strip_prefix('/').and_then(|p| p.strip_prefix(s)) {
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => path,
+        },
+        _ => path,
+    }
+}
+
+/// Every answer: 200 with the envelope.
+pub fn reply(envelope: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(Body::Text(envelope.to_string()))
+        .expect("static response parts")
+}
+
+/// Serves `groups` over the HTTP API until the runtime stops.
+pub async fn run_http(groups: &'static [Group]) -> Result<(), Error> {
+    let clients = init().await?;
+    serve(&clients, onecard_app::registry(), groups).await
+}
+
+/// Serves `groups` with the given clients and registry.
+pub async fn serve(clients: &Clients, registry: Registry, groups: &'static [Group]) -> Result<(), Error> {
+    let ctx = clients.ctx();
+    let reg = Arc::new(registry);
+    tracing::info!(groups = ?groups.iter().map(|g| g.name()).collect::<Vec<_>>(), "serving");
+    lambda_http::run(service_fn(move |req: Request| {
+        let (ctx, reg) = (ctx.clone(), reg.clone());
+        async move {
+            let inbound = to_dispatch(&req);
+            let envelope = dispatch::http(&ctx, &reg, &inbound.path, inbound.body, Some(groups)).await;
+            Ok::<_, Error>(reply(&envelope))
+        }
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(raw_path: &str, stage: &str, route_key: &str, body: &str, base64: bool) -> Request {
+        let ev = json!({
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": raw_path,
+            "rawQueryString": "",
+            "headers": { "content-type": "application/json", "host": "abc.execute-api.ap-east-1.amazonaws.com" },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "abc",
+                "domainName": "abc.execute-api.ap-east-1.amazonaws.com",
+                "domainPrefix": "abc",
+                "http": { "method": "POST", "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "t" },
+                "requestId": "r1",
+                "routeKey": route_key,
+                "stage": stage,
+                "time": "28/Nov/2026:14:00:00 +0000",
+                "timeEpoch": 1795874400000u64
+            },
+            "body": body,
+            "isBase64Encoded": base64
+        });
+        lambda_http::request::from_str(&ev.to_string()).expect("an HTTP API 2.0 event")
+    }
+
+    #[test]
+    fn default_stage_literal_route() {
+        let req = event("/api.aspx/calc", "$default", "POST /api.aspx/calc", r#"{"from":"x"}"#, false);
+        let i = to_dispatch(&req);
+        assert_eq!(i.path, "/api.aspx/calc");
+        assert_eq!(i.body, br#"{"from":"x"}"#);
+    }
+
+    #[test]
+    fn named_stage_in_raw_path() {
+        let req = event("/prod/api.aspx/calc", "prod", "POST /api.aspx/calc", "{}", false);
+        assert_eq!(to_dispatch(&req).path, "/api.aspx/calc");
+        // Without a literal route key the stage is taken off the raw path.
+        let req = event("/prod/api.aspx/calc", "prod", "$default", "{}", false);
+        assert_eq!(to_dispatch(&req).path, "/api.aspx/calc");
+        let req = event("/prod/maoku/Maoku.GetTraffic", "prod", "ANY /{proxy+}", "{}", false);
+        assert_eq!(to_dispatch(&req).path, "/maoku/Maoku.GetTraffic");
+        // A path that merely starts like the stage keeps it.
+        let req = event("/production/x", "prod", "$default", "{}", false);
+        assert_eq!(to_dispatch(&req).path, "/production/x");
+    }
+
+    #[test]
+    fn base64_body_is_decoded() {
+        use base64::Engine;
+        let text = r#"{"data":"{\"carNo\":\"粤B12345\"}"}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        let req = event("/api.aspx/calc", "$default", "POST /api.aspx/calc", &b64, true);
+        assert_eq!(to_dispatch(&req).body, text.as_bytes());
+    }
+
+    #[test]
+    fn empty_body() {
+        let ev = json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/api.aspx/hb", "rawQueryString": "",
+            "headers": {}, "isBase64Encoded": false,
+            "requestContext": { "http": { "method": "POST", "path": "/api.aspx/hb" }, "stage": "$default", "routeKey": "$default" }
+        });
+        let req = lambda_http::request::from_str(&ev.to_string()).unwrap();
+        let i = to_dispatch(&req);
+        assert_eq!(i.path, "/api.aspx/hb");
+        assert!(i.body.is_empty());
+    }
+
+    #[test]
+    fn reply_is_200_json() {
+        let r = reply(&json!({"code": 0}));
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+        assert_eq!(r.body().as_ref(), br#"{"code":0}"#);
+    }
+
+    /// The whole path through dispatch, without the runtime or AWS: an unknown
+    /// route and a route of another group both answer an envelope.
+    #[tokio::test]
+    async fn dispatches_through_the_registry() {
+        use onecard_core::ctx::{Ctx, Ports};
+        let ctx = Ctx::new(Ports {
+            store: std::sync::Arc::new(NullStore),
+            queue: std::sync::Arc::new(crate::init::NoQueue),
+            sites: std::sync::Arc::new(onecard_core::sitelink::NoSites),
+            clock: std::sync::Arc::new(onecard_core::time::SystemClock),
+        });
+        let reg = onecard_app::registry();
+        let req = event("/prod/api.aspx/calc", "prod", "$default", "{}", false);
+        let i = to_dispatch(&req);
+        // calc is park's: the pls function does not serve it.
+        let v = dispatch::http(&ctx, &reg, &i.path, i.body, Some(&[Group::Pls])).await;
+        assert!(v.to_string().contains("unknown route"), "{v}");
+    }
+
+    use onecard_core::store::{Cond, Item, Page, Query, StoreError, StoreResult, Write};
+    struct NullStore;
+    #[async_trait::async_trait]
+    impl onecard_core::store::ItemStore for NullStore {
+        async fn get(&self, _: &str, _: &str) -> StoreResult<Option<Item>> {
+            Err(StoreError::Invalid("no store in this test".into()))
+        }
+        async fn put(&self, _: Item, _: Cond) -> StoreResult<()> {
+            Err(StoreError::Invalid("no store in this test".into()))
+        }
+        async fn delete(&self, _: &str, _: &str, _: Cond) -> StoreResult<()> {
+            Err(StoreError::Invalid("no store in this test".into()))
+        }
+        async fn query(&self, _: &Query) -> StoreResult<Page> {
+            Err(StoreError::Invalid("no store in this test".into()))
+        }
+        async fn transact(&self, _: Vec<Write>) -> StoreResult<()> {
+            Err(StoreError::Invalid("no store in this test".into()))
+        }
+    }
+}
