@@ -23,3 +23,8 @@ pub async fn car_type_binding(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<Opt
     }
     Ok(None)
 }
+
+/// Names the card bound to monthly tariff `id`, if any (6.93).
+pub async fn month_tariff_binding(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<Option<String>> {
+    Ok(crate::cards::card_of_month_tariff(ctx, branch, id).await?.map(|card| format!("card {card}")))
+}

@@ -35,3 +35,42 @@ pub fn heartbeats(branch: &str) -> String {
 pub fn id_sk(id: i64) -> String {
     format!("{id:010}")
 }
+
+// ---- cards (cardholders, cards, monthly and stored-value payments) ----
+
+/// Cardholders (10.11-10.14); sk = UserNo.
+pub fn holders(branch: &str) -> String {
+    branch_part(branch, "holder")
+}
+
+/// Cards (10.15-10.18, 10.42); sk = CardNo.
+pub fn cards(branch: &str) -> String {
+    branch_part(branch, "card")
+}
+
+/// Plate → card index; sk = normalised plate, body = `{"cardNo": ..}`. Written
+/// in the same transaction as the card, so a plate names at most one card.
+pub fn plate_cards(branch: &str) -> String {
+    branch_part(branch, "platecard")
+}
+
+/// Monthly-card payment orders (6.39); sk = orderNo.
+pub fn month_orders(branch: &str) -> String {
+    branch_part(branch, "mcardorder")
+}
+
+/// Monthly-card renewals (6.6, 6.35); sk = the payment's idempotency key
+/// (orderNo), so `MustNotExist` makes a renewal exactly-once.
+pub fn month_charges(branch: &str) -> String {
+    branch_part(branch, "mcardpay")
+}
+
+/// Stored-value top-ups (6.8, 6.28); sk = idempotency key, as for renewals.
+pub fn value_topups(branch: &str) -> String {
+    branch_part(branch, "scardtopup")
+}
+
+/// Stored-value debits by parking payments (payType 3); sk = the parking orderNo.
+pub fn value_debits(branch: &str) -> String {
+    branch_part(branch, "scarddebit")
+}

@@ -3,6 +3,7 @@
 //! written once.
 
 pub mod bindings;
+pub mod cards;
 pub mod cat;
 pub mod ids;
 pub mod keys;
@@ -16,6 +17,7 @@ pub fn registry() -> Registry {
     let mut reg = Registry::new();
     park::register(&mut reg);
     cat::register(&mut reg);
+    cards::register(&mut reg);
     reg
 }
 

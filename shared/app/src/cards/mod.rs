@@ -1,0 +1,27 @@
+//! Cards and cardholders: holders (10.11-10.14), the card lifecycle (10.15-10.18,
+//! 10.42), monthly and stored-value cards with their payments and queries
+//! (6.4-6.8, 6.28, 6.32-6.39).
+//!
+//! For the parking module: `card_for_plate` (lane and fee decisions),
+//! `debit_writes` (payType 3, inside the parking payment transaction),
+//! `month_tariff_in_use` (6.93) and `monthly_plates` (offline lists for sites).
+//!
+//! Storage: a card at `keys::cards` with a plate index at `keys::plate_cards`
+//! written in the same transaction; payments keyed by their idempotency key
+//! (orderNo) and written with `MustNotExist` together with the card's
+//! `VersionIs` update, so a payment happens exactly once.
+
+pub mod bindings;
+mod timefmt;
+pub mod debit;
+pub mod model;
+pub mod store;
+
+pub use bindings::{card_of_month_tariff, month_tariff_in_use, monthly_plates};
+pub use debit::{debit_of_order, debit_writes};
+pub use model::{Card, CardKind, CardState, Holder};
+pub use store::{card_for_plate, get_card};
+
+use onecard_core::Registry;
+
+pub fn register(_reg: &mut Registry) {}
