@@ -1,1 +1,17 @@
-fn main() {}
+use clap::Parser;
+use onecard_agent::agent::Agent;
+use onecard_agent::config::{AgentConfig, Flags};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let cfg = AgentConfig::from_flags(Flags::parse())?;
+    tracing::info!(cloud = %cfg.cloud, branch = %cfg.branch, agent = %cfg.agent_id, sim = cfg.sim, "starting");
+    let running = Agent::start(cfg).await?;
+    tracing::info!(camera = %running.camera_addr, "agent running; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    tracing::info!(pending = running.agent.outbox.len(), "stopping; pending uploads stay in the outbox");
+    Ok(())
+}

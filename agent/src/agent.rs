@@ -1,0 +1,523 @@
+//! The agent: wires the cloud link, the devices, the outbox and the camera
+//! intake together, and holds the lane logic (ask the cloud, else decide
+//! offline; act; record).
+
+use crate::config::{parse_lane, AgentConfig, DeviceSpec};
+use crate::decide::{self, Decision};
+use crate::devices::Devices;
+use crate::frame::Payload;
+use crate::link_client::{Inbound, Link, LinkConfig};
+use crate::outbox::{Limits, Outbox, OutboxError};
+use crate::plates::{MonthlyList, SiteStore};
+use crate::serial_driver::DeviceError;
+use crate::sim::SimLog;
+use onecard_core::config::Lane;
+use onecard_core::fields::normalize_plate;
+use onecard_core::link::{action, route, OfflinePolicy, PassAnswer, SiteConfig};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How long one outbox record waits for the cloud's reply before the flush
+/// stops and retries later.
+const FLUSH_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Routes whose records are never refused when the outbox is full.
+const ESSENTIAL: &[&str] = &[route::UPLOAD_INDATA, route::UPLOAD_OUTDATA];
+/// One fault report per device per this long, so a dead board does not flood.
+const FAULT_REPORT_GAP: Duration = Duration::from_secs(60);
+
+/// A plate read by a lane camera.
+#[derive(Clone, Debug, Default)]
+pub struct PlateEvent {
+    pub device_id: String,
+    pub plate_no: String,
+    pub plate_color: String,
+    pub time: String,
+    pub image: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlateAnswer {
+    pub ok: bool,
+    pub open: bool,
+    pub text: String,
+    /// `cloud` or the offline reason.
+    pub reason: String,
+}
+
+/// Where a lane is: from the device file or from the cloud's controller list.
+#[derive(Clone, Debug)]
+struct LaneInfo {
+    device_id: String,
+    controller_no: String,
+    lane: Lane,
+    area: String,
+}
+
+struct Site {
+    cfg: SiteConfig,
+    monthly: MonthlyList,
+}
+
+pub struct Agent {
+    pub cfg: AgentConfig,
+    pub link: Link,
+    pub devices: Arc<Devices>,
+    pub outbox: Arc<Outbox>,
+    site: RwLock<Site>,
+    store: SiteStore,
+    flush: Notify,
+    faults: Mutex<HashMap<String, Instant>>,
+}
+
+/// A running agent.
+pub struct Running {
+    pub agent: Arc<Agent>,
+    /// The camera intake's bound address (useful with port 0).
+    pub camera_addr: SocketAddr,
+}
+
+impl Agent {
+    pub async fn start(cfg: AgentConfig) -> anyhow::Result<Running> {
+        std::fs::create_dir_all(&cfg.data_dir)?;
+        let limits = Limits { max_records: cfg.outbox_max_records, max_bytes: cfg.outbox_max_bytes };
+        let (outbox, rec) = Outbox::open(&cfg.data_dir.join("outbox"), limits)?;
+        tracing::info!(pending = rec.pending, dropped_bytes = rec.dropped_bytes, "outbox opened");
+
+        let sim = if cfg.sim { Some(SimLog::open(cfg.sim_log.as_deref())?) } else { None };
+        let devices = Devices::new(sim, cfg.sim_silent.clone(), cfg.board_tries, cfg.board_reply_window);
+        for d in &cfg.devices {
+            devices.add(d.clone())?;
+        }
+
+        let store = SiteStore::new(&cfg.data_dir);
+        let cached = store.load().unwrap_or_default();
+        let site = Site { monthly: MonthlyList::new(&cached.monthly_plates), cfg: cached };
+
+        let (link, inbound) = Link::start(LinkConfig {
+            url: cfg.cloud.clone(),
+            branch: cfg.branch.clone(),
+            agent_id: cfg.agent_id.clone(),
+            secret: cfg.secret.clone(),
+            heartbeat: cfg.heartbeat,
+            planned_reconnect: cfg.planned_reconnect,
+            silence_limit: onecard_core::link::SILENCE_LIMIT.max(cfg.heartbeat * 3),
+            backoff_base: cfg.backoff_base,
+            backoff_cap: cfg.backoff_cap,
+        });
+
+        let agent = Arc::new(Agent {
+            cfg,
+            link,
+            devices,
+            outbox: Arc::new(outbox),
+            site: RwLock::new(site),
+            store,
+            flush: Notify::new(),
+            faults: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&agent);
+        agent.devices.set_fault_hook(Arc::new(move |spec, err| {
+            if let Some(a) = weak.upgrade() {
+                a.report_fault(spec, err);
+            }
+        }));
+        // Sim boards for the cached controllers, so a restart while the cloud is
+        // down still drives the (virtual) lanes.
+        agent.ensure_sim_boards();
+
+        tokio::spawn(Arc::clone(&agent).inbound_loop(inbound));
+        tokio::spawn(Arc::clone(&agent).flush_loop());
+        let camera_addr = crate::camera::serve(Arc::clone(&agent), &agent.cfg.camera_listen).await?;
+        tracing::info!(%camera_addr, "camera intake listening");
+        Ok(Running { agent, camera_addr })
+    }
+
+    fn read_site(&self) -> std::sync::RwLockReadGuard<'_, Site> {
+        self.site.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn site_config(&self) -> SiteConfig {
+        self.read_site().cfg.clone()
+    }
+
+    fn policy(&self) -> OfflinePolicy {
+        self.read_site()
+            .cfg
+            .offline
+            .clone()
+            .unwrap_or_else(|| OfflinePolicy { entry: self.cfg.offline_entry.clone(), exit: self.cfg.offline_exit.clone() })
+    }
+
+    /// With `--sim` and no device file, one virtual board per controller.
+    fn ensure_sim_boards(&self) {
+        if !self.cfg.sim || self.cfg.devices_from_file {
+            return;
+        }
+        let controllers = self.read_site().cfg.controllers.clone();
+        for c in controllers {
+            if self.devices.has(&c.device_id) {
+                continue;
+            }
+            let spec = DeviceSpec {
+                id: c.device_id.clone(),
+                kind: Default::default(),
+                port: String::new(),
+                baud: 9600,
+                address: 0,
+                controller_no: c.controller_no.clone(),
+                name: c.name.clone(),
+                lane: Some(if c.lane == Lane::In { "entry".into() } else { "exit".into() }),
+                area: c.area.clone(),
+                silent: false,
+            };
+            if let Err(e) = self.devices.add(spec) {
+                tracing::error!(device = %c.device_id, error = %e, "cannot start a virtual board");
+            }
+        }
+    }
+
+    async fn inbound_loop(self: Arc<Self>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Inbound>) {
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                Inbound::Up => {
+                    tracing::info!("cloud link up");
+                    self.flush.notify_one();
+                }
+                Inbound::Down => tracing::warn!("cloud link down; deciding locally"),
+                Inbound::SiteConfig(s) => self.apply_site_config(s),
+                Inbound::Command(c) => {
+                    let me = Arc::clone(&self);
+                    tokio::spawn(async move {
+                        let ack = me.devices.execute(&c).await;
+                        tracing::info!(id = %c.id, action = %c.action, device = %c.device, code = ack.code, "command done");
+                        if ack.ok && (c.action.starts_with("gate.")) {
+                            me.gate_state_notice(&c.device, &c.action, &c.params);
+                        }
+                        if !me.link.send_ack(ack) {
+                            tracing::warn!(id = %c.id, "ack lost: link went down");
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    pub fn apply_site_config(&self, s: SiteConfig) {
+        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), "site config");
+        if let Err(e) = self.store.save(&s) {
+            tracing::warn!(error = %e, "cannot cache the site config");
+        }
+        {
+            let mut site = self.site.write().unwrap_or_else(|p| p.into_inner());
+            site.monthly = MonthlyList::new(&s.monthly_plates);
+            site.cfg = s;
+        }
+        self.ensure_sim_boards();
+    }
+
+    /// Sends the outbox in order, one record at a time, each removed only after
+    /// the cloud answers it. Runs on every wake-up and every few seconds.
+    async fn flush_loop(self: Arc<Self>) {
+        loop {
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.flush.notified()).await;
+            self.flush_once().await;
+        }
+    }
+
+    /// Returns how many records were delivered.
+    pub async fn flush_once(&self) -> usize {
+        let mut sent = 0;
+        while self.link.is_up() {
+            let Some(e) = self.outbox.pending().into_iter().next() else { break };
+            match self.link.uplink_with_id(&e.id, &e.route, e.data.clone(), FLUSH_REPLY_TIMEOUT).await {
+                // 100002 is the cloud's "try again"; every other answer is final
+                // and would come back the same on a resend.
+                Ok(r) if r.code == onecard_core::Code::SYSTEM.0 => {
+                    tracing::warn!(id = %e.id, "cloud asked to retry later");
+                    break;
+                }
+                Ok(r) => {
+                    if !r.ok() {
+                        tracing::warn!(id = %e.id, route = %e.route, code = r.code, message = %r.message, "upload refused; dropping it");
+                    }
+                    if let Err(err) = self.outbox.ack(e.seq) {
+                        tracing::error!(error = %err, "outbox ack failed");
+                        break;
+                    }
+                    sent += 1;
+                }
+                Err(err) => {
+                    tracing::info!(error = %err, "flush paused");
+                    break;
+                }
+            }
+        }
+        sent
+    }
+
+    fn record(&self, route: &str, data: Value) {
+        let essential = ESSENTIAL.contains(&route);
+        match self.outbox.push(&self.cfg.agent_id, route, data, essential) {
+            Ok(_) => self.flush.notify_one(),
+            Err(OutboxError::Full { .. }) if !essential => tracing::warn!(route, "outbox full: notice refused"),
+            Err(e) => tracing::error!(route, error = %e, "upload NOT recorded"),
+        }
+    }
+
+    fn report_fault(&self, spec: &DeviceSpec, err: &DeviceError) {
+        {
+            let mut f = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+            if f.get(&spec.id).is_some_and(|t| t.elapsed() < FAULT_REPORT_GAP) {
+                return;
+            }
+            f.insert(spec.id.clone(), Instant::now());
+        }
+        tracing::error!(device = %spec.id, error = %err, "device fault");
+        self.record(
+            route::GATE_FAULT,
+            json!({
+                "deviceID": spec.id,
+                "controllerNo": spec.controller_no,
+                "code": err.ack_code(),
+                "message": err.to_string(),
+                "time": crate::now_text(),
+            }),
+        );
+    }
+
+    fn gate_state_notice(&self, device: &str, act: &str, params: &Value) {
+        let state = match act {
+            action::GATE_OPEN => "open",
+            action::GATE_CLOSE => "closed",
+            action::GATE_PEAKMODE => {
+                if params.get("on").and_then(Value::as_bool).unwrap_or(false) {
+                    "peak"
+                } else {
+                    "closed"
+                }
+            }
+            _ => return,
+        };
+        let controller = self.devices.find(device).map(|d| d.spec.controller_no).unwrap_or_default();
+        self.record(
+            route::GATE_STATE_NOTICE,
+            json!({"deviceID": device, "controllerNo": controller, "state": state, "time": crate::now_text()}),
+        );
+    }
+
+    fn lane_info(&self, device_id: &str) -> Option<LaneInfo> {
+        if let Some(d) = self.devices.find(device_id) {
+            if let Some(lane) = d.spec.lane() {
+                return Some(LaneInfo { device_id: d.spec.id, controller_no: d.spec.controller_no, lane, area: d.spec.area });
+            }
+        }
+        let site = self.read_site();
+        site.cfg.controllers.iter().find(|c| c.device_id == device_id || c.controller_no == device_id).map(|c| LaneInfo {
+            device_id: c.device_id.clone(),
+            controller_no: c.controller_no.clone(),
+            lane: c.lane,
+            area: c.area.clone(),
+        })
+    }
+
+    /// A plate at a lane: ask the cloud (2 s), else decide locally; then drive
+    /// the gate, LED and voice and record what happened.
+    pub async fn on_plate(&self, ev: PlateEvent) -> PlateAnswer {
+        let plate = normalize_plate(&ev.plate_no);
+        let Some(lane) = self.lane_info(&ev.device_id) else {
+            return PlateAnswer { ok: false, open: false, text: format!("unknown device '{}'", ev.device_id), reason: String::new() };
+        };
+        if plate.is_empty() {
+            return PlateAnswer { ok: false, open: false, text: "plateNo is required".into(), reason: String::new() };
+        }
+        let time = onecard_core::time::parse(&ev.time).unwrap_or_else(|| chrono::Local::now().naive_local());
+        let time_text = onecard_core::time::format(time);
+        let in_or_out = lane.lane.flag();
+
+        let mut ask = json!({
+            "deviceID": lane.device_id,
+            "controllerNo": lane.controller_no,
+            "plateNo": plate,
+            "licensePlate": plate,
+            "plateColor": ev.plate_color,
+            "time": time_text,
+            "inOrOut": in_or_out,
+            "areaId": lane.area,
+        });
+        if let Some(img) = &ev.image {
+            ask["image"] = json!(img);
+        }
+
+        let online = if self.link.is_up() {
+            match self.link.uplink(route::PASS_VALIDATE, ask, self.cfg.decision_timeout).await {
+                Ok(reply) => Some(PassAnswer::from_reply(&reply)),
+                Err(e) => {
+                    tracing::warn!(error = %e, plate, "pass.validate unanswered; deciding offline");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let offline = online.is_none();
+        let (decision, cloud_card_in) = match online {
+            Some(a) => {
+                let text = if a.hint_text.is_empty() { default_text(&plate, lane.lane, a.open) } else { a.hint_text.clone() };
+                (Decision { open: a.open, text, voice: a.hint_voice.clone(), reason: "cloud".into() }, a.card_in_id.clone().map(|c| (c, a.off_money)))
+            }
+            None => {
+                let site = self.read_site();
+                let d = decide::offline(&site.monthly, &self.policy(), &plate, lane.lane, time, &lane.area);
+                (d, None)
+            }
+        };
+
+        self.drive_lane(&lane, &decision).await;
+
+        let open_flag = if decision.open { "1" } else { "0" };
+        let offline_flag = if offline { "1" } else { "0" };
+        if decision.open {
+            match lane.lane {
+                Lane::In => self.record(
+                    route::UPLOAD_INDATA,
+                    json!({
+                        "areaId": lane.area,
+                        "cardInId": new_card_in_id(&self.cfg.agent_id, time),
+                        "licensePlate": plate,
+                        "plateColor": ev.plate_color,
+                        "inDate": time_text,
+                        "controllerNo": lane.controller_no,
+                        "deviceID": lane.device_id,
+                        "offline": offline_flag,
+                        "decision": decision.reason,
+                    }),
+                ),
+                Lane::Out => {
+                    let (card_in, money) = cloud_card_in.unwrap_or_default();
+                    self.record(
+                        route::UPLOAD_OUTDATA,
+                        json!({
+                            "cardInId": card_in,
+                            "licensePlate": plate,
+                            "plateColor": ev.plate_color,
+                            "outDate": time_text,
+                            "controllerNo": lane.controller_no,
+                            "deviceID": lane.device_id,
+                            "offMoney": money,
+                            "offline": offline_flag,
+                            "decision": decision.reason,
+                        }),
+                    )
+                }
+            }
+        }
+        self.record(
+            route::CAR_INOUT_NOTICE,
+            json!({
+                "deviceID": lane.device_id,
+                "controllerNo": lane.controller_no,
+                "licensePlate": plate,
+                "inOrOut": in_or_out,
+                "time": time_text,
+                "open": open_flag,
+                "text": decision.text,
+            }),
+        );
+        if offline {
+            self.record(
+                route::OFFLINE_DECISION,
+                json!({
+                    "deviceID": lane.device_id,
+                    "controllerNo": lane.controller_no,
+                    "licensePlate": plate,
+                    "inOrOut": in_or_out,
+                    "time": time_text,
+                    "open": open_flag,
+                    "reason": decision.reason,
+                }),
+            );
+        }
+        PlateAnswer { ok: true, open: decision.open, text: decision.text, reason: decision.reason }
+    }
+
+    /// Best effort: a silent board is reported as a fault by the device layer,
+    /// and the decision still stands (staff can open by hand).
+    async fn drive_lane(&self, lane: &LaneInfo, d: &Decision) {
+        let Some(dev) = self.devices.find(&lane.device_id) else { return };
+        if d.open {
+            let _ = self.devices.send(&dev, &Payload::Relay { channel: crate::frame::relay::OPEN, seconds: 0 }).await;
+        }
+        let color = if d.open { 2 } else { 1 };
+        if !d.text.is_empty() {
+            let _ = self.devices.send(&dev, &Payload::TempText { line: 1, color, seconds: 5, text: d.text.clone() }).await;
+        }
+        if !d.voice.is_empty() {
+            let _ = self.devices.send(&dev, &Payload::Voice { opt: 2, text: d.voice.clone() }).await;
+        }
+    }
+}
+
+fn default_text(plate: &str, lane: Lane, open: bool) -> String {
+    match (lane, open) {
+        (Lane::In, true) => format!("{plate} 欢迎光临"),
+        (Lane::Out, true) => format!("{plate} 一路顺风"),
+        (_, false) => format!("{plate} 禁止通行"),
+    }
+}
+
+/// Unique without the cloud: agent, time of entry and a random tail.
+pub fn new_card_in_id(agent: &str, t: chrono::NaiveDateTime) -> String {
+    use rand::Rng;
+    format!("{agent}-{}-{:06}", t.format("%Y%m%d%H%M%S"), rand::thread_rng().gen_range(0..1_000_000))
+}
+
+/// Reads a camera's JSON leniently (numbers or strings, two plate spellings).
+pub fn plate_event(v: &Value) -> Result<PlateEvent, String> {
+    let d = onecard_core::Data::new(v.clone());
+    let s = |names: &[&str]| d.opt_str_any(names).map_err(|e| e.message).map(Option::unwrap_or_default);
+    let ev = PlateEvent {
+        device_id: s(&["deviceID", "deviceId", "device"])?,
+        plate_no: s(&["plateNo", "licensePlate", "plate"])?,
+        plate_color: s(&["plateColor"])?,
+        time: s(&["time"])?,
+        image: d.opt_str("image").map_err(|e| e.message)?,
+    };
+    if ev.device_id.is_empty() {
+        return Err("deviceID is required".into());
+    }
+    if ev.plate_no.is_empty() {
+        return Err("plateNo is required".into());
+    }
+    Ok(ev)
+}
+
+/// Used by tests: lane of a device spec string.
+pub fn lane_of(s: &str) -> Option<Lane> {
+    parse_lane(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camera_json_is_read_leniently() {
+        let e = plate_event(&json!({"deviceID": 1, "plateNo": "浙A12345", "time": "2026-01-01 08:00:00"})).unwrap();
+        assert_eq!(e.device_id, "1");
+        assert!(plate_event(&json!({"deviceID": "1"})).is_err());
+        assert!(plate_event(&json!({"plateNo": "x"})).is_err());
+        assert!(plate_event(&json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn card_in_ids_differ() {
+        let t = onecard_core::time::parse("2026-01-01 08:00:00").unwrap();
+        let a = new_card_in_id("A1", t);
+        assert!(a.starts_with("A1-20260101080000-"));
+        assert_ne!(a, new_card_in_id("A1", t));
+    }
+}
