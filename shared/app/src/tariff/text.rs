@@ -84,7 +84,7 @@ pub fn fee_detail(q: &Quote) -> String {
     for d in q.days.iter().filter(|d| d.fee != d.pieces_fee) {
         parts.push(format!("{}起当日{}元封顶为{}元", stamp(d.start), d.pieces_fee, d.fee));
     }
-    if q.stay_overs > 0 {
+    if q.stay_over_fee.0 > 0 {
         parts.push(format!("过夜{}次 {}元", q.stay_overs, q.stay_over_fee));
     }
     if !parts.is_empty() {

@@ -43,9 +43,6 @@ fn in_period(i: usize, e: ApiError) -> ApiError {
 }
 
 fn period_from(i: usize, p: &Data) -> ApiResult<Period> {
-    if !p.raw().is_object() {
-        return Err(ApiError::field(&format!("chargePeriod[{i}]"), "must be an object"));
-    }
     Ok(Period {
         name: p.opt_str("periodName")?.unwrap_or_else(|| format!("时段{}", i + 1)),
         start: time_of_day(p, "stTime")?,
@@ -71,6 +68,9 @@ impl TempTariff {
         let raw = d.opt_array("chargePeriod")?.ok_or_else(|| ApiError::missing("chargePeriod"))?;
         let mut periods = Vec::with_capacity(raw.len());
         for (i, p) in raw.iter().enumerate() {
+            if !p.raw().is_object() {
+                return Err(ApiError::field(&format!("chargePeriod[{i}]"), "must be an object"));
+            }
             periods.push(period_from(i, p).map_err(|e| in_period(i, e))?);
         }
         // 6.100 returns no timeNumber, so a tariff read back and sent again may
