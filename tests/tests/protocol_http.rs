@@ -45,7 +45,7 @@ fn signed_request_succeeds_and_refusals_have_codes() {
     assert_eq!(code(&other.call("park.cartype.query", json!({}))), 403);
 
     // A route not built yet answers 501, honestly.
-    assert_eq!(code(&c.call("pls.map.get", json!({}))), 501);
+    assert_eq!(code(&c.call("pls.map.list", json!({}))), 501);
 }
 
 #[test]
