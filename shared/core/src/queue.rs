@@ -47,3 +47,36 @@ pub trait EventQueue: Send + Sync + 'static {
     /// Not delivered: make it visible again after `delay`.
     async fn release(&self, receipt: &str, delay: Duration) -> QueueResult<()>;
 }
+
+/// An event given up on after the maximum delivery attempts, kept for an
+/// operator to inspect and redrive once the partner is back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub event: OutEvent,
+    /// The last failure, as the delivery code saw it.
+    pub reason: String,
+    pub attempts: u32,
+    /// UTC time it was dead-lettered (RFC 3339).
+    pub failed_at: String,
+}
+
+impl DeadLetter {
+    pub fn new(event: OutEvent, reason: impl Into<String>, attempts: u32) -> Self {
+        DeadLetter { event, reason: reason.into(), attempts, failed_at: chrono::Utc::now().to_rfc3339() }
+    }
+}
+
+/// The dead-letter queue port. Entries are named by their event id, which is
+/// stable from the cause to the partner, so an operator can redrive one event.
+#[async_trait]
+pub trait DeadLetters: Send + Sync + 'static {
+    async fn send(&self, dead: &DeadLetter) -> QueueResult<()>;
+    /// Up to `max` entries, oldest first where the backend can tell.
+    async fn list(&self, max: usize) -> QueueResult<Vec<DeadLetter>>;
+    /// Publishes the named entries (every entry when `ids` is None) to `to` and
+    /// removes them here; answers how many moved. An entry is removed only
+    /// after its publish succeeded, so a crash in between duplicates, never loses.
+    async fn redrive(&self, ids: Option<&[String]>, to: &dyn EventQueue) -> QueueResult<usize>;
+    /// Drops every entry; answers how many.
+    async fn purge(&self) -> QueueResult<usize>;
+}
