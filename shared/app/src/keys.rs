@@ -36,6 +36,59 @@ pub fn id_sk(id: i64) -> String {
     format!("{id:010}")
 }
 
+// ---- parking core (stays, orders, payments) ----
+
+/// Stays, one per entry record; sk = `cardInId` (the site's id makes uploads
+/// idempotent).
+pub fn stays(branch: &str) -> String {
+    branch_part(branch, "stay")
+}
+
+/// Cars in the park now; sk = `P{plate}` (or `C{cardNo}` for a card-only
+/// entry), body = the stay's cardInId and area. One item per car, so the
+/// partition's size is the occupancy.
+pub fn in_park(branch: &str) -> String {
+    branch_part(branch, "inpark")
+}
+
+/// Entry journal; sk = `{inDate}#{cardInId}`, so a time window is a range.
+pub fn entry_log(branch: &str) -> String {
+    branch_part(branch, "inlog")
+}
+
+/// Exit journal; sk = `{outDate}#{cardInId}`.
+pub fn exit_log(branch: &str) -> String {
+    branch_part(branch, "outlog")
+}
+
+/// Door (sourceType 1) and channel-gate (2) passages, kept as history only;
+/// sk = `{sourceType}#{cardInId}#{in|out}`.
+pub fn passages(branch: &str) -> String {
+    branch_part(branch, "passage")
+}
+
+/// Parking orders (6.1/6.2) and zero-fee calculations; sk = orderNo or
+/// `Z{calcId}`.
+pub fn orders(branch: &str) -> String {
+    branch_part(branch, "order")
+}
+
+/// Payments, one per paid order; sk = orderNo (`MustNotExist` makes a payment
+/// exactly-once).
+pub fn payments(branch: &str) -> String {
+    branch_part(branch, "payment")
+}
+
+/// Payment journal; sk = `{paidAt}#{orderNo}`.
+pub fn payment_log(branch: &str) -> String {
+    branch_part(branch, "paylog")
+}
+
+/// Sort key of a journal entry: time first so that windows are ranges.
+pub fn log_sk(at: &str, id: &str) -> String {
+    format!("{at}#{id}")
+}
+
 // ---- cards (cardholders, cards, monthly and stored-value payments) ----
 
 /// Cardholders (10.11-10.14); sk = UserNo.

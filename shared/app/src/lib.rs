@@ -29,6 +29,11 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
         return Ok(());
     }
     let d = onecard_core::Data::new(serde_json::json!({"carTypeName": "小型车", "defaultCharge": true}));
-    park::cartype::create(ctx, branch, &d).await?;
+    let car_type = park::cartype::create(ctx, branch, &d).await?;
+    // The default car type needs a tariff, or the demo car park cannot price a stay.
+    if let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? {
+        let now = onecard_core::time::to_local(ctx.clock.now(), &b.tz);
+        park::tariffs::create_temp(ctx, &b, &park::tariffs::demo_tariff(car_type.id), now).await?;
+    }
     Ok(())
 }

@@ -1,11 +1,25 @@
 //! Chapter 6: parking.
 
+pub mod cardlink;
 pub mod cartype;
+pub mod fees;
+pub mod lane;
 pub mod lanes;
+pub mod lpfix;
+pub mod orders;
+pub mod payments;
+pub mod records;
+pub mod stays;
+pub mod tariffs;
 
 use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
     cartype::register(reg);
     lanes::register(reg);
+    tariffs::register(reg);
+    fees::register(reg);
+    payments::register(reg);
+    records::register(reg);
+    lpfix::register(reg);
 }

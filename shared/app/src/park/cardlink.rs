@@ -1,0 +1,50 @@
+//! The parking side's view of a car's card: what pricing (tariff.md rule 8),
+//! the lane decision and stored-value payment (payType 3) need from
+//! `crate::cards`, in one place so that the rest of parking does not depend on
+//! the card record's shape.
+
+use super::fees::CardTerms;
+use crate::cards::{self, Card, CardState};
+use chrono::NaiveDateTime;
+use onecard_core::{ApiResult, Ctx};
+
+/// Function type of a temporary car (the seed's FuncType 0).
+pub const TEMPORARY: i64 = 0;
+
+impl CardTerms {
+    fn from_card(c: &Card) -> CardTerms {
+        let active = c.state == CardState::Active;
+        CardTerms {
+            card_no: c.card_no.clone(),
+            car_type_id: Some(c.car_type_id),
+            monthly: (active && c.is_monthly()).then_some((c.valid_from, c.valid_to)),
+            func_type: c.kind.code(),
+            state: c.state,
+            stored_value: c.is_stored_value(),
+            balance: c.balance,
+            valid_from: c.valid_from,
+            valid_to: c.valid_to,
+        }
+    }
+
+    /// Usable at `t`: active and inside its validity.
+    pub fn valid_at(&self, t: NaiveDateTime) -> bool {
+        self.state == CardState::Active && self.valid_from <= t && t <= self.valid_to
+    }
+
+    /// The FuncType a stay records at entry: the card's kind while the card is
+    /// usable, else a temporary car.
+    pub fn func_type_at(&self, t: NaiveDateTime) -> i64 {
+        if self.valid_at(t) {
+            self.func_type
+        } else {
+            TEMPORARY
+        }
+    }
+}
+
+/// The parking card bound to `plate` (whatever its state), if any. Cards issued
+/// for door access only have no parking side and do not count.
+pub async fn card_terms(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Option<CardTerms>> {
+    Ok(cards::card_for_plate(ctx, branch, plate).await?.filter(|c| c.parking).as_ref().map(CardTerms::from_card))
+}

@@ -1,0 +1,401 @@
+//! Stays: one car's visit from its entry record to its exit record.
+//!
+//! Storage (all in `keys.rs`):
+//! - the stay at `stays/{cardInId}`, created with `MustNotExist`, so the same
+//!   entry uploaded twice changes nothing;
+//! - an "in the park" index at `inpark/P{plate}` (or `C{cardNo}` for a card-only
+//!   entry) pointing at the stay, written in the same transaction; the exit
+//!   deletes it in the exit's transaction. One index item per car, so counting
+//!   the partition is the occupancy (fine at car-park scale: hundreds to a few
+//!   thousand cars);
+//! - entry and exit journals keyed by time, for the time-window queries.
+//!
+//! A car entering again while the index still points at an older stay (a missed
+//! exit) supersedes it: the old stay is closed as `Superseded` and the index
+//! moves to the new stay, in one transaction. An entry older than the current
+//! one arrives late from the site: it is kept as history, already superseded.
+//!
+//! Concurrency: every change reads the items it touches and writes them back
+//! with `VersionIs`; a conflict means someone else changed the stay, so the
+//! operation re-reads and tries again.
+
+use crate::keys;
+use chrono::NaiveDateTime;
+use onecard_core::fields::normalize_plate;
+use onecard_core::store::{Cond, Item, StoreError, Write};
+use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Times are stored as the spec writes them (chrono's serde is not enabled).
+pub(crate) mod ts {
+    use chrono::NaiveDateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&onecard_core::time::format(*t))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        onecard_core::time::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad time '{s}'")))
+    }
+}
+
+pub(crate) mod opt_ts {
+    use chrono::NaiveDateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&onecard_core::time::format(*t)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => onecard_core::time::parse(&s).map(Some).ok_or_else(|| serde::de::Error::custom(format!("bad time '{s}'"))),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StayState {
+    InPark,
+    Left,
+    /// Closed by a later entry of the same car (its exit was never recorded).
+    Superseded,
+}
+
+/// One payment of a stay, as the stay remembers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentRef {
+    pub order_no: String,
+    /// Paid a zero-fee calculation (`calcId`) rather than an order.
+    #[serde(default)]
+    pub zero: bool,
+    pub seq: i64,
+    #[serde(with = "ts")]
+    pub paid_at: NaiveDateTime,
+    /// The fee due when paid (`parkcost`).
+    #[serde(default)]
+    pub due: Fen,
+    /// What this payment settled of the fee (rule 6).
+    pub settled: Fen,
+    /// What was actually collected.
+    pub amount: Fen,
+    pub pay_type: i64,
+    /// A full payment opens the grace period (rule 7).
+    pub full: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stay {
+    pub card_in_id: String,
+    /// Normalised (decision 7); empty for a card-only entry.
+    pub plate: String,
+    pub card_no: Option<String>,
+    pub area: String,
+    #[serde(with = "ts")]
+    pub entry: NaiveDateTime,
+    pub in_controller_no: String,
+    pub in_controller_name: String,
+    #[serde(default)]
+    pub booking_no: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The seed's card function type at entry: 0 temporary, 20 stored-value, 26 monthly.
+    pub func_type: i64,
+    pub state: StayState,
+    #[serde(with = "opt_ts", default)]
+    pub exit: Option<NaiveDateTime>,
+    #[serde(default)]
+    pub out_controller_no: String,
+    #[serde(default)]
+    pub out_controller_name: String,
+    /// Sum of what the payments settled; rule 6 subtracts it from the fee.
+    pub settled: Fen,
+    #[serde(default)]
+    pub payments: Vec<PaymentRef>,
+}
+
+impl Stay {
+    pub fn index_sk(&self) -> String {
+        index_sk(&self.plate, self.card_no.as_deref())
+    }
+
+    /// The plate as answers show it, or the card number of a card-only entry.
+    pub fn display_plate(&self) -> String {
+        if self.plate.is_empty() {
+            self.card_no.clone().unwrap_or_default()
+        } else {
+            self.plate.clone()
+        }
+    }
+
+    /// `numno` of the seed's answers: the parking card number, else the plate.
+    pub fn numno(&self) -> String {
+        self.card_no.clone().unwrap_or_else(|| self.plate.clone())
+    }
+
+    pub fn last_paid_at(&self) -> Option<NaiveDateTime> {
+        self.payments.iter().map(|p| p.paid_at).max()
+    }
+
+    pub fn last_full_payment(&self) -> Option<NaiveDateTime> {
+        self.payments.iter().filter(|p| p.full).map(|p| p.paid_at).max()
+    }
+
+    pub fn item(&self, branch: &str, version: u64) -> Item {
+        Item::new(keys::stays(branch), self.card_in_id.clone(), serde_json::to_value(self).unwrap_or_default())
+            .with_version(version)
+    }
+
+    fn index_item(&self, branch: &str, version: u64) -> Item {
+        let body = json!({
+            "cardInId": self.card_in_id,
+            "area": self.area,
+            "plate": self.plate,
+            "cardNo": self.card_no,
+            "funcType": self.func_type,
+        });
+        Item::new(keys::in_park(branch), self.index_sk(), body).with_version(version)
+    }
+
+    /// 13.2 record.
+    pub fn in_record(&self) -> Value {
+        json!({
+            "cardInId": self.card_in_id,
+            "plateNo": self.display_plate(),
+            "inDate": onecard_core::time::format(self.entry),
+            "inControllerNo": self.in_controller_no,
+            "inControllerName": self.in_controller_name,
+            "funcType": self.func_type.to_string(),
+        })
+    }
+
+    /// 13.3 record.
+    pub fn out_record(&self) -> Value {
+        json!({
+            "cardInId": self.card_in_id,
+            "plateNo": self.display_plate(),
+            "inDate": onecard_core::time::format(self.entry),
+            "inControllerNo": self.in_controller_no,
+            "inControllerName": self.in_controller_name,
+            "outDate": self.exit.map(onecard_core::time::format).unwrap_or_default(),
+            "outControllerNo": self.out_controller_no,
+            "outControllerName": self.out_controller_name,
+        })
+    }
+}
+
+pub fn index_sk(plate: &str, card_no: Option<&str>) -> String {
+    if plate.is_empty() {
+        format!("C{}", card_no.unwrap_or_default())
+    } else {
+        format!("P{plate}")
+    }
+}
+
+fn log_item(pk: String, at: NaiveDateTime, card_in_id: &str) -> Item {
+    Item::new(pk, keys::log_sk(&onecard_core::time::format(at), card_in_id), json!({ "cardInId": card_in_id }))
+}
+
+pub async fn get(ctx: &Ctx, branch: &str, card_in_id: &str) -> ApiResult<Option<(Stay, u64)>> {
+    match ctx.store.get(&keys::stays(branch), card_in_id).await? {
+        Some(item) => Ok(Some((item.parse()?, item.version))),
+        None => Ok(None),
+    }
+}
+
+/// The stay of a car in the park, by plate (credential type 1) or parking card
+/// number (type 2).
+pub async fn in_park(ctx: &Ctx, branch: &str, credential_type: i64, credential: &str) -> ApiResult<Option<(Stay, u64)>> {
+    let pk = keys::in_park(branch);
+    let idx = match credential_type {
+        2 => {
+            let card = credential.trim();
+            match ctx.store.get(&pk, &index_sk("", Some(card))).await? {
+                Some(i) => Some(i),
+                // A card car that also has a plate is indexed by plate; its card
+                // number is in the index body.
+                None => ctx
+                    .store
+                    .query_all(&onecard_core::store::Query::partition(pk.clone()))
+                    .await?
+                    .into_iter()
+                    .find(|i| i.body["cardNo"].as_str() == Some(card)),
+            }
+        }
+        _ => ctx.store.get(&pk, &index_sk(&normalize_plate(credential), None)).await?,
+    };
+    let Some(idx) = idx else { return Ok(None) };
+    let Some(id) = idx.body["cardInId"].as_str() else {
+        return Err(StoreError::Corrupt(format!("{}/{}: no cardInId", idx.pk, idx.sk)).into());
+    };
+    match get(ctx, branch, id).await? {
+        Some((s, v)) if s.state == StayState::InPark => Ok(Some((s, v))),
+        _ => Ok(None),
+    }
+}
+
+pub fn not_in_park(credential: &str) -> ApiError {
+    ApiError::new(Code::CAR_NOT_IN_PARK, format!("{credential} is not in the car park"))
+}
+
+/// What an entry upload did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Entered {
+    New,
+    /// The same cardInId was uploaded before: nothing changed.
+    Repeat,
+}
+
+/// Records an entry: stay, index, journal and the outbound events, in one
+/// transaction. `events` are the outbox events to add (the caller builds them
+/// from the stay, so that they go out only if the entry is recorded).
+pub async fn enter(ctx: &Ctx, branch: &str, stay: &Stay, extra_events: &[onecard_core::queue::OutEvent]) -> ApiResult<Entered> {
+    let at = stay.entry;
+    for _ in 0..16 {
+        if get(ctx, branch, &stay.card_in_id).await?.is_some() {
+            return Ok(Entered::Repeat);
+        }
+        let mut stay = stay.clone();
+        let mut writes = Vec::new();
+        let current = ctx.store.get(&keys::in_park(branch), &stay.index_sk()).await?;
+        let mut publish = Vec::new();
+        match &current {
+            None => writes.push(Write::put(stay.index_item(branch, 1), Cond::MustNotExist)),
+            Some(idx) => {
+                let other_id = idx.body["cardInId"].as_str().unwrap_or_default().to_string();
+                match get(ctx, branch, &other_id).await? {
+                    Some((other, _)) if other.entry > stay.entry && other.state == StayState::InPark => {
+                        // A late upload of an older visit: history only.
+                        stay.state = StayState::Superseded;
+                        writes.push(Write::check(keys::in_park(branch), stay.index_sk(), Cond::VersionIs(idx.version)));
+                    }
+                    Some((mut other, v)) => {
+                        if other.state == StayState::InPark {
+                            other.state = StayState::Superseded;
+                            writes.push(Write::put(other.item(branch, v + 1), Cond::VersionIs(v)));
+                        }
+                        writes.push(Write::put(stay.index_item(branch, idx.version + 1), Cond::VersionIs(idx.version)));
+                    }
+                    None => writes.push(Write::put(stay.index_item(branch, idx.version + 1), Cond::VersionIs(idx.version))),
+                }
+            }
+        }
+        writes.push(Write::put(stay.item(branch, 1), Cond::MustNotExist));
+        writes.push(Write::put(log_item(keys::entry_log(branch), at, &stay.card_in_id), Cond::None));
+        if stay.state == StayState::InPark {
+            let ev = onecard_core::queue::OutEvent::new(branch, "report/parkInData", stay.in_record(), at);
+            writes.push(onecard_core::events::outbox_write(&ev));
+            publish.push(ev);
+        }
+        for ev in extra_events {
+            writes.push(onecard_core::events::outbox_write(ev));
+            publish.push(ev.clone());
+        }
+        match ctx.store.transact(writes).await {
+            Ok(()) => {
+                onecard_core::events::publish_committed(ctx, &publish).await;
+                return Ok(Entered::New);
+            }
+            Err(e) if e.is_conflict() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(Code::SYSTEM, "entry not recorded: too much contention, retry"))
+}
+
+/// Facts of an exit.
+#[derive(Clone, Debug)]
+pub struct ExitFacts {
+    pub at: NaiveDateTime,
+    pub controller_no: String,
+    pub controller_name: String,
+}
+
+/// Records an exit: closes the stay, frees the index (if it still points at this
+/// stay) and journals it, with the exit event, in one transaction. An exit of a
+/// stay already closed by an exit changes nothing.
+pub async fn exit(
+    ctx: &Ctx,
+    branch: &str,
+    card_in_id: &str,
+    facts: &ExitFacts,
+    extra_events: &(dyn Fn(&Stay) -> Vec<onecard_core::queue::OutEvent> + Sync),
+) -> ApiResult<Stay> {
+    for _ in 0..16 {
+        let Some((mut stay, v)) = get(ctx, branch, card_in_id).await? else {
+            return Err(ApiError::new(Code::CAR_NOT_IN_PARK, format!("no entry record with cardInId {card_in_id}")));
+        };
+        if stay.state == StayState::Left {
+            return Ok(stay);
+        }
+        if facts.at < stay.entry {
+            return Err(ApiError::field("outDate", format!("is before the entry time {}", onecard_core::time::format(stay.entry))));
+        }
+        let mut writes = Vec::new();
+        if stay.state == StayState::InPark {
+            if let Some(idx) = ctx.store.get(&keys::in_park(branch), &stay.index_sk()).await? {
+                if idx.body["cardInId"].as_str() == Some(card_in_id) {
+                    writes.push(Write::delete(keys::in_park(branch), stay.index_sk(), Cond::VersionIs(idx.version)));
+                }
+            }
+        }
+        stay.state = StayState::Left;
+        stay.exit = Some(facts.at);
+        stay.out_controller_no = facts.controller_no.clone();
+        stay.out_controller_name = facts.controller_name.clone();
+        writes.push(Write::put(stay.item(branch, v + 1), Cond::VersionIs(v)));
+        writes.push(Write::put(log_item(keys::exit_log(branch), facts.at, card_in_id), Cond::None));
+        let mut events = vec![onecard_core::queue::OutEvent::new(branch, "report/parkOutdata", stay.out_record(), facts.at)];
+        events.extend(extra_events(&stay));
+        writes.extend(events.iter().map(onecard_core::events::outbox_write));
+        match ctx.store.transact(writes).await {
+            Ok(()) => {
+                onecard_core::events::publish_committed(ctx, &events).await;
+                return Ok(stay);
+            }
+            Err(e) if e.is_conflict() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(Code::SYSTEM, "exit not recorded: too much contention, retry"))
+}
+
+/// Every car in the park now: (area, funcType) of each, from the index.
+pub async fn occupancy(ctx: &Ctx, branch: &str) -> ApiResult<Vec<(String, i64)>> {
+    let items = ctx.store.query_all(&onecard_core::store::Query::partition(keys::in_park(branch))).await?;
+    Ok(items
+        .into_iter()
+        .map(|i| (i.body["area"].as_str().unwrap_or_default().to_string(), i.body["funcType"].as_i64().unwrap_or(0)))
+        .collect())
+}
+
+/// Stays whose journal time (entry or exit, by `log_pk`) lies in [from, to).
+pub async fn in_window(ctx: &Ctx, branch: &str, log_pk: String, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<Vec<Stay>> {
+    let lo = onecard_core::time::format(from);
+    // '#' sorts before digits, so "{to}#" excludes records at exactly `to`.
+    let hi = format!("{}#", onecard_core::time::format(to));
+    let items = ctx.store.query_all(&onecard_core::store::Query::between(log_pk, lo, hi)).await?;
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        if let Some(id) = i.body["cardInId"].as_str() {
+            if let Some((s, _)) = get(ctx, branch, id).await? {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Journal count in [from, to) without reading the stays (6.64).
+pub async fn count_in_window(ctx: &Ctx, log_pk: String, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<usize> {
+    let lo = onecard_core::time::format(from);
+    let to_s = onecard_core::time::format(to);
+    let items = ctx.store.query_all(&onecard_core::store::Query::between(log_pk, lo, format!("{to_s}#"))).await?;
+    Ok(items.len())
+}

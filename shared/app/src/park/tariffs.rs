@@ -1,0 +1,390 @@
+//! Tariff administration: monthly tariffs (6.91-6.94) and temporary-car tariffs
+//! (6.96-6.100). Pricing itself is `crate::tariff`; this module stores tariffs
+//! and finds the one that prices a stay.
+//!
+//! Storage: a temporary tariff lives at `keys::temp_tariffs(branch)` under
+//! `{areaNo}#{carTypeId}`, so the key itself enforces one tariff per area and car
+//! type and `bindings::car_type_binding` can see the car type in the key. Clients
+//! name tariffs by a small `tariffId`; a branch has a handful of tariffs, so
+//! looking one up by id is a scan of that small partition rather than a second
+//! index to keep consistent. `areaNo` `FFFFFFFF` covers every area of the branch;
+//! an area's own tariff wins over it.
+//!
+//! Adding, changing or deleting a temporary tariff pushes
+//! `report/parkTempCarChargeRule` (13.8) through the outbox, in the same
+//! transaction as the change.
+
+use crate::park::cartype;
+use crate::tariff::{price_rule_text, MonthTariff, TempTariff};
+use crate::{ids, keys};
+use chrono::NaiveDateTime;
+use onecard_core::config::Branch;
+use onecard_core::events::{outbox_write, publish_committed};
+use onecard_core::queue::OutEvent;
+use onecard_core::store::{Cond, Item, Query, StoreError, Write};
+use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Registry, Reply, Req};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// `areaNo` meaning "every area of the branch".
+pub const ALL_AREAS: &str = "FFFFFFFF";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TempTariffRecord {
+    pub tariff_id: i64,
+    pub area_no: String,
+    pub car_type_id: i64,
+    pub charge_mode: i64,
+    pub generated: bool,
+    pub remark: String,
+    pub tariff: TempTariff,
+}
+
+impl TempTariffRecord {
+    fn sk(&self) -> String {
+        temp_sk(&self.area_no, self.car_type_id)
+    }
+
+    fn item(&self, branch: &str) -> Item {
+        Item::new(keys::temp_tariffs(branch), self.sk(), serde_json::to_value(self).unwrap_or_default())
+    }
+
+    /// 6.100: the tariff as 6.96 takes it, plus its id; ids and modes typed Int
+    /// as the section's table says.
+    pub fn to_wire(&self) -> Value {
+        let mut v = self.tariff.to_wire();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("tariffId".into(), json!(self.tariff_id));
+            m.insert("areaNo".into(), json!(self.area_no));
+            m.insert("carTypeId".into(), json!(self.car_type_id));
+            m.insert("chargeMode".into(), json!(self.charge_mode));
+            m.insert("remark".into(), json!(self.remark));
+            m.insert("generated".into(), json!(self.generated));
+        }
+        v
+    }
+
+    /// 6.99 row (the section names the car type `carType`).
+    fn to_list_row(&self) -> Value {
+        json!({
+            "tariffId": self.tariff_id,
+            "areaNo": self.area_no,
+            "carType": self.car_type_id,
+            "chargeMode": self.charge_mode,
+            "maxCharge": self.tariff.max_charge().yuan(),
+        })
+    }
+}
+
+fn temp_sk(area: &str, car_type_id: i64) -> String {
+    format!("{area}#{car_type_id}")
+}
+
+/// The seed prints the wildcard with eight and with nine F's; both mean it.
+fn is_all_areas(s: &str) -> bool {
+    s.len() >= 8 && s.chars().all(|c| c.eq_ignore_ascii_case(&'F'))
+}
+
+fn area_no(branch: &Branch, d: &Data) -> ApiResult<String> {
+    let a = d.str("areaNo")?;
+    if is_all_areas(&a) {
+        return Ok(ALL_AREAS.into());
+    }
+    match branch.areas.iter().find(|x| x.id == a || x.name == a) {
+        Some(x) => Ok(x.id.clone()),
+        None => Err(ApiError::field("areaNo", format!("area '{a}' is not an area of this branch (or {ALL_AREAS} for all)"))),
+    }
+}
+
+async fn existing_car_type(ctx: &Ctx, branch: &str, d: &Data) -> ApiResult<cartype::CarType> {
+    let id = d.i64("carTypeId")?;
+    cartype::get(ctx, branch, id).await?.ok_or_else(|| ApiError::field("carTypeId", format!("car type {id} does not exist")))
+}
+
+pub async fn list_temp(ctx: &Ctx, branch: &str) -> ApiResult<Vec<(TempTariffRecord, u64)>> {
+    let items = ctx.store.query_all(&Query::partition(keys::temp_tariffs(branch))).await?;
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        out.push((i.parse::<TempTariffRecord>()?, i.version));
+    }
+    out.sort_by_key(|(t, _)| t.tariff_id);
+    Ok(out)
+}
+
+async fn temp_by_id(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<(TempTariffRecord, u64)> {
+    list_temp(ctx, branch)
+        .await?
+        .into_iter()
+        .find(|(t, _)| t.tariff_id == id)
+        .ok_or_else(|| ApiError::field("tariffId", format!("temporary tariff {id} does not exist")))
+}
+
+/// The tariff that prices a stay in `area` for `car_type_id`: the area's own,
+/// else the branch-wide one.
+pub async fn temp_tariff_for(ctx: &Ctx, branch: &str, area: &str, car_type_id: i64) -> ApiResult<Option<TempTariffRecord>> {
+    let pk = keys::temp_tariffs(branch);
+    for a in [area, ALL_AREAS] {
+        if let Some(item) = ctx.store.get(&pk, &temp_sk(a, car_type_id)).await? {
+            return Ok(Some(item.parse()?));
+        }
+    }
+    Ok(None)
+}
+
+/// The 13.8 record for a tariff; a deleted tariff is pushed with its rule text
+/// replaced by a deletion notice so that the partner drops it.
+async fn rule_event(ctx: &Ctx, branch: &str, t: &TempTariffRecord, deleted: bool, now: NaiveDateTime) -> ApiResult<OutEvent> {
+    let ct = cartype::get(ctx, branch, t.car_type_id).await?;
+    let description = if deleted { "已删除".to_string() } else { price_rule_text(&t.tariff) };
+    let record = json!({
+        "carTariffID": t.tariff_id.to_string(),
+        "carTypeID": t.car_type_id.to_string(),
+        "carTypeName": ct.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        "description": description,
+        "timeLtd": if ct.as_ref().is_some_and(|c| c.time_ltd) { "1" } else { "0" },
+        "freeMin": ct.as_ref().and_then(|c| c.free_min).unwrap_or(0).to_string(),
+        "storedLtd": if ct.as_ref().is_some_and(|c| c.stored_ltd) { "1" } else { "0" },
+        "areaNo": t.area_no,
+    });
+    Ok(OutEvent::new(branch, "report/parkTempCarChargeRule", record, now))
+}
+
+fn taken(area: &str, car_type_id: i64) -> ApiError {
+    ApiError::field("carTypeId", format!("area {area} already has a temporary tariff for car type {car_type_id}; update it instead"))
+}
+
+/// Validates and stores a new temporary tariff (also used to seed the demo).
+pub async fn create_temp(ctx: &Ctx, branch: &Branch, d: &Data, now: NaiveDateTime) -> ApiResult<TempTariffRecord> {
+    let b = &branch.branchno;
+    let area = area_no(branch, d)?;
+    let car_type = existing_car_type(ctx, b, d).await?;
+    let tariff = TempTariff::from_request(d)?;
+    let charge_mode = d.i64_or("chargeMode", 1)?;
+    if ctx.store.get(&keys::temp_tariffs(b), &temp_sk(&area, car_type.id)).await?.is_some() {
+        return Err(taken(&area, car_type.id));
+    }
+    let id = ids::next_id(ctx, b, "ttariff").await?;
+    let rec = TempTariffRecord {
+        tariff_id: id,
+        area_no: area,
+        car_type_id: car_type.id,
+        charge_mode,
+        generated: d.opt_bool("generated")?.unwrap_or(false),
+        remark: d.opt_str("remark")?.unwrap_or_default(),
+        tariff,
+    };
+    let ev = rule_event(ctx, b, &rec, false, now).await?;
+    match ctx.store.transact(vec![Write::put(rec.item(b), Cond::MustNotExist), outbox_write(&ev)]).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() => return Err(taken(&rec.area_no, rec.car_type_id)),
+        Err(e) => return Err(e.into()),
+    }
+    publish_committed(ctx, &[ev]).await;
+    Ok(rec)
+}
+
+async fn temp_add(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let rec = create_temp(&ctx, &req.branch, &req.data, req.now).await?;
+    Ok(Reply::data(json!({ "tariffId": rec.tariff_id })))
+}
+
+async fn temp_update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let b = req.branchno();
+    let d = &req.data;
+    let id = d.i64("tariffId")?;
+    let area = area_no(&req.branch, d)?;
+    let car_type = existing_car_type(&ctx, b, d).await?;
+    let tariff = TempTariff::from_request(d)?;
+    let (old, version) = temp_by_id(&ctx, b, id).await?;
+    let rec = TempTariffRecord {
+        tariff_id: id,
+        area_no: area,
+        car_type_id: car_type.id,
+        charge_mode: d.i64_or("chargeMode", old.charge_mode)?,
+        generated: d.opt_bool("generated")?.unwrap_or(old.generated),
+        remark: d.opt_str("remark")?.unwrap_or_default(),
+        tariff,
+    };
+    let ev = rule_event(&ctx, b, &rec, false, req.now).await?;
+    let mut writes = vec![outbox_write(&ev)];
+    if rec.sk() == old.sk() {
+        writes.push(Write::put(rec.item(b).with_version(version + 1), Cond::VersionIs(version)));
+    } else {
+        // Moving to another area or car type: the old key goes, the new must be free.
+        writes.push(Write::delete(keys::temp_tariffs(b), old.sk(), Cond::VersionIs(version)));
+        writes.push(Write::put(rec.item(b), Cond::MustNotExist));
+    }
+    match ctx.store.transact(writes).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() && rec.sk() != old.sk() => return Err(taken(&rec.area_no, rec.car_type_id)),
+        Err(e) if e.is_conflict() => return Err(ApiError::failed(format!("temporary tariff {id} was changed meanwhile; try again"))),
+        Err(e) => return Err(e.into()),
+    }
+    publish_committed(&ctx, &[ev]).await;
+    Ok(Reply::data(Value::Null))
+}
+
+async fn temp_delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let b = req.branchno();
+    let id = req.data.i64("tariffId")?;
+    let (old, version) = temp_by_id(&ctx, b, id).await?;
+    let ev = rule_event(&ctx, b, &old, true, req.now).await?;
+    let writes = vec![Write::delete(keys::temp_tariffs(b), old.sk(), Cond::VersionIs(version)), outbox_write(&ev)];
+    match ctx.store.transact(writes).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() => return Err(ApiError::failed(format!("temporary tariff {id} was changed meanwhile; try again"))),
+        Err(e) => return Err(e.into()),
+    }
+    publish_committed(&ctx, &[ev]).await;
+    Ok(Reply::data(Value::Null))
+}
+
+async fn temp_list(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let rows = list_temp(&ctx, req.branchno()).await?.iter().map(|(t, _)| t.to_list_row()).collect();
+    Ok(req.list(rows))
+}
+
+async fn temp_query(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let id = req.data.i64("tariffId")?;
+    let (t, _) = temp_by_id(&ctx, req.branchno(), id).await?;
+    Ok(Reply::data(t.to_wire()))
+}
+
+// ---- monthly tariffs ----
+
+/// Stored body: the tariff plus `tariffId` and a top-level `carTypeId`, which is
+/// what `bindings::car_type_binding` reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthTariffRecord {
+    pub tariff_id: i64,
+    pub car_type_id: Option<i64>,
+    pub tariff: MonthTariff,
+}
+
+impl MonthTariffRecord {
+    fn item(&self, branch: &str) -> Item {
+        Item::new(keys::month_tariffs(branch), keys::id_sk(self.tariff_id), serde_json::to_value(self).unwrap_or_default())
+    }
+
+    pub fn to_wire(&self) -> Value {
+        let mut v = self.tariff.to_wire();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("tariffId".into(), json!(self.tariff_id));
+        }
+        v
+    }
+}
+
+/// A monthly tariff by id (the cards module prices renewals with it).
+pub async fn month_tariff(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<Option<MonthTariffRecord>> {
+    match ctx.store.get(&keys::month_tariffs(branch), &keys::id_sk(id)).await? {
+        Some(item) => Ok(Some(item.parse()?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list_month(ctx: &Ctx, branch: &str) -> ApiResult<Vec<MonthTariffRecord>> {
+    let items = ctx.store.query_all(&Query::partition(keys::month_tariffs(branch))).await?;
+    Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
+}
+
+async fn check_month_car_type(ctx: &Ctx, branch: &str, t: &MonthTariff) -> ApiResult<()> {
+    if let Some(id) = t.car_type_id {
+        if cartype::get(ctx, branch, id).await?.is_none() {
+            return Err(ApiError::field("carTypeId", format!("car type {id} does not exist")));
+        }
+    }
+    Ok(())
+}
+
+async fn month_add(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let b = req.branchno();
+    let t = MonthTariff::from_request(&req.data)?;
+    check_month_car_type(&ctx, b, &t).await?;
+    let id = ids::next_id(&ctx, b, "mtariff").await?;
+    let rec = MonthTariffRecord { tariff_id: id, car_type_id: t.car_type_id, tariff: t };
+    ctx.store.put(rec.item(b), Cond::MustNotExist).await?;
+    Ok(Reply::data(json!({ "tariffId": id })))
+}
+
+async fn month_update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let b = req.branchno();
+    let id = req.data.i64("tariffId")?;
+    let t = MonthTariff::from_update_request(&req.data)?;
+    let old = ctx
+        .store
+        .get(&keys::month_tariffs(b), &keys::id_sk(id))
+        .await?
+        .ok_or_else(|| ApiError::field("tariffId", format!("monthly tariff {id} does not exist")))?;
+    check_month_car_type(&ctx, b, &t).await?;
+    let rec = MonthTariffRecord { tariff_id: id, car_type_id: t.car_type_id, tariff: t };
+    match ctx.store.put(rec.item(b).with_version(old.version + 1), Cond::VersionIs(old.version)).await {
+        Ok(()) => Ok(Reply::data(Value::Null)),
+        Err(StoreError::ConditionFailed) => Err(ApiError::failed(format!("monthly tariff {id} was changed meanwhile; try again"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn month_delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let b = req.branchno();
+    let id = req.data.i64("tariffId")?;
+    if month_tariff(&ctx, b, id).await?.is_none() {
+        return Err(ApiError::field("tariffId", format!("monthly tariff {id} does not exist")));
+    }
+    if let Some(binding) = crate::bindings::month_tariff_binding(&ctx, b, id).await? {
+        return Err(ApiError::failed(format!("monthly tariff {id} is bound to {binding} and cannot be deleted")));
+    }
+    ctx.store.delete(&keys::month_tariffs(b), &keys::id_sk(id), Cond::MustExist).await?;
+    Ok(Reply::data(Value::Null))
+}
+
+async fn month_query(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+    let only = req.data.opt_i64("tariffId")?;
+    let rows = list_month(&ctx, req.branchno())
+        .await?
+        .into_iter()
+        .filter(|t| only.is_none_or(|id| t.tariff_id == id))
+        .map(|t| t.to_wire())
+        .collect();
+    Ok(req.list(rows))
+}
+
+pub fn register(reg: &mut Registry) {
+    reg.handle("park.monthtariff.add", handler(month_add));
+    reg.handle("park.monthtariff.update", handler(month_update));
+    reg.handle("park.monthtariff.delete", handler(month_delete));
+    reg.handle("park.monthtariff.query", handler(month_query));
+    reg.handle("park.temporarytariff.add", handler(temp_add));
+    reg.handle("park.temporarytariff.update", handler(temp_update));
+    reg.handle("park.temporarytariff.delete", handler(temp_delete));
+    reg.handle("park.temporarytarifflist.query", handler(temp_list));
+    reg.handle("park.temporarytariff.query", handler(temp_query));
+}
+
+/// The demo car park's tariff: 15 free minutes, 5.00 for the first hour, then
+/// 2.00 per started half hour, at most 40.00 a day.
+pub fn demo_tariff(car_type_id: i64) -> Data {
+    Data::new(json!({
+        "areaNo": ALL_AREAS,
+        "carTypeId": car_type_id,
+        "chargeMode": 1,
+        "midnight": "1970-01-01 00:00:00",
+        "maxCharge": "40",
+        "stayOver": "0",
+        "timeNumber": 1,
+        "chargePeriod": [{
+            "periodName": "全天",
+            "stTime": "1970-01-01 00:00:00",
+            "endTime": "1970-01-01 00:00:00",
+            "freeMinutes": 15,
+            "fstSectTime": 60,
+            "fstSectCharge": "5",
+            "sectTime": 30,
+            "sectCharge": "2",
+            "maxCharge": "0",
+            "fixCharge": "0",
+        }],
+    }))
+}
