@@ -8,6 +8,7 @@ mod admin;
 mod backend;
 mod cli;
 mod server;
+mod sitelink;
 
 use clap::Parser;
 

@@ -13,7 +13,8 @@ use axum::Router;
 use onecard_adapters::embedded_queue::EmbeddedQueue;
 use onecard_core::config;
 use onecard_core::queue::EventQueue;
-use onecard_core::sitelink::{NoSites, SiteLink};
+use crate::sitelink::{Hub, HubConfig};
+use onecard_core::sitelink::SiteLink;
 use onecard_core::time::SystemClock;
 use onecard_core::{dispatch, Ctx, Ports, Registry};
 use std::sync::Arc;
@@ -29,6 +30,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if config::seed_demo(&*store).await? {
         print_demo();
     }
+    let demo_site = match args.no_demo_site {
+        true => None,
+        false => config::get_branch(&*store, config::DEMO_BRANCH).await?,
+    };
+    if let Some(b) = &demo_site {
+        crate::sitelink::demo::use_branch_zone(&b.tz);
+    }
     let queue: Arc<dyn EventQueue> = match &args.sqs_queue_url {
         Some(url) => Arc::new(onecard_adapters::sqs_queue::SqsQueue::from_env(url, None).await),
         None => {
@@ -36,15 +44,37 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Arc::new(EmbeddedQueue::open(&args.store.data_dir.join(DB_FILE)).context("opening the embedded queue")?)
         }
     };
-    let sites: Arc<dyn SiteLink> = Arc::new(NoSites);
+    let hub = Hub::new(HubConfig::default());
+    let sites: Arc<dyn SiteLink> = hub.clone();
     let ctx = Ctx::new(Ports { store, queue, sites, clock: Arc::new(SystemClock) });
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
     let state = AppState { ctx, reg: Arc::new(onecard_app::registry()) };
+    hub.attach(state.ctx.clone(), state.reg.clone());
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let app = router(state);
+    let app = router(state).merge(hub.router());
     println!("onecard listening on http://{addr} (data dir {})", args.store.data_dir.display());
+    println!("site agents connect to ws://{addr}/ws");
+    // Kept alive for as long as the server runs.
+    let _demo = match demo_site {
+        Some(_) => match crate::sitelink::demo::start(addr, &args.store.data_dir).await {
+            Ok(r) => {
+                println!(
+                    "demo site: agent {} of branch {} with simulated boards; cameras POST plates to http://{}/plate",
+                    config::DEMO_AGENT,
+                    config::DEMO_BRANCH,
+                    r.camera_addr
+                );
+                Some(r)
+            }
+            Err(e) => {
+                eprintln!("demo site not started: {e:#}");
+                None
+            }
+        },
+        None => None,
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     println!("onecard stopped");
     Ok(())

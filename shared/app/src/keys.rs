@@ -127,3 +127,21 @@ pub fn value_topups(branch: &str) -> String {
 pub fn value_debits(branch: &str) -> String {
     branch_part(branch, "scarddebit")
 }
+
+// sitelink (the agent link: hello replay markers, upload replies, hardware)
+
+/// Hello signatures already used by an agent; sk = the signature.
+pub fn site_hello_replay(branch: &str, agent: &str) -> String {
+    branch_part(branch, &format!("hello#{agent}"))
+}
+
+/// Replies to agent uploads, so a resend is answered without acting twice;
+/// sk = `{agentId}#{uplinkId}`.
+pub fn uplink_replies(branch: &str) -> String {
+    branch_part(branch, "uplinkreply")
+}
+
+/// Abnormal gate openings (13.6) by command; sk = the record id.
+pub fn abnormal_openings(branch: &str) -> String {
+    branch_part(branch, "abnormalopen")
+}

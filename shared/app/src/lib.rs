@@ -2,12 +2,14 @@
 //! Lambda mains and the local server both call `registry()`, so a route is
 //! written once.
 
+pub mod acss;
 pub mod bindings;
 pub mod cards;
 pub mod cat;
 pub mod ids;
 pub mod keys;
 pub mod park;
+pub mod sitelink;
 pub mod tariff;
 
 use onecard_core::{ApiResult, Ctx, Registry};
@@ -17,6 +19,7 @@ pub fn registry() -> Registry {
     let mut reg = Registry::new();
     park::register(&mut reg);
     cat::register(&mut reg);
+    acss::register(&mut reg);
     cards::register(&mut reg);
     reg
 }

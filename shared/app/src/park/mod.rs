@@ -3,6 +3,7 @@
 pub mod cardlink;
 pub mod cartype;
 pub mod fees;
+pub mod hardware;
 pub mod lane;
 pub mod lanes;
 pub mod lpfix;
@@ -17,6 +18,7 @@ use onecard_core::Registry;
 pub fn register(reg: &mut Registry) {
     cartype::register(reg);
     lanes::register(reg);
+    hardware::register(reg);
     tariffs::register(reg);
     fees::register(reg);
     payments::register(reg);

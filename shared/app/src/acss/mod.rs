@@ -1,0 +1,9 @@
+//! Chapter 7: door access.
+
+pub mod doors;
+
+use onecard_core::Registry;
+
+pub fn register(reg: &mut Registry) {
+    doors::register(reg);
+}

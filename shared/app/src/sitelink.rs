@@ -1,0 +1,157 @@
+//! The cloud's half of the agent protocol that does not depend on how frames
+//! travel: checking a `hello`, serving an `uplink`, and building the
+//! `siteconfig` an agent works from offline. The local hub (`onecard serve`)
+//! and the API Gateway WebSocket function both call these, so an agent sees
+//! the same cloud behind either.
+
+use crate::keys;
+use onecard_core::config::{self, Branch};
+use onecard_core::link::{route, Hello, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
+use onecard_core::store::{Cond, Item, StoreError};
+use onecard_core::{dispatch, time, ApiResult, Code, Ctx, Registry};
+use serde_json::Value;
+
+/// Replies to the uploads are remembered this long, so a resend after an agent
+/// crash or a lost reply gets the first answer instead of running again. The
+/// agent's outbox holds records for days at most while a site is cut off.
+const REPLY_MEMORY_SECS: i64 = 14 * 24 * 3600;
+
+fn refused(code: Code, message: impl Into<String>) -> Refused {
+    Refused { code: code.0, message: message.into() }
+}
+
+/// Checks a hello: the agent is known and enabled for the branch, the signature
+/// is its own, the timestamp is within `skew_secs` of the server clock (read in
+/// the branch's zone) and the signature was not used before. Answers the branch.
+pub async fn authenticate(ctx: &Ctx, hello: &Hello, skew_secs: i64) -> Result<Branch, Refused> {
+    if hello.branch.trim().is_empty() || hello.agent_id.trim().is_empty() {
+        return Err(refused(Code::BAD_INPUT, "field 'branch' and 'agentId' are required"));
+    }
+    let store_err = |e: StoreError| refused(Code::SYSTEM, format!("system error: {e}"));
+    let site = config::get_site(ctx.store(), &hello.branch, &hello.agent_id)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| refused(Code::AUTH, format!("unknown agent '{}' for branch '{}'", hello.agent_id, hello.branch)))?;
+    if !hello.verify(&site.secret) {
+        return Err(refused(Code::AUTH, "signature does not match"));
+    }
+    if !site.enabled {
+        return Err(refused(Code::NOT_ALLOWED, format!("agent '{}' is disabled", hello.agent_id)));
+    }
+    let branch = config::get_branch(ctx.store(), &hello.branch)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| refused(Code::AUTH, format!("unknown branch '{}'", hello.branch)))?;
+    let ts = time::parse(&hello.timestamp).ok_or_else(|| refused(Code::AUTH, "timestamp is not yyyy-MM-dd HH:mm:ss"))?;
+    let now = ctx.clock.now();
+    let skew = (time::to_utc(ts, &branch.tz) - now).num_seconds().abs();
+    if skew > skew_secs {
+        return Err(refused(
+            Code::AUTH,
+            format!("timestamp is {skew} s from the server clock in {} (window {skew_secs} s)", branch.tz),
+        ));
+    }
+    // A captured hello must not open a second session inside the window.
+    let marker = Item::new(keys::site_hello_replay(&hello.branch, &hello.agent_id), hello.sign.trim(), Value::Null)
+        .with_ttl(now.timestamp() + 2 * skew_secs.max(60));
+    match ctx.store.put(marker, Cond::MustNotExist).await {
+        Ok(()) => Ok(branch),
+        Err(StoreError::ConditionFailed) => Err(refused(Code::AUTH, "replayed hello")),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+pub fn welcome(ctx: &Ctx, branch: &Branch, agent_id: &str, session: &str) -> Welcome {
+    Welcome {
+        branch: branch.branchno.clone(),
+        agent_id: agent_id.to_string(),
+        server_time: time::format(time::to_local(ctx.clock.now(), &branch.tz)),
+        heartbeat_secs: None,
+        session: session.to_string(),
+    }
+}
+
+/// Uplinks the agent sends at least once from its outbox; a repeat of one of
+/// these must not act twice.
+pub fn is_upload(route_name: &str) -> bool {
+    [
+        route::UPLOAD_INDATA,
+        route::UPLOAD_OUTDATA,
+        route::CAR_INOUT_NOTICE,
+        route::GATE_STATE_NOTICE,
+        route::GATE_FAULT,
+        route::OFFLINE_DECISION,
+    ]
+    .contains(&route_name)
+}
+
+/// Runs an uplink through the same handlers as HTTP. An upload whose id was
+/// answered before gets that answer again without running; a system error
+/// (100002) is not remembered, because the agent keeps the record and retries.
+pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &str, up: Uplink) -> Reply {
+    let remember = is_upload(&up.route) && !up.id.trim().is_empty();
+    let (pk, sk) = (keys::uplink_replies(branch), format!("{agent_id}#{}", up.id));
+    if remember {
+        match ctx.store.get(&pk, &sk).await {
+            Ok(Some(item)) => {
+                tracing::info!(branch, agent = agent_id, id = %up.id, route = %up.route, "repeated upload answered from memory");
+                return Reply::from_envelope(&up.id, &item.body);
+            }
+            Ok(None) => {}
+            // Without the memory the handler's own idempotence still holds.
+            Err(e) => tracing::warn!(error = %e, "upload reply memory unreadable"),
+        }
+    }
+    let env = dispatch::site(ctx, reg, branch, agent_id, &up.route, up.data).await;
+    let reply = Reply::from_envelope(&up.id, &env);
+    if remember && reply.code != Code::SYSTEM.0 {
+        let item = Item::new(pk, sk, env).with_ttl(ctx.clock.now().timestamp() + REPLY_MEMORY_SECS);
+        if let Err(e) = ctx.store.put(item, Cond::None).await {
+            tracing::warn!(error = %e, "upload reply not remembered");
+        }
+    }
+    reply
+}
+
+/// The configuration an agent needs to run its lanes, offline included. The
+/// version is a digest of the content, so an unchanged configuration is not
+/// sent again.
+pub async fn site_config(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteConfig> {
+    let mut monthly: Vec<MonthlyPlate> = crate::cards::monthly_plates(ctx, &branch.branchno)
+        .await?
+        .into_iter()
+        .map(|(plate, valid_to)| MonthlyPlate {
+            plate_no: onecard_core::fields::normalize_plate(&plate),
+            valid_from: String::new(),
+            valid_to: time::format(valid_to),
+            areas: Vec::new(),
+        })
+        .collect();
+    monthly.sort_by(|a, b| a.plate_no.cmp(&b.plate_no).then(a.valid_to.cmp(&b.valid_to)));
+    monthly.dedup_by(|a, b| a.plate_no == b.plate_no && a.valid_to == b.valid_to);
+    let mut cfg = SiteConfig {
+        version: String::new(),
+        controllers: branch.controllers.clone(),
+        monthly_plates: monthly,
+        offline: Some(OfflinePolicy {
+            entry: branch.settings.offline_entry.clone(),
+            exit: branch.settings.offline_exit.clone(),
+        }),
+    };
+    cfg.version = digest(&serde_json::to_string(&cfg).unwrap_or_default());
+    Ok(cfg)
+}
+
+/// FNV-1a, 64 bit: stable across processes and builds (std's hasher is not),
+/// so two cloud instances give the same content the same version.
+fn digest(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+use super::*;
+use crate::park::hardware::tests::ctx_with;
+use onecard_core::config::{get_branch, put_branch, put_site, SiteAgent, DEMO_AGENT, DEMO_AGENT_SECRET, DEMO_BRANCH};
+use onecard_core::handler;
+use onecard_core::sitelink::NoSites;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+fn now_text(ctx: &Ctx, offset_secs: i64) -> String {
+    time::format(time::to_local(ctx.clock.now() + chrono::Duration::seconds(offset_secs), time::DEFAULT_TZ))
+}
+
+#[tokio::test]
+async fn hello_is_checked_like_a_signed_request() {
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    let ok = Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, 0), "1", DEMO_AGENT_SECRET);
+    assert_eq!(authenticate(&ctx, &ok, 300).await.unwrap().branchno, DEMO_BRANCH);
+    // The same hello again is a replay.
+    assert_eq!(authenticate(&ctx, &ok, 300).await.unwrap_err().code, 100003);
+
+    let cases = [
+        (Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, 0), "2", "wrong"), 100003),
+        (Hello::new_signed(DEMO_BRANCH, "A9", &now_text(&ctx, 0), "3", DEMO_AGENT_SECRET), 100003),
+        (Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, -600), "4", DEMO_AGENT_SECRET), 100003),
+        (Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, "yesterday", "5", DEMO_AGENT_SECRET), 100003),
+        (Hello::new_signed("", DEMO_AGENT, &now_text(&ctx, 0), "6", DEMO_AGENT_SECRET), 100001),
+    ];
+    for (h, want) in cases {
+        let r = authenticate(&ctx, &h, 300).await.unwrap_err();
+        assert_eq!(r.code, want, "{h:?}: {}", r.message);
+    }
+    // A branch's zone decides what "now" means: eight hours off is refused.
+    let utc_clock = time::format(ctx.clock.now().naive_utc());
+    let h = Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &utc_clock, "7", DEMO_AGENT_SECRET);
+    assert!(authenticate(&ctx, &h, 300).await.unwrap_err().message.contains("Asia/Shanghai"));
+
+    put_site(ctx.store(), &SiteAgent { branch: DEMO_BRANCH.into(), agent_id: "A2".into(), secret: "s2".into(), enabled: false })
+        .await
+        .unwrap();
+    let h = Hello::new_signed(DEMO_BRANCH, "A2", &now_text(&ctx, 0), "8", "s2");
+    assert_eq!(authenticate(&ctx, &h, 300).await.unwrap_err().code, 403);
+}
+
+#[tokio::test]
+async fn a_repeated_upload_acts_once_and_gets_the_first_answer() {
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut reg = Registry::new();
+    let r = runs.clone();
+    reg.handle(
+        route::UPLOAD_INDATA,
+        handler(move |_ctx, req| {
+            let n = r.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { Ok(onecard_core::Reply::data(json!({"run": n, "plate": req.data.str("licensePlate")?}))) }
+        }),
+    );
+    let r = runs.clone();
+    reg.handle(
+        route::PASS_VALIDATE,
+        handler(move |_ctx, _req| {
+            r.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(onecard_core::Reply::data(json!({"isPass": "1"}))) }
+        }),
+    );
+    let up = |id: &str, route: &str| Uplink { id: id.into(), route: route.into(), data: json!({"licensePlate": "浙A12345"}) };
+
+    let first = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-u-1", route::UPLOAD_INDATA)).await;
+    assert!(first.ok(), "{first:?}");
+    let again = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-u-1", route::UPLOAD_INDATA)).await;
+    assert_eq!(again.data, first.data);
+    assert_eq!(again.id, "A1-u-1");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Another agent's uplink with the same id is its own.
+    serve_uplink(&ctx, &reg, DEMO_BRANCH, "A2", up("A1-u-1", route::UPLOAD_INDATA)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    // Decisions are never replayed from memory: each read of a plate is asked anew.
+    serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-u-2", route::PASS_VALIDATE)).await;
+    serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-u-2", route::PASS_VALIDATE)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+
+    let unknown = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("x", "cat.no.such")).await;
+    assert_eq!((unknown.status, unknown.code), (false, 404));
+    let bad = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, Uplink { id: "b".into(), route: route::UPLOAD_INDATA.into(), data: json!({}) }).await;
+    assert_eq!(bad.code, 100001);
+}
+
+#[tokio::test]
+async fn site_config_carries_lanes_and_policy_and_versions_its_content() {
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    let mut b = get_branch(ctx.store(), DEMO_BRANCH).await.unwrap().unwrap();
+    let c1 = site_config(&ctx, &b).await.unwrap();
+    assert_eq!(c1.controllers.len(), 2);
+    assert_eq!(c1.offline, Some(OfflinePolicy { entry: "allow".into(), exit: "manual".into() }));
+    assert_eq!(c1.version.len(), 16);
+    assert_eq!(site_config(&ctx, &b).await.unwrap().version, c1.version, "same content, same version");
+    b.settings.offline_exit = "deny".into();
+    put_branch(ctx.store(), &b).await.unwrap();
+    let c2 = site_config(&ctx, &b).await.unwrap();
+    assert_ne!(c2.version, c1.version);
+    assert_eq!(c2.offline.unwrap().exit, "deny");
+}
