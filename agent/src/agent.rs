@@ -82,6 +82,7 @@ pub struct Running {
 
 impl Agent {
     pub async fn start(cfg: AgentConfig) -> anyhow::Result<Running> {
+        crate::set_timezone(&cfg.tz);
         std::fs::create_dir_all(&cfg.data_dir)?;
         let limits = Limits { max_records: cfg.outbox_max_records, max_bytes: cfg.outbox_max_bytes };
         let (outbox, rec) = Outbox::open(&cfg.data_dir.join("outbox"), limits)?;
@@ -334,7 +335,7 @@ impl Agent {
         if plate.is_empty() {
             return PlateAnswer { ok: false, open: false, text: "plateNo is required".into(), reason: String::new() };
         }
-        let time = onecard_core::time::parse(&ev.time).unwrap_or_else(|| chrono::Local::now().naive_local());
+        let time = onecard_core::time::parse(&ev.time).unwrap_or_else(|| crate::now_local());
         let time_text = onecard_core::time::format(time);
         let in_or_out = lane.lane.flag();
 

@@ -58,8 +58,12 @@ pub struct FileConfig {
     #[serde(default)]
     pub sim_silent: Vec<String>,
     pub heartbeat_secs: Option<u64>,
+    /// The branch's time zone (IANA name), default Asia/Shanghai.
+    pub tz: Option<String>,
     pub planned_reconnect_secs: Option<u64>,
     pub decision_timeout_ms: Option<u64>,
+    pub backoff_base_ms: Option<u64>,
+    pub backoff_cap_secs: Option<u64>,
     pub offline_entry: Option<String>,
     pub offline_exit: Option<String>,
     pub outbox_max_records: Option<usize>,
@@ -80,6 +84,7 @@ pub struct AgentConfig {
     pub sim: bool,
     pub sim_log: Option<PathBuf>,
     pub sim_silent: Vec<String>,
+    pub tz: String,
     pub heartbeat: Duration,
     pub planned_reconnect: Duration,
     pub decision_timeout: Duration,
@@ -111,6 +116,7 @@ impl AgentConfig {
             sim: false,
             sim_log: None,
             sim_silent: Vec::new(),
+            tz: onecard_core::time::DEFAULT_TZ.into(),
             heartbeat: link::HEARTBEAT_INTERVAL,
             planned_reconnect: link::PLANNED_RECONNECT_AFTER,
             decision_timeout: link::DECISION_TIMEOUT,
@@ -155,6 +161,9 @@ impl AgentConfig {
         c.sim = flags.sim || file.sim.unwrap_or(false);
         c.sim_log = flags.sim_log.or(file.sim_log);
         c.sim_silent = if flags.sim_silent.is_empty() { file.sim_silent } else { flags.sim_silent };
+        if let Some(tz) = file.tz {
+            c.tz = tz;
+        }
         if let Some(s) = file.heartbeat_secs {
             c.heartbeat = Duration::from_secs(s.max(1));
         }
@@ -163,6 +172,12 @@ impl AgentConfig {
         }
         if let Some(ms) = file.decision_timeout_ms {
             c.decision_timeout = Duration::from_millis(ms.max(100));
+        }
+        if let Some(ms) = file.backoff_base_ms {
+            c.backoff_base = Duration::from_millis(ms.max(10));
+        }
+        if let Some(s) = file.backoff_cap_secs {
+            c.backoff_cap = Duration::from_secs(s.clamp(1, 30));
         }
         if let Some(p) = file.offline_entry {
             c.offline_entry = p;

@@ -15,8 +15,23 @@ pub mod plates;
 pub mod serial_driver;
 pub mod sim;
 
-/// Branch-local wall-clock time in the spec's format. The agent runs in the car
-/// park, so its local clock is the branch's clock.
+use std::sync::OnceLock;
+
+static TZ: OnceLock<String> = OnceLock::new();
+
+/// Sets the branch's time zone once at start-up. The machine's own zone is not
+/// used because site PCs are often left on UTC.
+pub fn set_timezone(tz: &str) {
+    let _ = TZ.set(tz.to_string());
+}
+
+/// Branch-local wall-clock time.
+pub fn now_local() -> chrono::NaiveDateTime {
+    let tz = TZ.get().map(String::as_str).unwrap_or(onecard_core::time::DEFAULT_TZ);
+    onecard_core::time::to_local(chrono::Utc::now(), tz)
+}
+
+/// Branch-local wall-clock time in the spec's format.
 pub fn now_text() -> String {
-    chrono::Local::now().format(onecard_core::time::FMT).to_string()
+    onecard_core::time::format(now_local())
 }
