@@ -78,7 +78,10 @@ start() {
   jar="$(find_jar)"
   libdir="$(dirname "$jar")/DynamoDBLocal_lib"
   # -sharedDb: one database whatever access key and region a client uses.
-  nohup java -Djava.library.path="$libdir" -jar "$jar" -inMemory -sharedDb -port "$port" \
+  # Run from the infra dir: DynamoDB Local drops a metadata file in its cwd.
+  # Telemetry off: this machine reaches no network but the package registries.
+  cd "$dir"
+  nohup java -Djava.library.path="$libdir" -jar "$jar" -inMemory -sharedDb -disableTelemetry -port "$port" \
     >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
   echo "$port" >"$portfile"
