@@ -335,7 +335,7 @@ impl Agent {
         if plate.is_empty() {
             return PlateAnswer { ok: false, open: false, text: "plateNo is required".into(), reason: String::new() };
         }
-        let time = onecard_core::time::parse(&ev.time).unwrap_or_else(|| crate::now_local());
+        let time = onecard_core::time::parse(&ev.time).unwrap_or_else(crate::now_local);
         let time_text = onecard_core::time::format(time);
         let in_or_out = lane.lane.flag();
 

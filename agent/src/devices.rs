@@ -258,6 +258,6 @@ impl Devices {
 
 pub fn time_sync_payload(time: &str) -> Payload {
     use chrono::Datelike;
-    let t = onecard_core::time::parse(time).unwrap_or_else(|| crate::now_local());
+    let t = onecard_core::time::parse(time).unwrap_or_else(crate::now_local);
     Payload::TimeSync { time: onecard_core::time::format(t), weekday: t.weekday().num_days_from_sunday() as u8 }
 }
