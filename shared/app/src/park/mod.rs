@@ -9,6 +9,7 @@ pub mod lanes;
 pub mod lpfix;
 pub mod orders;
 pub mod payments;
+pub mod scan_pass;
 pub mod records;
 pub mod stays;
 pub mod tariffs;
@@ -19,6 +20,7 @@ pub fn register(reg: &mut Registry) {
     cartype::register(reg);
     lanes::register(reg);
     hardware::register(reg);
+    scan_pass::register(reg);
     tariffs::register(reg);
     fees::register(reg);
     payments::register(reg);
