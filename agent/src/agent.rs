@@ -233,7 +233,7 @@ impl Agent {
     pub async fn flush_once(&self) -> usize {
         let mut sent = 0;
         while self.link.is_up() {
-            let Some(e) = self.outbox.pending().into_iter().next() else { break };
+            let Some(e) = self.outbox.first() else { break };
             match self.link.uplink_with_id(&e.id, &e.route, e.data.clone(), FLUSH_REPLY_TIMEOUT).await {
                 // 100002 is the cloud's "try again"; every other answer is final
                 // and would come back the same on a resend.
@@ -449,15 +449,23 @@ impl Agent {
     /// and the decision still stands (staff can open by hand).
     async fn drive_lane(&self, lane: &LaneInfo, d: &Decision) {
         let Some(dev) = self.devices.find(&lane.device_id) else { return };
+        let mut frames = Vec::with_capacity(3);
         if d.open {
-            let _ = self.devices.send(&dev, &Payload::Relay { channel: crate::frame::relay::OPEN, seconds: 0 }).await;
+            frames.push(Payload::Relay { channel: crate::frame::relay::OPEN, seconds: 0 });
         }
-        let color = if d.open { 2 } else { 1 };
         if !d.text.is_empty() {
-            let _ = self.devices.send(&dev, &Payload::TempText { line: 1, color, seconds: 5, text: d.text.clone() }).await;
+            let color = if d.open { 2 } else { 1 };
+            frames.push(Payload::TempText { line: 1, color, seconds: 5, text: d.text.clone() });
         }
         if !d.voice.is_empty() {
-            let _ = self.devices.send(&dev, &Payload::Voice { opt: 2, text: d.voice.clone() }).await;
+            frames.push(Payload::Voice { opt: 2, text: d.voice.clone() });
+        }
+        for p in frames {
+            // A board that missed one frame will miss the next too; stop rather
+            // than keep the driver (and the camera's answer) waiting.
+            if let Err(DeviceError::Silent(_) | DeviceError::Io(_)) = self.devices.send(&dev, &p).await {
+                break;
+            }
         }
     }
 }

@@ -26,7 +26,12 @@ async fn plate(State(agent): State<Arc<Agent>>, body: Bytes) -> (StatusCode, Jso
 }
 
 pub fn router(agent: Arc<Agent>) -> Router {
-    Router::new().route("/plate", post(plate)).with_state(agent)
+    // Plate pictures arrive base64-encoded in the body; axum's 2 MB default is
+    // too tight for a full-size snapshot.
+    Router::new()
+        .route("/plate", post(plate))
+        .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
+        .with_state(agent)
 }
 
 /// Binds and serves in the background; returns the bound address.

@@ -257,6 +257,11 @@ impl Outbox {
         self.lock().pending.values().map(|(e, _)| e.clone()).collect()
     }
 
+    /// The oldest pending upload, without copying the rest.
+    pub fn first(&self) -> Option<Entry> {
+        self.lock().pending.values().next().map(|(e, _)| e.clone())
+    }
+
     pub fn len(&self) -> usize {
         self.lock().pending.len()
     }

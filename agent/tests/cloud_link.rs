@@ -71,7 +71,16 @@ async fn commands_are_acked_and_reach_the_board() {
     assert!(cloud.wait_ack("c7").await.ok);
     cloud.command("c8", "1", "allinone", json!({"lines": [{"line": 1, "text": "浙A12345"}, {"line": 2, "text": "一路顺风"}], "voice": "一路顺风"}));
     assert!(cloud.wait_ack("c8").await.ok);
+    // Fixed text goes to flash: a second write inside the gap is deferred.
+    cloud.command("f1", "1", "led.fixed", json!({"line": 2, "text": "一卡通停车场"}));
+    let f1 = cloud.wait_ack("f1").await;
+    assert_eq!((f1.ok, f1.message.as_str()), (true, "ok"));
+    cloud.command("f2", "1", "led.fixed", json!({"line": 2, "text": "车位已满"}));
+    let f2 = cloud.wait_ack("f2").await;
+    assert_eq!((f2.ok, f2.message.as_str()), (true, "deferred"));
     let l = sim_lines(dir.path());
+    assert!(l.iter().any(|x| x["decoded"]["kind"] == "fixed_text" && x["decoded"]["text"] == "一卡通停车场"));
+    assert!(!l.iter().any(|x| x["decoded"]["text"] == "车位已满"));
     assert!(l.iter().any(|x| x["decoded"]["count"] == 42));
     assert!(l.iter().any(|x| x["decoded"]["time"] == "2026-05-06 07:08:09"));
     assert!(l.iter().any(|x| x["decoded"]["lines"][1]["text"] == "一路顺风"));
