@@ -29,6 +29,12 @@ pub enum Command {
     /// DynamoDB table management.
     #[command(subcommand)]
     Dynamodb(DynamoCmd),
+    /// Partners that receive the outbound pushes (chapters 13, 14) of a branch.
+    #[command(subcommand)]
+    Partner(PartnerCmd),
+    /// The dead-letter queue of outbound pushes.
+    #[command(subcommand)]
+    Dlq(DlqCmd),
 }
 
 /// Where the data lives: a local data dir (default) or a DynamoDB table.
@@ -62,6 +68,12 @@ pub struct ServeArgs {
     /// Attempts before a push goes to the dead-letter queue.
     #[arg(long, default_value_t = 8)]
     pub push_max_attempts: u32,
+    /// Seconds between 13.9 heartbeats (and outbox sweeps).
+    #[arg(long, default_value_t = 60)]
+    pub push_tick_secs: u64,
+    /// SQS dead-letter queue URL (default: the data dir's dead-letter table).
+    #[arg(long)]
+    pub sqs_dlq_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -149,5 +161,91 @@ pub enum DynamoCmd {
         dynamodb_table: String,
         #[arg(long)]
         endpoint_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PartnerCmd {
+    /// Adds a partner, or replaces the one of the same name.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        name: String,
+        /// Base URL; each push goes to `{url}/{route}`.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        secret: String,
+        /// The envelope's `from`.
+        #[arg(long, default_value = onecard_app::push::subscriptions::DEFAULT_FROM)]
+        from: String,
+        /// Comma-separated outbound routes (report/parkInData,...), or `*` for all.
+        #[arg(long, default_value = "*")]
+        events: String,
+    },
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: Option<String>,
+    },
+    Disable {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        name: String,
+    },
+    Enable {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Which dead-letter queue: the data dir's (default) or an SQS queue.
+#[derive(Args, Clone, Debug)]
+pub struct DlqArgs {
+    #[arg(long, default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The SQS dead-letter queue instead of the data dir's.
+    #[arg(long)]
+    pub sqs_dlq_url: Option<String>,
+    /// The SQS event queue a redrive sends to.
+    #[arg(long)]
+    pub sqs_queue_url: Option<String>,
+    /// SQS endpoint, e.g. a local SQS-compatible server.
+    #[arg(long)]
+    pub sqs_endpoint_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum DlqCmd {
+    List {
+        #[command(flatten)]
+        dlq: DlqArgs,
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Puts events back on the event queue for delivery.
+    Redrive {
+        #[command(flatten)]
+        dlq: DlqArgs,
+        /// An event id (repeatable).
+        #[arg(long = "id")]
+        ids: Vec<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    Purge {
+        #[command(flatten)]
+        dlq: DlqArgs,
     },
 }

@@ -7,6 +7,9 @@
 mod admin;
 mod backend;
 mod cli;
+mod dlq;
+mod partner;
+mod push_worker;
 mod server;
 mod sitelink;
 
@@ -22,6 +25,8 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Branch(c) => admin::branch(c).await,
         cli::Command::Site(c) => admin::site(c).await,
         cli::Command::Dynamodb(c) => admin::dynamodb(c).await,
+        cli::Command::Partner(c) => partner::partner(c).await,
+        cli::Command::Dlq(c) => dlq::dlq(c).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

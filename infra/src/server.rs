@@ -48,6 +48,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sites: Arc<dyn SiteLink> = hub.clone();
     let ctx = Ctx::new(Ports { store, queue, sites, clock: Arc::new(SystemClock) });
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
+    let push = crate::push_worker::PushWorker::start(ctx.clone(), crate::push_worker::dead_letters(&args).await?, &args);
     let state = AppState { ctx, reg: Arc::new(onecard_app::registry()) };
     hub.attach(state.ctx.clone(), state.reg.clone());
 
@@ -76,6 +77,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    push.stop().await;
     println!("onecard stopped");
     Ok(())
 }

@@ -145,3 +145,22 @@ pub fn uplink_replies(branch: &str) -> String {
 pub fn abnormal_openings(branch: &str) -> String {
     branch_part(branch, "abnormalopen")
 }
+
+// push (outbound pushes and notifications, chapters 13 and 14)
+
+/// Partners subscribed to outbound events; sk = partner name.
+pub fn partners(branch: &str) -> String {
+    branch_part(branch, "partner")
+}
+
+/// Per-(event, partner) delivered markers, so a retried fan-out skips the
+/// partners that already have the event; sk = `{eventId}#{partner}`.
+pub fn push_delivered(branch: &str) -> String {
+    branch_part(branch, "pushed")
+}
+
+/// The site notices 9.19-9.25 as received; sk = `{route}#{eventId}` (the event
+/// id is time-ordered, so one route's notices list in time order).
+pub fn site_notices(branch: &str) -> String {
+    branch_part(branch, "notice")
+}

@@ -9,6 +9,7 @@ pub mod cat;
 pub mod ids;
 pub mod keys;
 pub mod park;
+pub mod push;
 pub mod sitelink;
 pub mod tariff;
 

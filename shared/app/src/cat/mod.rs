@@ -1,6 +1,7 @@
 //! Chapter 9 (+10.4): the site's uplink.
 
 pub mod heartbeat;
+pub mod notices;
 pub mod pass;
 pub mod uploads;
 
@@ -8,6 +9,7 @@ use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
     heartbeat::register(reg);
+    notices::register(reg);
     uploads::register(reg);
     pass::register(reg);
 }

@@ -1,0 +1,102 @@
+//! The outbound HTTP client: hyper-util's pooled client over rustls (the TLS
+//! stack the AWS SDK already links), built once and shared, with a deadline on
+//! every request so a partner that hangs cannot hold a worker.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Partners answer a small envelope; anything bigger is not an answer.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+/// An HTTP answer: status and body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration) -> Self {
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                // Plain http partners still work; https ones fail with a clear
+                // certificate error in the delivery log.
+                tracing::warn!(error = %e, "no system root certificates: https partners cannot be verified");
+                let config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map(|b| b.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth())
+                    .unwrap_or_else(|_| {
+                        rustls::ClientConfig::builder().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()
+                    });
+                HttpsConnectorBuilder::new().with_tls_config(config)
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().build();
+        let inner = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
+        HttpClient { inner, timeout }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// POSTs a JSON body. Errors are one line for logs and dead letters.
+    pub async fn post_json(&self, url: &str, body: String) -> Result<Answer, String> {
+        self.post_json_within(url, body, self.timeout).await
+    }
+
+    pub async fn post_json_within(&self, url: &str, body: String, timeout: Duration) -> Result<Answer, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL '{url}': {e}"))?;
+        let req = Request::post(uri)
+            .header(hyper::header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("request to {url}: {e}"))?;
+        let call = async {
+            let resp = self.inner.request(req).await.map_err(|e| format!("POST {url}: {}", error_chain(&e)))?;
+            let status = resp.status().as_u16();
+            let body = Limited::new(resp.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the answer of {url}: {e}"))?
+                .to_bytes();
+            Ok(Answer { status, body })
+        };
+        match tokio::time::timeout(timeout, call).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("POST {url}: no answer within {} ms", timeout.as_millis())),
+        }
+    }
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        HttpClient::new(DEFAULT_TIMEOUT)
+    }
+}
+
+/// hyper's errors say "client error (Connect)"; the cause says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

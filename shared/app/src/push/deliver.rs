@@ -1,0 +1,114 @@
+//! One event to one partner: the chapter 5 envelope signed with the partner's
+//! secret (decision 10), POSTed to `{url}/{route}`, and the partner's answer
+//! read. Only an answer envelope with `status` true is a delivery.
+
+use super::client::{Answer, HttpClient};
+use super::subscriptions::Partner;
+use onecard_core::queue::OutEvent;
+use onecard_core::sign;
+use serde_json::Value;
+
+/// The request body. `data` is written once and signed as those exact bytes.
+/// `nonce` is the event id: the signature covers it, and it stays the same on
+/// every retry, so the partner can drop a duplicate by it; `id` repeats it in
+/// plain sight for partners that do not look at nonces.
+pub fn envelope(partner: &Partner, ev: &OutEvent, timestamp: &str) -> String {
+    let data_text = Value::Array(vec![ev.record.clone()]).to_string();
+    let signing = sign::signing_string(&partner.from, timestamp, &ev.id, &data_text);
+    let signature = sign::sign(&partner.secret, &signing);
+    let s = |v: &str| Value::String(v.to_string()).to_string();
+    format!(
+        "{{\"from\":{},\"timestamp\":{},\"nonce\":{},\"sign\":{},\"branchno\":{},\"id\":{},\"data\":{}}}",
+        s(&partner.from),
+        s(timestamp),
+        s(&ev.id),
+        s(&signature),
+        s(&ev.branch),
+        s(&ev.id),
+        data_text
+    )
+}
+
+/// Reads a partner's answer: HTTP 2xx and an envelope whose `status` is true.
+pub fn interpret(a: &Answer) -> Result<(), String> {
+    let snippet = || String::from_utf8_lossy(&a.body[..a.body.len().min(200)]).into_owned();
+    if !(200..300).contains(&a.status) {
+        return Err(format!("HTTP {}: {}", a.status, snippet()));
+    }
+    let v: Value = serde_json::from_slice(&a.body).map_err(|_| format!("answer is not a JSON envelope: {}", snippet()))?;
+    let ok = match v.get("status") {
+        Some(Value::Bool(b)) => *b,
+        // Some partners write the seed's "every field is a string" literally.
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "partner refused: status {}, code {}, message {}",
+            v.get("status").unwrap_or(&Value::Null),
+            v.get("code").unwrap_or(&Value::Null),
+            v.get("message").unwrap_or(&Value::Null)
+        ))
+    }
+}
+
+pub async fn deliver(client: &HttpClient, partner: &Partner, ev: &OutEvent, timestamp: &str) -> Result<(), String> {
+    let url = partner.endpoint(&ev.route);
+    let answer = client.post_json(&url, envelope(partner, ev, timestamp)).await?;
+    interpret(&answer).map_err(|e| format!("{url}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use onecard_core::envelope::RequestEnvelope;
+    use serde_json::json;
+
+    fn partner() -> Partner {
+        Partner {
+            branch: "1001".into(),
+            name: "acme".into(),
+            url: "http://127.0.0.1:1".into(),
+            secret: "k3y".into(),
+            from: "PARK".into(),
+            events: vec!["*".into()],
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn envelope_verifies_with_the_partner_secret() {
+        let ev = OutEvent {
+            id: "0000000000001-abc".into(),
+            branch: "1001".into(),
+            route: "report/parkInData".into(),
+            record: json!({"plateNo": "粤B12345", "note": "quote \" and \\ slash"}),
+            at: "2026-01-01 00:00:00".into(),
+        };
+        let body = envelope(&partner(), &ev, "2026-01-01 08:00:00");
+        // Read back the way a partner (or our own dispatcher) reads a request.
+        let env = RequestEnvelope::parse(body.as_bytes()).unwrap();
+        assert_eq!(env.data, json!([ev.record]));
+        assert_eq!(env.nonce.as_deref(), Some(ev.id.as_str()));
+        assert_eq!(env.branchno.as_deref(), Some("1001"));
+        let signing = sign::signing_string("PARK", "2026-01-01 08:00:00", &ev.id, &env.data_text);
+        assert!(sign::verify("k3y", &signing, env.sign.as_deref().unwrap()));
+        assert!(!sign::verify("other", &signing, env.sign.as_deref().unwrap()));
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["id"], json!(ev.id));
+    }
+
+    #[test]
+    fn only_status_true_is_delivered() {
+        let a = |status: u16, body: &str| Answer { status, body: Bytes::from(body.to_string()) };
+        assert!(interpret(&a(200, r#"{"status":true,"code":200}"#)).is_ok());
+        assert!(interpret(&a(200, r#"{"status":"true"}"#)).is_ok());
+        assert!(interpret(&a(200, r#"{"status":false,"code":500,"message":"busy"}"#)).unwrap_err().contains("busy"));
+        assert!(interpret(&a(500, r#"{"status":true}"#)).unwrap_err().contains("HTTP 500"));
+        assert!(interpret(&a(200, "ok")).is_err());
+        assert!(interpret(&a(200, "{}")).is_err());
+    }
+}
