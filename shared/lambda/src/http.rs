@@ -1,9 +1,10 @@
 //! The HTTP API glue: an API Gateway HTTP API (payload 2.0) event in, the
 //! chapter 5 response envelope out, always `200 application/json`.
 
-use crate::init::{init, Clients};
+use crate::init::init;
 use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
+use onecard_core::ctx::Ctx;
 use onecard_core::dispatch;
 use onecard_core::registry::{Group, Registry};
 use std::sync::Arc;
@@ -69,12 +70,12 @@ pub fn reply(envelope: &serde_json::Value) -> Response<Body> {
 /// Serves `groups` over the HTTP API until the runtime stops.
 pub async fn run_http(groups: &'static [Group]) -> Result<(), Error> {
     let clients = init().await?;
-    serve(&clients, onecard_app::registry(), groups).await
+    serve(clients.ctx(), onecard_app::registry(), groups).await
 }
 
-/// Serves `groups` with the given clients and registry.
-pub async fn serve(clients: &Clients, registry: Registry, groups: &'static [Group]) -> Result<(), Error> {
-    let ctx = clients.ctx();
+/// Serves `groups` with the given context and registry through the Lambda
+/// Runtime API (`AWS_LAMBDA_RUNTIME_API`).
+pub async fn serve(ctx: Ctx, registry: Registry, groups: &'static [Group]) -> Result<(), Error> {
     let reg = Arc::new(registry);
     tracing::info!(groups = ?groups.iter().map(|g| g.name()).collect::<Vec<_>>(), "serving");
     lambda_http::run(service_fn(move |req: Request| {

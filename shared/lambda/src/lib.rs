@@ -16,7 +16,7 @@ pub mod http;
 pub mod init;
 pub mod routes;
 
-pub use http::{run_http, to_dispatch, Inbound};
+pub use http::{run_http, serve, to_dispatch, Inbound};
 pub use init::{init, init_tracing, Clients, LambdaEnv};
 pub use lambda_http::Error;
 pub use onecard_core::registry::Group;
