@@ -90,10 +90,16 @@ impl Devices {
             spec.port = sb.path.to_string_lossy().into_owned();
             lock(&self.sims).push(sb);
         }
-        let mut bc = BoardConfig::new(&spec.port, spec.baud, spec.address);
-        bc.tries = self.tries;
-        bc.reply_window = self.window;
-        let board = Board::start(bc);
+        let shared_line = lock(&self.by_id).values().find(|d| d.spec.port == spec.port).map(|d| d.board.with_address(spec.address));
+        let board = match shared_line {
+            Some(b) => b,
+            None => {
+                let mut bc = BoardConfig::new(&spec.port, spec.baud, spec.address);
+                bc.tries = self.tries;
+                bc.reply_window = self.window;
+                Board::start(bc)
+            }
+        };
         tracing::info!(device = %spec.id, port = %spec.port, kind = ?spec.kind, "device ready");
         lock(&self.by_id).insert(spec.id.clone(), Device { spec, board });
         Ok(())

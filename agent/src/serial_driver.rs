@@ -72,6 +72,15 @@ impl Board {
         Board { cfg, jobs: tx }
     }
 
+    /// Another board on the same line (RS-485 bus): same worker, so frames to
+    /// the two never interleave, and the port is opened once (it is opened
+    /// exclusively).
+    pub fn with_address(&self, address: u8) -> Board {
+        let mut cfg = self.cfg.clone();
+        cfg.address = address;
+        Board { cfg, jobs: self.jobs.clone() }
+    }
+
     pub fn config(&self) -> &BoardConfig {
         &self.cfg
     }

@@ -64,3 +64,20 @@ async fn missing_port_is_an_error_not_a_panic() {
     let err = board.send(&Payload::FreeSpace { count: 3 }).await.unwrap_err();
     assert!(matches!(err, DeviceError::Io(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn two_boards_share_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("sim.jsonl");
+    // The virtual board answers only its own address, like a real one on a bus.
+    let sim = SimBoard::spawn("bus", 5, false, SimLog::open(Some(&log_path)).unwrap()).unwrap();
+    let mut cfg = BoardConfig::new(sim.path.to_str().unwrap(), 9600, 5);
+    cfg.reply_window = Duration::from_millis(100);
+    let b5 = Board::start(cfg);
+    let b6 = b5.with_address(6);
+    b5.send(&Payload::FreeSpace { count: 1 }).await.unwrap();
+    assert_eq!(b6.send(&Payload::FreeSpace { count: 2 }).await.unwrap_err(), DeviceError::Silent(3));
+    b5.send(&Payload::FreeSpace { count: 3 }).await.unwrap();
+    let addrs: Vec<String> = lines(&log_path).iter().map(|l| l["hex"].as_str().unwrap()[..2].to_string()).collect();
+    assert_eq!(addrs, ["05", "06", "06", "06", "05"]);
+}
