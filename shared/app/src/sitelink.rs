@@ -102,7 +102,8 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
             Err(e) => tracing::warn!(error = %e, "upload reply memory unreadable"),
         }
     }
-    let env = dispatch::site(ctx, reg, branch, agent_id, &up.route, up.data).await;
+    let data = adapt_input(ctx, branch, &up.route, up.data).await;
+    let env = dispatch::site(ctx, reg, branch, agent_id, &up.route, data).await;
     let reply = Reply::from_envelope(&up.id, &env);
     if remember && reply.code != Code::SYSTEM.0 {
         let item = Item::new(pk, sk, env).with_ttl(ctx.clock.now().timestamp() + REPLY_MEMORY_SECS);
@@ -111,6 +112,67 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
         }
     }
     reply
+}
+
+/// Fills the names the chapter 9 handlers read from the names the agent
+/// protocol sends (`agent/PROTOCOL.md`), where the two differ: 9.18 reads
+/// `carNo`/`passTime`/`inOutFlag` (1 entry, 2 exit) where the agent sends
+/// `plateNo`/`time`/`inOrOut` (0 entry, 1 exit); 9.1/9.2 read the lane as
+/// `gateno`; and an exit decided offline carries no `cardInId` or `areaId`, so
+/// they are taken from the car's stay. A field already present is left alone.
+pub async fn adapt_input(ctx: &Ctx, branch: &str, route_name: &str, data: Value) -> Value {
+    let Value::Object(mut m) = data else { return data };
+    let missing = |m: &serde_json::Map<String, Value>, k: &str| match m.get(k) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        _ => false,
+    };
+    let copy = |m: &mut serde_json::Map<String, Value>, to: &str, from: &[&str]| {
+        if missing(m, to) {
+            if let Some(v) = from.iter().find(|f| !missing(m, f)).and_then(|f| m.get(*f).cloned()) {
+                m.insert(to.to_string(), v);
+            }
+        }
+    };
+    match route_name {
+        route::PASS_VALIDATE => {
+            copy(&mut m, "carNo", &["plateNo", "licensePlate"]);
+            copy(&mut m, "passTime", &["time"]);
+            if missing(&m, "inOutFlag") {
+                let flag = match m.get("inOrOut").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_i64().map(|n| n.to_string()))) {
+                    Some(f) if f == "0" => Some("1"),
+                    Some(f) if f == "1" => Some("2"),
+                    _ => None,
+                };
+                if let Some(f) = flag {
+                    m.insert("inOutFlag".into(), Value::from(f));
+                }
+            }
+        }
+        route::UPLOAD_INDATA => copy(&mut m, "gateno", &["controllerNo", "deviceID"]),
+        route::UPLOAD_OUTDATA => {
+            copy(&mut m, "gateno", &["controllerNo", "deviceID"]);
+            if missing(&m, "cardInId") || missing(&m, "areaId") {
+                let plate = m.get("licensePlate").and_then(Value::as_str).unwrap_or_default().to_string();
+                if !plate.is_empty() {
+                    match crate::park::stays::in_park(ctx, branch, 1, &plate).await {
+                        Ok(Some((stay, _))) => {
+                            if missing(&m, "cardInId") {
+                                m.insert("cardInId".into(), Value::from(stay.card_in_id));
+                            }
+                            if missing(&m, "areaId") {
+                                m.insert("areaId".into(), Value::from(stay.area));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(branch, plate, error = %e.message, "exit upload: stay lookup failed"),
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Value::Object(m)
 }
 
 /// The configuration an agent needs to run its lanes, offline included. The

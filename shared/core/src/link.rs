@@ -434,12 +434,12 @@ fn text_of(data: &Value, names: &[&str]) -> Option<String> {
 }
 
 impl PassAnswer {
-    /// The open decision is the first of `isPass`, `pass`, `open`, `isOpen` in
-    /// `data` that reads as a boolean (true/false, 1/0, "1"/"0"); when none is
+    /// The open decision is the first of `passFlag` (9.18's own name), `isPass`,
+    /// `pass`, `open`, `isOpen` in `data` that reads as a boolean (true/false, 1/0, "1"/"0"); when none is
     /// present, a successful envelope (status true, code 200) means open.
     pub fn from_reply(reply: &Reply) -> PassAnswer {
         let d = &reply.data;
-        let explicit = ["isPass", "pass", "open", "isOpen"].iter().find_map(|n| d.get(*n).and_then(truthy));
+        let explicit = ["passFlag", "isPass", "pass", "open", "isOpen"].iter().find_map(|n| d.get(*n).and_then(truthy));
         PassAnswer {
             open: reply.ok() && explicit.unwrap_or(true),
             hint_text: text_of(d, &["hintText", "ledText", "text"]).unwrap_or_default(),
@@ -530,6 +530,9 @@ mod tests {
     fn pass_answer_is_lenient() {
         let r = |status: bool, code: i64, data: Value| Reply { id: "x".into(), status, code, message: "".into(), time: "".into(), data };
         assert!(PassAnswer::from_reply(&r(true, 200, json!({"isPass": "1"}))).open);
+        // 9.18 answers passFlag; a refusal must keep the gate shut.
+        assert!(!PassAnswer::from_reply(&r(true, 200, json!({"passFlag": "0", "hintText": "请缴费5.00元"}))).open);
+        assert!(PassAnswer::from_reply(&r(true, 200, json!({"passFlag": "1"}))).open);
         assert!(!PassAnswer::from_reply(&r(true, 200, json!({"pass": false}))).open);
         assert!(PassAnswer::from_reply(&r(true, 200, json!({"hintText": "欢迎"}))).open);
         assert!(!PassAnswer::from_reply(&r(false, 500, json!({"open": true}))).open);

@@ -100,3 +100,41 @@ async fn site_config_carries_lanes_and_policy_and_versions_its_content() {
     assert_ne!(c2.version, c1.version);
     assert_eq!(c2.offline.unwrap().exit, "deny");
 }
+
+/// A car through the demo lanes exactly as the agent reports it
+/// (`agent/PROTOCOL.md` shapes), against the real handlers.
+#[tokio::test]
+async fn agent_shaped_uplinks_reach_the_chapter_9_handlers() {
+    use onecard_core::link::PassAnswer;
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    let reg = crate::registry();
+    let t = now_text(&ctx, 0);
+    let send = |id: &str, route: &str, data: Value| {
+        let (ctx, reg) = (ctx.clone(), reg.clone());
+        let up = Uplink { id: id.into(), route: route.into(), data };
+        async move { serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up).await }
+    };
+    let ask = |dev: &str, flag: &str| {
+        json!({"deviceID": dev, "controllerNo": "", "plateNo": "浙A55555", "licensePlate": "浙A55555", "plateColor": "", "time": t, "inOrOut": flag, "areaId": "1"})
+    };
+    let r = send("u1", route::PASS_VALIDATE, ask("1", "0")).await;
+    assert!(r.ok(), "{r:?}");
+    assert!(PassAnswer::from_reply(&r).open);
+    let r = send("u2", route::UPLOAD_INDATA, json!({"areaId": "1", "cardInId": "A1-x-1", "licensePlate": "浙A55555", "plateColor": "", "inDate": t, "controllerNo": "C0000001", "deviceID": "1", "offline": "0", "decision": "cloud"})).await;
+    assert!(r.ok(), "{r:?}");
+    let (stay, _) = crate::park::stays::in_park(&ctx, DEMO_BRANCH, 1, "浙A55555").await.unwrap().unwrap();
+    assert_eq!(stay.in_controller_name, "入口1", "the lane is known by its controller number");
+    // At the exit right away nothing is due.
+    let r = send("u3", route::PASS_VALIDATE, ask("2", "1")).await;
+    assert!(PassAnswer::from_reply(&r).open, "{r:?}");
+    // The exit upload has no cardInId (the cloud's answer named none) and no area.
+    let r = send("u4", route::UPLOAD_OUTDATA, json!({"cardInId": "", "licensePlate": "浙A55555", "plateColor": "", "outDate": t, "controllerNo": "C0000002", "deviceID": "2", "offMoney": "", "offline": "0", "decision": "cloud"})).await;
+    assert!(r.ok(), "{r:?}");
+    assert!(crate::park::stays::in_park(&ctx, DEMO_BRANCH, 1, "浙A55555").await.unwrap().is_none());
+    // A refused exit keeps the gate shut: an unknown car has no entry record.
+    let mut unknown = ask("2", "1");
+    unknown["plateNo"] = json!("浙A66666");
+    unknown["licensePlate"] = json!("浙A66666");
+    let r = send("u5", route::PASS_VALIDATE, unknown).await;
+    assert!(!PassAnswer::from_reply(&r).open, "{r:?}");
+}
