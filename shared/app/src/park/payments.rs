@@ -158,6 +158,11 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             return Err(stays::not_in_park(&p.credential));
         }
         if stay.settled != order.base_settled {
+            // The order was read before the stay; if the payment that moved the
+            // stay on was this very order, it reads as paid now: a duplicate.
+            if orders::get(ctx, b, &p.number, p.zero).await?.is_some_and(|(o, _)| o.status == PAID) {
+                return Err(duplicate(&p.number));
+            }
             return Err(ApiError::new(
                 Code::ORDER_EXPIRED,
                 format!("the stay was paid after order {} was calculated; calculate the fee again", p.number),
