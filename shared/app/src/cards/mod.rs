@@ -12,10 +12,23 @@
 //! `VersionIs` update, so a payment happens exactly once.
 
 pub mod bindings;
-mod timefmt;
+pub mod catalog;
 pub mod debit;
+pub mod holders;
+mod input;
+pub mod lifecycle;
 pub mod model;
+pub mod monthly;
+mod months;
+mod params;
+pub mod payments;
+pub mod queries;
 pub mod store;
+pub mod stored;
+mod timefmt;
+
+#[cfg(test)]
+mod tests;
 
 pub use bindings::{card_of_month_tariff, month_tariff_in_use, monthly_plates};
 pub use debit::{debit_of_order, debit_writes};
@@ -24,4 +37,11 @@ pub use store::{card_for_plate, get_card};
 
 use onecard_core::Registry;
 
-pub fn register(_reg: &mut Registry) {}
+pub fn register(reg: &mut Registry) {
+    holders::register(reg);
+    lifecycle::register(reg);
+    monthly::register(reg);
+    stored::register(reg);
+    queries::register(reg);
+    catalog::register(reg);
+}

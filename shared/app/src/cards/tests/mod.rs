@@ -1,0 +1,10 @@
+//! Card tests on the SQLite store, through the registry (as a client calls)
+//! and through the domain functions the parking module uses.
+
+mod concurrency;
+mod holders;
+mod kit;
+mod lifecycle;
+mod monthly;
+mod queries;
+mod stored;
