@@ -6,6 +6,7 @@ use crate::config::{parse_lane, AgentConfig, DeviceSpec};
 use crate::decide::{self, Decision};
 use crate::devices::Devices;
 use crate::frame::Payload;
+use crate::inpark::InPark;
 use crate::link_client::{Inbound, Link, LinkConfig};
 use crate::outbox::{Limits, Outbox, OutboxError};
 use crate::plates::{MonthlyList, SiteStore};
@@ -53,6 +54,7 @@ pub struct PlateAnswer {
 struct LaneInfo {
     device_id: String,
     controller_no: String,
+    name: String,
     lane: Lane,
     area: String,
 }
@@ -69,6 +71,7 @@ pub struct Agent {
     pub outbox: Arc<Outbox>,
     site: RwLock<Site>,
     store: SiteStore,
+    inpark: InPark,
     flush: Notify,
     faults: Mutex<HashMap<String, Instant>>,
 }
@@ -110,6 +113,7 @@ impl Agent {
             backoff_cap: cfg.backoff_cap,
         });
 
+        let cfg_dir = cfg.data_dir.clone();
         let agent = Arc::new(Agent {
             cfg,
             link,
@@ -117,6 +121,7 @@ impl Agent {
             outbox: Arc::new(outbox),
             site: RwLock::new(site),
             store,
+            inpark: InPark::open(&cfg_dir),
             flush: Notify::new(),
             faults: Mutex::new(HashMap::new()),
         });
@@ -278,11 +283,18 @@ impl Agent {
             f.insert(spec.id.clone(), Instant::now());
         }
         tracing::error!(device = %spec.id, error = %err, "device fault");
+        let lane = self.lane_info(&spec.id);
+        let name = if spec.name.is_empty() { spec.id.clone() } else { spec.name.clone() };
         self.record(
             route::GATE_FAULT,
             json!({
                 "deviceID": spec.id,
-                "controllerNo": spec.controller_no,
+                "controllerNo": lane.as_ref().map(|l| l.controller_no.clone()).unwrap_or_else(|| spec.id.clone()),
+                "fullName": lane.as_ref().map(|l| l.name.clone()).filter(|n| !n.is_empty()).unwrap_or(name),
+                // Doors have no lane; 0 keeps the record valid.
+                "ioFlag": lane.as_ref().map(|l| l.lane.flag()).unwrap_or("0"),
+                // 9.21's "gate offline".
+                "gateFault": 4,
                 "code": err.ack_code(),
                 "message": err.to_string(),
                 "time": crate::now_text(),
@@ -303,23 +315,32 @@ impl Agent {
             }
             _ => return,
         };
-        let controller = self.devices.find(device).map(|d| d.spec.controller_no).unwrap_or_default();
+        let Some(lane) = self.lane_info(device) else { return };
         self.record(
             route::GATE_STATE_NOTICE,
-            json!({"deviceID": device, "controllerNo": controller, "state": state, "time": crate::now_text()}),
+            json!({
+                "deviceID": lane.device_id,
+                "controllerNo": lane.controller_no,
+                "fullName": lane.name,
+                "inOrOut": lane.lane.flag(),
+                "state": state,
+                "time": crate::now_text(),
+            }),
         );
     }
 
     fn lane_info(&self, device_id: &str) -> Option<LaneInfo> {
         if let Some(d) = self.devices.find(device_id) {
             if let Some(lane) = d.spec.lane() {
-                return Some(LaneInfo { device_id: d.spec.id, controller_no: d.spec.controller_no, lane, area: d.spec.area });
+                let controller_no = if d.spec.controller_no.is_empty() { d.spec.id.clone() } else { d.spec.controller_no };
+                return Some(LaneInfo { device_id: d.spec.id, controller_no, name: d.spec.name, lane, area: d.spec.area });
             }
         }
         let site = self.read_site();
         site.cfg.controllers.iter().find(|c| c.device_id == device_id || c.controller_no == device_id).map(|c| LaneInfo {
             device_id: c.device_id.clone(),
             controller_no: c.controller_no.clone(),
+            name: c.name.clone(),
             lane: c.lane,
             area: c.area.clone(),
         })
@@ -339,9 +360,14 @@ impl Agent {
         let time_text = onecard_core::time::format(time);
         let in_or_out = lane.lane.flag();
 
+        // 9.18's own names (carNo, passTime, inOutFlag 1 entry / 2 exit) plus
+        // the names the other site routes use.
         let mut ask = json!({
             "deviceID": lane.device_id,
             "controllerNo": lane.controller_no,
+            "carNo": plate,
+            "passTime": time_text,
+            "inOutFlag": if lane.lane == Lane::In { "1" } else { "2" },
             "plateNo": plate,
             "licensePlate": plate,
             "plateColor": ev.plate_color,
@@ -355,7 +381,13 @@ impl Agent {
 
         let online = if self.link.is_up() {
             match self.link.uplink(route::PASS_VALIDATE, ask, self.cfg.decision_timeout).await {
-                Ok(reply) => Some(PassAnswer::from_reply(&reply)),
+                // Only a refusal inside a good envelope shuts the gate; an error
+                // envelope means the cloud could not decide, so the site decides.
+                Ok(reply) if reply.ok() => Some(PassAnswer::from_reply(&reply)),
+                Ok(reply) => {
+                    tracing::warn!(code = reply.code, message = %reply.message, plate, "cloud could not decide; deciding offline");
+                    None
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, plate, "pass.validate unanswered; deciding offline");
                     None
@@ -380,32 +412,46 @@ impl Agent {
         self.drive_lane(&lane, &decision).await;
 
         let open_flag = if decision.open { "1" } else { "0" };
+        // 9.19 requires both; a camera that sends neither still gets a record.
+        let color = if ev.plate_color.is_empty() { "unknown".to_string() } else { ev.plate_color.clone() };
+        let image = ev.image.clone().unwrap_or_else(|| "none".into());
         let offline_flag = if offline { "1" } else { "0" };
         if decision.open {
             match lane.lane {
-                Lane::In => self.record(
+                Lane::In => {
+                    let card_in_id = new_card_in_id(&self.cfg.agent_id, time);
+                    self.inpark.entered(&plate, &card_in_id);
+                    self.record(
                     route::UPLOAD_INDATA,
                     json!({
                         "areaId": lane.area,
-                        "cardInId": new_card_in_id(&self.cfg.agent_id, time),
+                        "cardInId": card_in_id,
                         "licensePlate": plate,
-                        "plateColor": ev.plate_color,
+                        "plateColor": color,
                         "inDate": time_text,
+                        "gateno": lane.controller_no,
+                        "gatename": lane.name,
                         "controllerNo": lane.controller_no,
                         "deviceID": lane.device_id,
                         "offline": offline_flag,
                         "decision": decision.reason,
                     }),
-                ),
+                    )
+                }
                 Lane::Out => {
-                    let (card_in, money) = cloud_card_in.unwrap_or_default();
+                    let (cloud_id, money) = cloud_card_in.unwrap_or_default();
+                    let local_id = self.inpark.left(&plate).unwrap_or_default();
+                    let card_in = if cloud_id.is_empty() { local_id } else { cloud_id };
                     self.record(
                         route::UPLOAD_OUTDATA,
                         json!({
                             "cardInId": card_in,
+                            "areaId": lane.area,
                             "licensePlate": plate,
-                            "plateColor": ev.plate_color,
+                            "plateColor": color,
                             "outDate": time_text,
+                            "gateno": lane.controller_no,
+                            "gatename": lane.name,
                             "controllerNo": lane.controller_no,
                             "deviceID": lane.device_id,
                             "offMoney": money,
@@ -421,7 +467,11 @@ impl Agent {
             json!({
                 "deviceID": lane.device_id,
                 "controllerNo": lane.controller_no,
+                "fullName": lane.name,
+                "plateNo": plate,
                 "licensePlate": plate,
+                "plateColor": color,
+                "image": image,
                 "inOrOut": in_or_out,
                 "time": time_text,
                 "open": open_flag,

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod door;
 pub mod frame;
 pub mod gbk;
+pub mod inpark;
 pub mod link_client;
 pub mod outbox;
 pub mod plates;

@@ -110,8 +110,8 @@ async fn online_plate_asks_cloud_then_uploads() {
     assert_eq!(a.text, "浙A12345 欢迎光临");
     assert_eq!(a.reason, "cloud");
     let v = cloud.uplinks(route::PASS_VALIDATE);
-    assert_eq!(v[0].data["plateNo"], "浙A12345");
-    assert_eq!(v[0].data["inOrOut"], "0");
+    assert_eq!(v[0].data["carNo"], "浙A12345");
+    assert_eq!(v[0].data["inOutFlag"], "1");
 
     let refused = run.agent.on_plate(plate("2", "浙B00001")).await;
     assert!(!refused.open);
@@ -195,6 +195,8 @@ async fn offline_decisions_are_recorded_and_flushed_in_order() {
     cloud.go_down();
     wait_for(Duration::from_secs(10), || (!agent.link.is_up()).then_some(())).await;
     let before = cloud.seen.lock().unwrap().uplinks.len();
+    let monthly_in = agent.on_plate(plate("1", "浙A88888")).await;
+    assert_eq!((monthly_in.open, monthly_in.reason.as_str()), (true, "monthly"));
     let monthly = agent.on_plate(plate("2", "浙A88888")).await;
     assert!(monthly.open);
     assert_eq!(monthly.reason, "monthly");
@@ -204,9 +206,14 @@ async fn offline_decisions_are_recorded_and_flushed_in_order() {
     let temp_entry = agent.on_plate(plate("1", "浙A30003")).await;
     assert!(temp_entry.open);
     let queued = agent.outbox.pending();
-    // monthly: outdata + notice + decision; manual exit: notice + decision;
-    // entry: indata + notice + decision.
-    assert_eq!(queued.len(), 8, "{queued:?}");
+    // monthly in: indata + notice + decision; monthly out: outdata + notice +
+    // decision; manual exit: notice + decision; entry: indata + notice + decision.
+    assert_eq!(queued.len(), 11, "{queued:?}");
+    // The offline exit names the entry this agent recorded.
+    let in_id = &queued.iter().find(|e| e.route == route::UPLOAD_INDATA).unwrap().data["cardInId"];
+    let out_id = &queued.iter().find(|e| e.route == route::UPLOAD_OUTDATA).unwrap().data["cardInId"];
+    assert_eq!(in_id, out_id);
+    assert!(in_id.as_str().unwrap().starts_with("A1-"));
     assert!(queued.windows(2).all(|w| w[0].seq < w[1].seq));
     // The LED told the driver at the manual exit to wait.
     let l = sim_lines(dir.path());
@@ -216,7 +223,7 @@ async fn offline_decisions_are_recorded_and_flushed_in_order() {
     let copy = tempfile::tempdir().unwrap();
     std::fs::copy(agent.outbox.path(), copy.path().join("outbox.log")).unwrap();
     let (reopened, rec) = onecard_agent::outbox::Outbox::open(copy.path(), Default::default()).unwrap();
-    assert_eq!(rec.pending, 8);
+    assert_eq!(rec.pending, 11);
     assert_eq!(reopened.pending(), queued);
 
     cloud.come_back();

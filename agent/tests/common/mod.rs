@@ -55,12 +55,14 @@ pub fn site_config() -> SiteConfig {
 
 /// The cloud's pass decision: plates starting with 浙B are refused.
 fn validate(data: &Value) -> Value {
-    let plate = data.get("plateNo").and_then(Value::as_str).unwrap_or("");
-    let exit = data.get("inOrOut").and_then(Value::as_str) == Some("1");
+    // 9.18's own field names, as the cloud's handler reads them.
+    let plate = data.get("carNo").and_then(Value::as_str).unwrap_or("");
+    let exit = data.get("inOutFlag").and_then(Value::as_str) == Some("2");
+    assert!(data.get("passTime").and_then(Value::as_str).is_some_and(|t| onecard_core::time::parse(t).is_some()));
     if plate.starts_with("浙B") {
-        json!({"isPass": "0", "hintText": format!("{plate} 请缴费"), "hintVoice": "请缴费", "offMoney": "12.00"})
+        json!({"passFlag": "0", "hintText": format!("{plate} 请缴费"), "hintVoice": "请缴费", "offMoney": "12.00"})
     } else if exit {
-        json!({"isPass": "1", "hintText": format!("{plate} 一路顺风"), "hintVoice": "一路顺风", "offMoney": "0.00", "cardInId": "cloud-in-1"})
+        json!({"passFlag": "1", "hintText": format!("{plate} 一路顺风"), "hintVoice": "一路顺风", "offMoney": "0.00", "cardInId": "cloud-in-1"})
     } else {
         json!({"isPass": "1", "hintText": format!("{plate} 欢迎光临"), "hintVoice": "欢迎光临"})
     }
