@@ -1,0 +1,95 @@
+//! The push function. One binary, two triggers:
+//! - the event queue (SQS, `ReportBatchItemFailures`): each message is one
+//!   event fanned out to its subscribers; failures are reported per item after
+//!   their visibility is set to the backoff delay, exhausted ones go to the
+//!   dead-letter queue;
+//! - the EventBridge schedule (every minute): the outbox sweep and the 13.9
+//!   heartbeat.
+//!
+//! Clients are built once per execution environment (`init`).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use onecard_adapters::sqs_dlq::SqsDeadLetters;
+use onecard_app::push::batch::{self, BatchItem};
+use onecard_app::push::{HttpClient, Pusher, RetryPolicy};
+use onecard_lambda::Error;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `ONECARD_PUSH_MAX_ATTEMPTS` (default 8, the queue's maxReceiveCount) and
+/// `ONECARD_PUSH_RETRY_BASE_MS` (default 1000) tune the retries.
+pub fn policy_from(get: impl Fn(&str) -> Option<String>) -> RetryPolicy {
+    let num = |k: &str| get(k).and_then(|v| v.trim().parse::<u64>().ok());
+    let d = RetryPolicy::default();
+    RetryPolicy::new(
+        num("ONECARD_PUSH_RETRY_BASE_MS").map(Duration::from_millis).unwrap_or(d.base),
+        num("ONECARD_PUSH_MAX_ATTEMPTS").map(|n| n.min(u32::MAX as u64) as u32).unwrap_or(d.max_attempts),
+    )
+}
+
+/// Cold start: the shared Lambda init (store, event queue), the dead-letter
+/// queue and the HTTP client.
+pub async fn init() -> Result<Pusher, Error> {
+    let clients = onecard_lambda::init().await?;
+    let dlq_url = clients.env.dlq_url.clone().ok_or("ONECARD_DLQ_URL is not set: the push function needs its dead-letter queue")?;
+    if clients.env.queue_url.is_none() {
+        return Err("ONECARD_QUEUE_URL is not set: the push function releases and sweeps into the event queue".into());
+    }
+    let dlq = Arc::new(SqsDeadLetters::from_env(&dlq_url, clients.env.sqs_endpoint.as_deref()).await);
+    Ok(Pusher { ctx: clients.ctx(), client: HttpClient::default(), policy: policy_from(|k| std::env::var(k).ok()), dlq })
+}
+
+/// The SQS trigger: answers the failed items.
+pub async fn handle_sqs(p: &Pusher, event: SqsEvent) -> SqsBatchResponse {
+    let items = event
+        .records
+        .into_iter()
+        .map(|m| BatchItem {
+            receive_count: m.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1),
+            message_id: m.message_id.unwrap_or_default(),
+            receipt: m.receipt_handle.unwrap_or_default(),
+            body: m.body.unwrap_or_default(),
+        })
+        .collect();
+    let mut resp = SqsBatchResponse::default();
+    for id in batch::handle(p, items).await {
+        resp.add_failure(id);
+    }
+    resp
+}
+
+/// The schedule: outbox sweep and heartbeat.
+pub async fn handle_tick(p: &Pusher) -> Value {
+    p.tick().await;
+    json!({"ok": true})
+}
+
+/// Routes a raw invocation by its shape.
+pub async fn handle(p: &Pusher, payload: Value) -> Result<Value, Error> {
+    if payload.get("Records").is_some() {
+        let ev: SqsEvent = serde_json::from_value(payload)?;
+        return Ok(serde_json::to_value(handle_sqs(p, ev).await)?);
+    }
+    let scheduled = payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        || payload.get("source").and_then(Value::as_str) == Some("aws.events");
+    if scheduled {
+        return Ok(handle_tick(p).await);
+    }
+    Err("the push function takes SQS batches and EventBridge scheduled events".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn policy_reads_the_environment() {
+        let m: HashMap<&str, &str> = [("ONECARD_PUSH_MAX_ATTEMPTS", "3"), ("ONECARD_PUSH_RETRY_BASE_MS", "250")].into();
+        let p = policy_from(|k| m.get(k).map(|v| v.to_string()));
+        assert_eq!((p.max_attempts, p.base), (3, Duration::from_millis(250)));
+        let p = policy_from(|_| None);
+        assert_eq!(p, RetryPolicy::default());
+    }
+}
