@@ -74,6 +74,8 @@ pub struct Agent {
     inpark: InPark,
     flush: Notify,
     faults: Mutex<HashMap<String, Instant>>,
+    /// Lanes whose gate is held open for peak hours: no pulse per car.
+    peak: Mutex<std::collections::HashSet<String>>,
 }
 
 /// A running agent.
@@ -124,6 +126,7 @@ impl Agent {
             inpark: InPark::open(&cfg_dir),
             flush: Notify::new(),
             faults: Mutex::new(HashMap::new()),
+            peak: Mutex::new(Default::default()),
         });
         let weak = Arc::downgrade(&agent);
         agent.devices.set_fault_hook(Arc::new(move |spec, err| {
@@ -200,6 +203,16 @@ impl Agent {
                     tokio::spawn(async move {
                         let ack = me.devices.execute(&c).await;
                         tracing::info!(id = %c.id, action = %c.action, device = %c.device, code = ack.code, "command done");
+                        if ack.ok && c.action == action::GATE_PEAKMODE {
+                            let on = c.params.get("on").and_then(Value::as_bool).unwrap_or(false);
+                            let id = me.devices.find(&c.device).map(|d| d.spec.id).unwrap_or(c.device.clone());
+                            let mut peak = me.peak.lock().unwrap_or_else(|p| p.into_inner());
+                            if on {
+                                peak.insert(id);
+                            } else {
+                                peak.remove(&id);
+                            }
+                        }
                         if ack.ok && (c.action.starts_with("gate.")) {
                             me.gate_state_notice(&c.device, &c.action, &c.params);
                         }
@@ -500,7 +513,8 @@ impl Agent {
     async fn drive_lane(&self, lane: &LaneInfo, d: &Decision) {
         let Some(dev) = self.devices.find(&lane.device_id) else { return };
         let mut frames = Vec::with_capacity(3);
-        if d.open {
+        let held_open = self.peak.lock().unwrap_or_else(|p| p.into_inner()).contains(&dev.spec.id);
+        if d.open && !held_open {
             frames.push(Payload::Relay { channel: crate::frame::relay::OPEN, seconds: 0 });
         }
         if !d.text.is_empty() {

@@ -85,6 +85,18 @@ async fn commands_are_acked_and_reach_the_board() {
     assert!(l.iter().any(|x| x["decoded"]["time"] == "2026-05-06 07:08:09"));
     assert!(l.iter().any(|x| x["decoded"]["lines"][1]["text"] == "一路顺风"));
 
+    // Peak mode holds the gate open: a car passing then gets no relay pulse.
+    cloud.command("p1", "1", "gate.peakmode", json!({"on": true}));
+    assert!(cloud.wait_ack("p1").await.ok);
+    let relays = |dir: &std::path::Path| sim_lines(dir).iter().filter(|x| x["device"] == "1" && x["decoded"]["kind"] == "relay").count();
+    let before = relays(dir.path());
+    assert!(run.agent.on_plate(onecard_agent::agent::PlateEvent { device_id: "1".into(), plate_no: "浙A66666".into(), ..Default::default() }).await.open);
+    assert_eq!(relays(dir.path()), before);
+    let l = sim_lines(dir.path());
+    assert!(l.iter().any(|x| x["decoded"] == json!({"kind": "relay", "channel": 3, "seconds": 0})));
+    cloud.command("p2", "1", "gate.peakmode", json!({"on": false}));
+    assert!(cloud.wait_ack("p2").await.ok);
+
     // The silent exit board: 620 to the cloud and a fault uplink.
     cloud.command("c9", "2", "gate.open", json!({}));
     let a = cloud.wait_ack("c9").await;
