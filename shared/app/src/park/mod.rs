@@ -3,13 +3,13 @@
 pub mod cardlink;
 pub mod cartype;
 pub mod fees;
-pub mod hardware;
 pub mod lane;
 pub mod lanes;
 pub mod lpfix;
 pub mod orders;
+#[cfg(test)]
+mod parking_tests;
 pub mod payments;
-pub mod scan_pass;
 pub mod records;
 pub mod stays;
 pub mod tariffs;
@@ -19,8 +19,6 @@ use onecard_core::Registry;
 pub fn register(reg: &mut Registry) {
     cartype::register(reg);
     lanes::register(reg);
-    hardware::register(reg);
-    scan_pass::register(reg);
     tariffs::register(reg);
     fees::register(reg);
     payments::register(reg);

@@ -90,8 +90,10 @@ impl Order {
     pub fn item(&self, branch: &str, version: u64) -> Item {
         let item = Item::new(keys::orders(branch), self.sk(), serde_json::to_value(self).unwrap_or_default()).with_version(version);
         if self.zero && self.status == UNPAID {
-            let ttl = onecard_core::time::to_utc(self.expires_at, onecard_core::time::DEFAULT_TZ).timestamp() + CALC_TTL_SECS;
-            item.with_ttl(ttl)
+            // TTLs are judged by the store against the wall clock, so the
+            // lifetime is counted from it, not from branch-local times.
+            let life = (self.expires_at - self.created_at).num_seconds().max(0);
+            item.with_ttl(onecard_core::store::now_unix() + life + CALC_TTL_SECS)
         } else {
             item
         }
