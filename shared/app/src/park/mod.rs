@@ -3,6 +3,7 @@
 pub mod cardlink;
 pub mod cartype;
 pub mod fees;
+pub mod hardware;
 pub mod lane;
 pub mod lanes;
 pub mod lpfix;
@@ -10,6 +11,7 @@ pub mod orders;
 #[cfg(test)]
 mod parking_tests;
 pub mod payments;
+pub mod scan_pass;
 pub mod records;
 pub mod stays;
 pub mod tariffs;
@@ -19,6 +21,8 @@ use onecard_core::Registry;
 pub fn register(reg: &mut Registry) {
     cartype::register(reg);
     lanes::register(reg);
+    hardware::register(reg);
+    scan_pass::register(reg);
     tariffs::register(reg);
     fees::register(reg);
     payments::register(reg);
