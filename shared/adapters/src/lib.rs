@@ -1,6 +1,7 @@
 //! Adapters for the core ports: SQLite-backed store and queue for the local
 //! server, DynamoDB and SQS for the cloud.
 
+pub mod apigw_link;
 mod cursor;
 mod db;
 pub mod dynamo_store;
