@@ -326,7 +326,9 @@ async fn change_plate(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         if writes.is_empty() {
             return Err(ApiError::failed(format!("no card or cardholder has plate {old_plate}")));
         }
-        writes.truncate(MAX_TRANSACTION_ITEMS);
+        if writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::failed(format!("plate {old_plate} is registered on too many cardholders to change at once")));
+        }
         match ctx.store.transact(writes).await {
             Ok(()) => return Ok(Reply::data(Value::Null)),
             Err(e) if e.is_conflict() => continue,

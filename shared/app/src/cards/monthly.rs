@@ -5,6 +5,10 @@
 //! renewal record under its idempotency key (`MustNotExist`), the order marked
 //! paid (`VersionIs`) when there is one, and the 13.5 push in the outbox. So a
 //! renewal happens once whatever the concurrency, and a repeat answers 511.
+//!
+//! A renewal continues from the stored expiry even when it has passed: the
+//! seed quotes `newexpirydate` as `expirydate` plus the months, and 6.37's
+//! `RestrictDaysToMCardExpiration` exists because late renewals do so.
 
 use super::catalog::{month_fee_by_id, MonthFee};
 use super::input::opt_text;

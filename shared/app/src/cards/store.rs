@@ -160,13 +160,17 @@ pub enum Credential {
 /// Reads `{type_field, value_field}` and checks the type against the codes the
 /// section allows (`allowed` pairs code → meaning).
 pub fn credential(d: &onecard_core::Data, names: (&str, &str), allowed: &[(i64, Credential)]) -> ApiResult<(Credential, String)> {
+    // The seed spells these fields three ways (credentialtype, credentialType,
+    // CredentialType); the section's spelling first, then the all-lower one.
     let (tf, vf) = names;
-    let code = d.opt_i64(tf)?.ok_or_else(|| ApiError::missing(tf))?;
+    let (tl, vl) = (tf.to_ascii_lowercase(), vf.to_ascii_lowercase());
+    let code = d.opt_i64(tf)?.or(d.opt_i64(&tl)?).ok_or_else(|| ApiError::missing(tf))?;
     let kind = allowed.iter().find(|(c, _)| *c == code).map(|(_, k)| *k).ok_or_else(|| {
         let codes: Vec<String> = allowed.iter().map(|(c, _)| c.to_string()).collect();
         ApiError::field(tf, format!("'{code}' is not one of {}", codes.join(", ")))
     })?;
-    Ok((kind, d.str(vf)?))
+    let value = d.opt_str(vf)?.or(d.opt_str(&vl)?).ok_or_else(|| ApiError::missing(vf))?;
+    Ok((kind, value))
 }
 
 /// Every card a credential names. A card number matches `CardNo`, and failing

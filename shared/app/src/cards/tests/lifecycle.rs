@@ -22,8 +22,8 @@ async fn issue_with_seed_defaults_then_disable_enable_cancel() {
     let c = card_for_plate(&k.ctx, BRANCH, "粤B12345").await.unwrap().unwrap();
     assert_eq!(c.state, CardState::Disabled);
     assert!(!c.valid_at(t("2026-03-15 12:00:00")), "a disabled card is not valid at the lane");
-    // Repeating is harmless.
-    k.ok("pub.card.disable", json!({"CredentialType": "2", "Credential": card_no})).await;
+    // Repeating is harmless; the all-lower spelling other sections use is read too.
+    k.ok("pub.card.disable", json!({"credentialtype": "2", "credential": card_no})).await;
 
     k.ok("pub.card.enable", json!({"CredentialType": "3", "Credential": c.user_no})).await;
     assert_eq!(get_card(&k.ctx, BRANCH, &card_no).await.unwrap().unwrap().state, CardState::Active);
