@@ -12,7 +12,7 @@
 //! transaction as the record.
 
 use crate::keys;
-use crate::park::cardlink::{card_terms, TEMPORARY};
+use crate::park::cardlink::{card_terms_by, TEMPORARY};
 use crate::park::stays::{self, Entered, ExitFacts, Stay, StayState};
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
@@ -92,7 +92,7 @@ async fn indata(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         return passage(&ctx, b, source, &card_in_id, "in", d).await;
     }
     let (lane_no, lane_name) = lane(&req.branch, d)?;
-    let card = if plate.is_empty() { None } else { card_terms(&ctx, b, &plate).await? };
+    let card = card_terms_by(&ctx, b, &plate, card_no.as_deref()).await?;
     let stay = Stay {
         card_in_id,
         plate,

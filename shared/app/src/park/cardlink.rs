@@ -48,3 +48,22 @@ impl CardTerms {
 pub async fn card_terms(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Option<CardTerms>> {
     Ok(cards::card_for_plate(ctx, branch, plate).await?.filter(|c| c.parking).as_ref().map(CardTerms::from_card))
 }
+
+/// The card of a stay: by plate, else by the parking card number a card-only
+/// entry carries.
+pub async fn card_terms_of_stay(ctx: &Ctx, branch: &str, stay: &super::stays::Stay) -> ApiResult<Option<CardTerms>> {
+    card_terms_by(ctx, branch, &stay.plate, stay.card_no.as_deref()).await
+}
+
+/// The card bound to `plate`, else the parking card numbered `card_no`.
+pub async fn card_terms_by(ctx: &Ctx, branch: &str, plate: &str, card_no: Option<&str>) -> ApiResult<Option<CardTerms>> {
+    if !plate.is_empty() {
+        if let Some(t) = card_terms(ctx, branch, plate).await? {
+            return Ok(Some(t));
+        }
+    }
+    match card_no {
+        Some(no) => Ok(cards::get_card(ctx, branch, no).await?.filter(|c| c.parking).as_ref().map(CardTerms::from_card)),
+        None => Ok(None),
+    }
+}

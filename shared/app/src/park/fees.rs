@@ -34,11 +34,6 @@ pub struct CardTerms {
     pub valid_to: NaiveDateTime,
 }
 
-/// The card bound to the plate, as pricing sees it.
-pub async fn card_terms(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Option<CardTerms>> {
-    super::cardlink::card_terms(ctx, branch, plate).await
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct StayQuote {
     pub car_type_id: i64,
@@ -157,10 +152,7 @@ async fn calc(ctx: Ctx, req: Req) -> ApiResult<Reply> {
             format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
         ));
     }
-    let card = match stay.plate.is_empty() {
-        true => None,
-        false => card_terms(&ctx, b, &stay.plate).await?,
-    };
+    let card = super::cardlink::card_terms_of_stay(&ctx, b, &stay).await?;
     let car_type_id = car_type_for(&ctx, b, asked, card.as_ref()).await?;
     let q = quote_stay(&ctx, &req.branch, &stay, car_type_id, card.as_ref(), end).await?;
     let order = Order {

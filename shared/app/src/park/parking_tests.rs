@@ -589,3 +589,16 @@ async fn monthly_tariffs_round_trip_and_a_bound_one_cannot_be_deleted() {
     k.ok("park.monthtariff.delete", json!({"tariffId": other})).await;
     names_field(&k.err("park.monthtariff.delete", json!({"tariffId": other})).await, "tariffId");
 }
+
+#[tokio::test]
+async fn a_card_only_entry_is_found_and_paid_by_its_card_number() {
+    let k = Kit::new("2026-03-02 10:00:01").await;
+    k.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "9", "cardNo": "00012345", "inDate": "2026-03-02 09:00:00"})).await;
+    let q = k.ok("calc", json!({"credentialtype": "2", "credential": "00012345", "calcendtime": "1970-01-01 00:00:00"})).await;
+    assert_eq!((q["numno"].as_str(), q["parkcost"].as_str()), (Some("00012345"), Some("7.00")));
+    assert_eq!(code(&k.err("calc", json!({"credentialtype": "1", "credential": "00012345", "calcendtime": "1970-01-01 00:00:00"})).await), 700);
+    k.ok("commit", json!({"credentialtype": "2", "credential": "00012345", "parkcost": "7.00", "orderNo": q["orderNo"]})).await;
+    let ev = k.events().await;
+    assert_eq!(routes(&ev), vec!["report/parkInData", "report/parkTempCarCharge"]);
+    assert_eq!(ev[0].record["plateNo"], "00012345");
+}
