@@ -50,6 +50,8 @@ struct State {
     fail_first: usize,
     /// Refuse everything while set.
     down: bool,
+    /// Bodies answered instead of the chapter 5 envelopes (accept, refuse).
+    answers: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -78,6 +80,10 @@ impl Receiver {
     }
     pub fn fail_first(&self, n: usize) {
         self.state.lock().unwrap().fail_first = n;
+    }
+    /// Answers these bodies instead of envelopes (a 6.2.3 verifier).
+    pub fn set_answers(&self, accept: &str, refuse: &str) {
+        self.state.lock().unwrap().answers = Some((accept.into(), refuse.into()));
     }
     pub fn set_down(&self, down: bool) {
         self.state.lock().unwrap().down = down;
@@ -133,7 +139,7 @@ fn serve(mut conn: TcpStream, st: Arc<Mutex<State>>) {
         if r.read_exact(&mut body).is_err() {
             return;
         }
-        let accepted = {
+        let (accepted, custom) = {
             let mut s = st.lock().unwrap();
             let ok = if s.down {
                 false
@@ -144,12 +150,13 @@ fn serve(mut conn: TcpStream, st: Arc<Mutex<State>>) {
                 true
             };
             s.got.push(Got { path, body: String::from_utf8_lossy(&body).into_owned(), accepted: ok });
-            ok
+            (ok, s.answers.clone())
         };
-        let answer = if accepted {
-            r#"{"status":true,"code":200,"message":"success","data":null}"#
-        } else {
-            r#"{"status":false,"code":500,"message":"busy","data":null}"#
+        let answer = match (accepted, custom) {
+            (true, Some((a, _))) => a,
+            (false, Some((_, r))) => r,
+            (true, None) => r#"{"status":true,"code":200,"message":"success","data":null}"#.to_string(),
+            (false, None) => r#"{"status":false,"code":500,"message":"busy","data":null}"#.to_string(),
         };
         let resp = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
         if conn.write_all(resp.as_bytes()).is_err() {

@@ -224,6 +224,8 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
 
 async fn commit(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     let p = PayRequest::read(&req)?;
+    // 6.2.3: a caller that verifies its payments confirms this one first.
+    crate::push::verify::verify_commit(&req, (!p.zero).then_some(p.number.as_str()), p.trade_no.as_deref(), p.parkcost, &p.credential).await?;
     let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
     let mut out = json!({
         "flag": "1",
