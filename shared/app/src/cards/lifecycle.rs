@@ -314,8 +314,8 @@ async fn change_plate(ctx: Ctx, req: Req) -> ApiResult<Reply> {
                 next.card_id = new_plate.clone();
             }
             writes.push(card_update(b, card, &next));
-            writes.extend(unbind_plates(&ctx, b, &[old_plate.clone()], &next.card_no).await?);
-            writes.extend(bind_plates(&ctx, b, &[new_plate.clone()], &next.card_no, "new").await?);
+            writes.extend(unbind_plates(&ctx, b, std::slice::from_ref(&old_plate), &next.card_no).await?);
+            writes.extend(bind_plates(&ctx, b, std::slice::from_ref(&new_plate), &next.card_no, "new").await?);
         }
         for h in list_holders(&ctx, b).await?.into_iter().filter(|h| h.plate.as_deref() == Some(old_plate.as_str())) {
             if let Some(hv) = holder_versioned(&ctx, b, &h.user_no).await? {

@@ -335,7 +335,7 @@ async fn order_create(ctx: Ctx, req: Req) -> ApiResult<Reply> {
 pub async fn list_charges(ctx: &Ctx, branch: &str) -> ApiResult<Vec<MonthCharge>> {
     let items = ctx.store.query_all(&Query::partition(keys::month_charges(branch))).await?;
     let mut all: Vec<MonthCharge> = items.iter().map(Item::parse).collect::<Result<_, _>>()?;
-    all.sort_by(|a, b| (a.paid_at, a.seq_no).cmp(&(b.paid_at, b.seq_no)));
+    all.sort_by_key(|c| (c.paid_at, c.seq_no));
     Ok(all)
 }
 

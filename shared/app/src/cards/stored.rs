@@ -108,7 +108,7 @@ async fn charge(ctx: Ctx, req: Req) -> ApiResult<Reply> {
 pub async fn list_topups(ctx: &Ctx, branch: &str) -> ApiResult<Vec<TopUp>> {
     let items = ctx.store.query_all(&Query::partition(keys::value_topups(branch))).await?;
     let mut all: Vec<TopUp> = items.iter().map(Item::parse).collect::<Result<_, _>>()?;
-    all.sort_by(|a, b| (a.at, a.seq_no).cmp(&(b.at, b.seq_no)));
+    all.sort_by_key(|t| (t.at, t.seq_no));
     Ok(all)
 }
 
