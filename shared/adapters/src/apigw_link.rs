@@ -181,56 +181,67 @@ pub trait Poster: Send + Sync + 'static {
     async fn close(&self, connection_id: &str) -> Result<(), PostError>;
 }
 
-/// The API Gateway Management API of one WebSocket API stage.
+/// The API Gateway Management API of one WebSocket API stage. The client is
+/// built on first use, so a function that never sends a command never loads
+/// the AWS configuration for it, and construction needs no runtime.
 #[derive(Clone)]
 pub struct ManagementApi {
-    client: aws_sdk_apigatewaymanagement::Client,
+    endpoint: String,
+    client: Arc<tokio::sync::OnceCell<aws_sdk_apigatewaymanagement::Client>>,
 }
 
 impl ManagementApi {
     /// `endpoint` is `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
-    pub async fn from_env(endpoint: &str) -> Self {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        let c = aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(endpoint).build();
-        ManagementApi { client: aws_sdk_apigatewaymanagement::Client::from_conf(c) }
+    pub fn lazy(endpoint: &str) -> Self {
+        ManagementApi { endpoint: endpoint.to_string(), client: Arc::new(tokio::sync::OnceCell::new()) }
     }
+
+    async fn client(&self) -> &aws_sdk_apigatewaymanagement::Client {
+        self.client
+            .get_or_init(|| async {
+                let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+                let c = aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(&self.endpoint).build();
+                aws_sdk_apigatewaymanagement::Client::from_conf(c)
+            })
+            .await
+    }
+}
+
+/// GoneException is the one error with a meaning of its own: the agent left.
+macro_rules! post_error {
+    ($e:expr) => {{
+        let se = $e.into_service_error();
+        if se.is_gone_exception() {
+            PostError::Gone
+        } else {
+            PostError::Other(aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&se).to_string())
+        }
+    }};
 }
 
 #[async_trait]
 impl Poster for ManagementApi {
     async fn post(&self, connection_id: &str, text: String) -> Result<(), PostError> {
-        match self
-            .client
+        self.client()
+            .await
             .post_to_connection()
             .connection_id(connection_id)
             .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(text.into_bytes()))
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let se = e.into_service_error();
-                if se.is_gone_exception() {
-                    Err(PostError::Gone)
-                } else {
-                    Err(PostError::Other(aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&se).to_string()))
-                }
-            }
-        }
+            .map(|_| ())
+            .map_err(|e| post_error!(e))
     }
 
     async fn close(&self, connection_id: &str) -> Result<(), PostError> {
-        match self.client.delete_connection().connection_id(connection_id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let se = e.into_service_error();
-                if se.is_gone_exception() {
-                    Err(PostError::Gone)
-                } else {
-                    Err(PostError::Other(aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&se).to_string()))
-                }
-            }
-        }
+        self.client()
+            .await
+            .delete_connection()
+            .connection_id(connection_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| post_error!(e))
     }
 }
 

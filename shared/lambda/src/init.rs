@@ -4,6 +4,7 @@
 //! the way request time is, and the first caller does not pay for it).
 
 use lambda_http::Error;
+use onecard_adapters::apigw_link::{ApiGwLink, ManagementApi};
 use onecard_adapters::dynamo_store::DynamoStore;
 use onecard_adapters::sqs_queue::SqsQueue;
 use onecard_core::ctx::{Ctx, Ports};
@@ -119,11 +120,17 @@ impl Clients {
         Ctx::new(Ports { store, queue: self.queue.clone(), sites: self.site_link(), clock: Arc::new(SystemClock) })
     }
 
-    /// The link to the site agents. The API Gateway WebSocket adapter goes here
-    /// (it needs `self.env.ws_endpoint` and the store); until it lands no site
-    /// is reachable from a Lambda and hardware routes answer "site offline".
+    /// The link to the site agents: the API Gateway WebSocket API's connections
+    /// when the function is given its management endpoint, else none (hardware
+    /// routes answer "site offline").
     pub fn site_link(&self) -> Arc<dyn SiteLink> {
-        Arc::new(NoSites)
+        match &self.env.ws_endpoint {
+            Some(endpoint) => {
+                let store: Arc<dyn ItemStore> = self.store.clone();
+                Arc::new(ApiGwLink::new(store, Arc::new(ManagementApi::lazy(endpoint))))
+            }
+            None => Arc::new(NoSites),
+        }
     }
 }
 

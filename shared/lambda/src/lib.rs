@@ -15,9 +15,11 @@
 pub mod http;
 pub mod init;
 pub mod routes;
+pub mod ws;
 
 pub use http::{run_http, serve, to_dispatch, Inbound};
 pub use init::{init, init_tracing, Clients, LambdaEnv};
 pub use lambda_http::Error;
 pub use onecard_core::registry::Group;
 pub use routes::{function_of, served_paths, FUNCTIONS};
+pub use ws::run_ws;
