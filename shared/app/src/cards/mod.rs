@@ -14,6 +14,7 @@
 pub mod bindings;
 pub mod catalog;
 pub mod debit;
+pub mod group;
 pub mod holders;
 mod input;
 pub mod lifecycle;

@@ -12,7 +12,7 @@
 
 use super::catalog::{month_fee_by_id, MonthFee};
 use super::input::opt_text;
-use super::model::Card;
+use super::model::{Card, Holder};
 use super::months::{add_months, fee, span, sub_months, MAX_MONTHS};
 use super::payments::{duplicate, payment_key, MonthCharge, MonthOrder, OrderStatus};
 use super::store::{card_update, credential, find_cards, find_one, get_holder, list_cards, Credential, Versioned};
@@ -33,11 +33,11 @@ const ORDER_PAY_TYPE: i64 = 10;
 
 const CREDENTIALS: [(i64, Credential); 3] = [(1, Credential::Plate), (2, Credential::CardNo), (3, Credential::UserNo)];
 
-async fn monthly_card(ctx: &Ctx, branch: &str, kind: Credential, value: &str) -> ApiResult<Versioned<Card>> {
+pub(super) async fn monthly_card(ctx: &Ctx, branch: &str, kind: Credential, value: &str) -> ApiResult<Versioned<Card>> {
     find_one(ctx, branch, kind, value, |c| c.parking && c.is_monthly()).await
 }
 
-async fn tariff_of(ctx: &Ctx, branch: &str, card: &Card) -> ApiResult<MonthFee> {
+pub(super) async fn tariff_of(ctx: &Ctx, branch: &str, card: &Card) -> ApiResult<MonthFee> {
     let id = card.month_tariff_id.ok_or_else(|| ApiError::failed(format!("card {} has no monthly tariff", card.card_no)))?;
     month_fee_by_id(ctx, branch, id).await?.ok_or_else(|| ApiError::failed(format!("monthly tariff {id} of card {} does not exist", card.card_no)))
 }
@@ -89,14 +89,17 @@ pub struct Renewal {
     pub order_no: Option<String>,
     pub third_pay_id: Option<String>,
     pub third_pay_time: Option<NaiveDateTime>,
+    /// Renew every card of a group (`isGroupCharge`); `group_id` names it,
+    /// else the group of the credential's card.
+    pub group: bool,
+    pub group_id: Option<String>,
 }
 
 impl Renewal {
     fn from_request(d: &Data) -> ApiResult<Renewal> {
-        if d.opt_bool("isGroupCharge")?.unwrap_or(false) {
-            return Err(ApiError::field("isGroupCharge", "group renewal is not offered; renew each card of the group"));
-        }
         let r = Renewal {
+            group: d.opt_bool("isGroupCharge")?.unwrap_or(false),
+            group_id: opt_text(d, "groupID", 32)?,
             months: months_field(d, "number", 1)?,
             expiry: d.opt_time("expirydate")?,
             pay_type: d.opt_i64("paytype")?.or(d.opt_i64("payType")?),
@@ -112,16 +115,25 @@ impl Renewal {
     }
 }
 
+/// What one card's renewal comes to.
+pub(super) struct Planned {
+    pub pre: NaiveDateTime,
+    pub to: NaiveDateTime,
+    pub months: i64,
+    pub days: i64,
+    pub receivable: Fen,
+}
+
 /// The new expiry, the span paid and the fee, per 6.6: months from the current
 /// expiry; or up to a date, charged by months and days; or both, in which case
 /// the date wins and the expiry before is taken as that date minus the months.
-fn plan(card: &Card, tariff: &MonthFee, r: &Renewal) -> ApiResult<(NaiveDateTime, NaiveDateTime, i64, i64, Fen)> {
+pub(super) fn plan(card: &Card, tariff: &MonthFee, r: &Renewal) -> ApiResult<Planned> {
     let cur = card.valid_to;
     let target = r.expiry.map(|e| e.date().and_time(cur.time()));
     match (r.months, target) {
         (Some(n), None) => {
             let to = add_months(cur, n).ok_or_else(|| ApiError::field("number", "gives an expiry out of range"))?;
-            Ok((cur, to, n, 0, fee(tariff.charge, n, 0)))
+            Ok(Planned { pre: cur, to, months: n, days: 0, receivable: fee(tariff.charge, n, 0) })
         }
         (None, Some(to)) => {
             if to <= cur {
@@ -131,14 +143,14 @@ fn plan(card: &Card, tariff: &MonthFee, r: &Renewal) -> ApiResult<(NaiveDateTime
             if m > MAX_MONTHS {
                 return Err(ApiError::field("expirydate", format!("extends by more than {MAX_MONTHS} months")));
             }
-            Ok((cur, to, m, d, fee(tariff.charge, m, d)))
+            Ok(Planned { pre: cur, to, months: m, days: d, receivable: fee(tariff.charge, m, d) })
         }
         (Some(n), Some(to)) => {
             if to <= cur {
                 return Err(ApiError::field("expirydate", format!("must be after the current expiry {}", onecard_core::time::format(cur))));
             }
             let pre = sub_months(to, n).ok_or_else(|| ApiError::field("number", "gives an expiry out of range"))?;
-            Ok((pre, to, n, 0, fee(tariff.charge, n, 0)))
+            Ok(Planned { pre, to, months: n, days: 0, receivable: fee(tariff.charge, n, 0) })
         }
         (None, None) => Err(ApiError::field("number", "either number or expirydate is required")),
     }
@@ -151,8 +163,53 @@ async fn load_order(ctx: &Ctx, branch: &str, order_no: &str) -> ApiResult<Option
     }
 }
 
-async fn charge_exists(ctx: &Ctx, branch: &str, key: &str) -> ApiResult<bool> {
+pub(super) async fn charge_exists(ctx: &Ctx, branch: &str, key: &str) -> ApiResult<bool> {
     Ok(ctx.store.get(&keys::month_charges(branch), key).await?.is_some())
+}
+
+/// The renewal record of card `c`; with an order, its amounts and payment
+/// type are the order's.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn charge_record(
+    c: &Card,
+    holder: Option<&Holder>,
+    tariff: &MonthFee,
+    key: &str,
+    seq: i64,
+    p: &Planned,
+    r: &Renewal,
+    order: Option<&MonthOrder>,
+    now: NaiveDateTime,
+) -> MonthCharge {
+    let h = |f: &dyn Fn(&Holder) -> String| holder.map(f).unwrap_or_default();
+    MonthCharge {
+        seq_no: seq,
+        key: key.to_string(),
+        order_no: r.order_no.clone(),
+        card_no: c.card_no.clone(),
+        card_id: c.card_id.clone(),
+        num_no: c.num_no.clone(),
+        plates: c.plates.clone(),
+        user_no: c.user_no.clone(),
+        user_name: h(&|h| h.name.clone()),
+        mobile: h(&|h| h.mobile().to_string()),
+        company_name: h(&|h| h.field("CompanyName").to_string()),
+        dept_id: h(&|h| h.field("DeptID").to_string()),
+        tariff_id: Some(tariff.id),
+        tariff_name: tariff.name.clone(),
+        group_type: c.group_type,
+        pay_month: p.months,
+        pay_day: p.days,
+        paid_at: now,
+        pre_expiry: p.pre,
+        cur_expiry: p.to,
+        receivable: order.map(|o| o.receivable).unwrap_or(p.receivable),
+        amount: order.map(|o| o.amount).unwrap_or(p.receivable),
+        pay_type: r.pay_type.or(order.map(|o| o.pay_type)).unwrap_or(DEFAULT_PAY_TYPE),
+        third_pay_id: r.third_pay_id.clone(),
+        third_pay_time: r.third_pay_time,
+        ws_no: order.and_then(|o| o.ws_no.clone()),
+    }
 }
 
 /// Renews the monthly card a credential names, exactly once per idempotency
@@ -189,9 +246,7 @@ pub async fn renew(ctx: &Ctx, branch: &str, kind: Credential, value: &str, r: &R
         };
         let tariff = tariff_of(ctx, branch, &card.value).await?;
         let wanted = Renewal { months: r.months.or(order.as_ref().map(|o| o.value.pay_month)), ..r.clone() };
-        let (pre, to, months, days, receivable) = plan(&card.value, &tariff, &wanted)?;
-        let amount = order.as_ref().map(|o| o.value.amount).unwrap_or(receivable);
-        let receivable = order.as_ref().map(|o| o.value.receivable).unwrap_or(receivable);
+        let p = plan(&card.value, &tariff, &wanted)?;
         let holder = get_holder(ctx, branch, &card.value.user_no).await?;
         let c = &card.value;
         // Drawn once: a retry after a lost race keeps the number.
@@ -199,34 +254,8 @@ pub async fn renew(ctx: &Ctx, branch: &str, kind: Credential, value: &str, r: &R
             Some(s) => s,
             None => *seq_no.insert(ids::next_id(ctx, branch, "mcardpay").await?),
         };
-        let record = MonthCharge {
-            seq_no: seq,
-            key: key.clone(),
-            order_no: r.order_no.clone(),
-            card_no: c.card_no.clone(),
-            card_id: c.card_id.clone(),
-            num_no: c.num_no.clone(),
-            plates: c.plates.clone(),
-            user_no: c.user_no.clone(),
-            user_name: holder.as_ref().map(|h| h.name.clone()).unwrap_or_default(),
-            mobile: holder.as_ref().map(|h| h.mobile().to_string()).unwrap_or_default(),
-            company_name: holder.as_ref().map(|h| h.field("CompanyName").to_string()).unwrap_or_default(),
-            dept_id: holder.as_ref().map(|h| h.field("DeptID").to_string()).unwrap_or_default(),
-            tariff_id: Some(tariff.id),
-            tariff_name: tariff.name.clone(),
-            group_type: c.group_type,
-            pay_month: months,
-            pay_day: days,
-            paid_at: now,
-            pre_expiry: pre,
-            cur_expiry: to,
-            receivable,
-            amount,
-            pay_type: r.pay_type.or(order.as_ref().map(|o| o.value.pay_type)).unwrap_or(DEFAULT_PAY_TYPE),
-            third_pay_id: r.third_pay_id.clone(),
-            third_pay_time: r.third_pay_time,
-            ws_no: order.as_ref().and_then(|o| o.value.ws_no.clone()),
-        };
+        let record = charge_record(c, holder.as_ref(), &tariff, &key, seq, &p, r, order.as_ref().map(|o| &o.value), now);
+        let to = p.to;
         let next = Card { valid_to: to, ..c.clone() };
         let event = OutEvent::new(branch, "report/parkMonthlyCarCharge", record.to_push(), now);
         let mut writes = vec![
@@ -260,6 +289,17 @@ pub async fn renew(ctx: &Ctx, branch: &str, kind: Credential, value: &str, r: &R
 async fn charge(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     let (kind, value) = credential(&req.data, ("credentialtype", "credential"), &CREDENTIALS)?;
     let r = Renewal::from_request(&req.data)?;
+    if r.group {
+        let recs = super::group::renew_group(&ctx, req.branchno(), kind, &value, &r, req.now).await?;
+        let total: Fen = recs.iter().map(|c| c.receivable).sum();
+        return Ok(Reply::data(json!({
+            "flag": "1",
+            "months": recs[0].pay_month.to_string(),
+            "days": recs[0].pay_day.to_string(),
+            "receivable": total.yuan(),
+            "memo": format!("{} 张卡已续费", recs.len()),
+        })));
+    }
     let rec = renew(&ctx, req.branchno(), kind, &value, &r, req.now).await?;
     Ok(Reply::data(json!({
         "flag": "1",

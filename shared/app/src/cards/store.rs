@@ -64,7 +64,7 @@ pub async fn list_cards(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Card>> {
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
 }
 
-async fn list_cards_versioned(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Versioned<Card>>> {
+pub async fn list_cards_versioned(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Versioned<Card>>> {
     let items = ctx.store.query_all(&Query::partition(keys::cards(branch))).await?;
     items.iter().map(Versioned::parse).collect()
 }

@@ -120,16 +120,55 @@ async fn order_then_pay_exactly_once_and_expired_orders_answer_510() {
 }
 
 #[tokio::test]
-async fn only_monthly_cards_renew_and_group_renewal_is_refused() {
+async fn only_monthly_cards_in_use_renew() {
     let k = Kit::new("2026-01-20 10:00:00").await;
     k.stored_value("粤S00001").await;
     let e = k.err("park.mcard.charge", json!({"credentialtype": "1", "credential": "粤S00001", "number": 1})).await;
     assert_eq!(e.code.0, 500);
     k.monthly("粤B12345", "2026-01-01 00:00:00", "2026-01-31 23:59:59").await;
-    names_field(
-        &k.err("park.mcard.charge", json!({"credentialtype": "1", "credential": "粤B12345", "number": 1, "isGroupCharge": "true"})).await,
-        "isGroupCharge",
-    );
     k.ok("pub.card.cancel", json!({"CredentialType": "1", "Credential": "粤B12345"})).await;
     assert_eq!(k.err("park.mcard.charge", json!({"credentialtype": "1", "credential": "粤B12345", "number": 1})).await.code.0, 500);
+}
+
+async fn group_card(k: &Kit, plate: &str, group: &str, to: &str) {
+    k.ok("pub.card.add", json!({"NumNo": plate, "Park": {"CardGroupType": "1", "GroupID": group, "StartDate": "2026-01-01", "ExpiryDate": to}})).await;
+}
+
+#[tokio::test]
+async fn a_group_renews_together_once() {
+    let k = Kit::new("2026-01-20 10:00:00").await;
+    group_card(&k, "粤G00001", "G1", "2026-01-31 23:59:59").await;
+    group_card(&k, "粤G00002", "G1", "2026-02-15 23:59:59").await;
+    group_card(&k, "粤G00003", "G1", "2026-03-31 23:59:59").await;
+    group_card(&k, "粤H00001", "G2", "2026-01-31 23:59:59").await;
+    k.monthly("粤B12345", "2026-01-01 00:00:00", "2026-01-31 23:59:59").await;
+    let info = k.ok("park.mcard.info", json!({"credentialtype": "1", "credential": "粤G00002"})).await;
+    assert_eq!(info["groupID"], json!("G1"));
+    assert_eq!(info["groupCardNum"], json!("3"));
+    let _ = k.events().await;
+
+    let req = json!({"credentialtype": "1", "credential": "粤G00002", "number": 1, "isGroupCharge": "true", "thirdPayId": "wx-g"});
+    let r = k.ok("park.mcard.charge", req.clone()).await;
+    assert_eq!(r["receivable"], json!("360.00"));
+    for (p, to) in [("粤G00001", "2026-02-28 23:59:59"), ("粤G00002", "2026-03-15 23:59:59"), ("粤G00003", "2026-04-30 23:59:59"), ("粤H00001", "2026-01-31 23:59:59")] {
+        assert_eq!(card_for_plate(&k.ctx, BRANCH, p).await.unwrap().unwrap().valid_to, t(to), "{p}");
+    }
+    assert_eq!(k.events().await.len(), 3);
+    assert_eq!(k.err("park.mcard.charge", req).await.code.0, 511);
+    assert_eq!(card_for_plate(&k.ctx, BRANCH, "粤G00001").await.unwrap().unwrap().valid_to, t("2026-02-28 23:59:59"));
+    assert_eq!(k.ok("park.mcard.charge.list", json!({})).await.as_array().unwrap().len(), 3);
+
+    // groupID names the group; a card outside any group needs it.
+    k.ok("park.mcard.charge", json!({"credentialtype": "1", "credential": "粤B12345", "number": 1, "isGroupCharge": true, "groupID": "G2"})).await;
+    assert_eq!(card_for_plate(&k.ctx, BRANCH, "粤H00001").await.unwrap().unwrap().valid_to, t("2026-02-28 23:59:59"));
+    let no_group = json!({"credentialtype": "1", "credential": "粤B12345", "number": 1, "isGroupCharge": 1});
+    names_field(&k.err("park.mcard.charge", no_group).await, "groupID");
+    let with_order = json!({"credentialtype": "1", "credential": "粤G00001", "isGroupCharge": 1, "orderNo": "X"});
+    names_field(&k.err("park.mcard.charge", with_order).await, "orderNo");
+    for i in 4..=9 {
+        group_card(&k, &format!("粤G0000{i}"), "G1", "2026-01-31 23:59:59").await;
+    }
+    let big = json!({"credentialtype": "1", "credential": "粤G00001", "number": 1, "isGroupCharge": 1});
+    names_field(&k.err("park.mcard.charge", big).await, "isGroupCharge");
+    assert_eq!(card_for_plate(&k.ctx, BRANCH, "粤G00009").await.unwrap().unwrap().valid_to, t("2026-01-31 23:59:59"));
 }
