@@ -8,8 +8,15 @@
 //!
 //! Storage: a card at `keys::cards` with a plate index at `keys::plate_cards`
 //! written in the same transaction; payments keyed by their idempotency key
-//! (orderNo) and written with `MustNotExist` together with the card's
-//! `VersionIs` update, so a payment happens exactly once.
+//! (orderNo, else thirdPayId) and written with `MustNotExist` together with the
+//! card's `VersionIs` update, so a payment happens exactly once (a repeat
+//! answers 511). Renewals push 13.5 through the outbox in the same transaction.
+//!
+//! Files: `model` (records, code tables), `store` (reads, plate index,
+//! credentials), `holders` (10.11-10.14), `lifecycle` + `params` (10.15-10.18,
+//! 10.42, 6.38), `monthly` + `group` + `months` (6.5, 6.6, 6.35, 6.39),
+//! `stored` + `debit` (6.7, 6.8, 6.28, payType 3), `queries` (6.4), `catalog`
+//! (6.32, 6.33, 6.37), `bindings` (what parking and the site link ask).
 
 pub mod bindings;
 pub mod catalog;
