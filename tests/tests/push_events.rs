@@ -99,11 +99,46 @@ fn every_event_type_is_pushed_signed_with_its_record() {
     c.ok("cat.upload.outdata", json!({"areaId": "1", "cardInId": "777001", "licensePlate": plate, "outDate": left, "controllerNo": "C0000002"}));
     has(&one(&rx, "report/parkOutdata").record(), json!({"cardInId": "777001", "plateNo": plate, "inDate": entered}));
 
+    // 13.5 on a monthly renewal.
+    let mt = c.ok("park.monthtariff.add", json!({"tariffName": "推送月租", "carTypeId": car_type, "charge": "120.00"}));
+    let card = c.ok(
+        "pub.card.add",
+        json!({"NumNo": "粤B66666", "Park": {"TariffID": mt["tariffId"], "StartDate": "2026-01-01 00:00:00", "ExpiryDate": "2026-01-31 23:59:59"}}),
+    );
+    c.ok("park.mcard.charge", json!({"credentialtype": "1", "credential": "粤B66666", "number": "1", "paytype": 7, "thirdPayId": "wx-m1"}));
+    let renewal = one(&rx, "report/parkMonthlyCarCharge").record();
+    assert_eq!(renewal["plateNo"], "粤B66666", "{renewal}");
+    assert_eq!(renewal["cardNo"], card["CardNo"], "{renewal}");
+    assert_eq!(renewal["curExpiry"], "2026-02-28 23:59:59", "{renewal}");
+
     // Each event once: the id is distinct per event, never repeated.
     let ids: Vec<String> = rx.accepted().iter().filter(|g| g.path != "/report/parkHeartbeat").map(Got::id).collect();
     let mut uniq = ids.clone();
     uniq.sort();
     uniq.dedup();
     assert_eq!(ids.len(), uniq.len(), "an event was pushed twice: {ids:?}");
+    drop(srv);
+}
+
+#[test]
+fn a_gate_opened_by_command_is_pushed_as_an_abnormal_opening() {
+    let rx = Receiver::start();
+    let dir = temp_dir("push-gate");
+    // With the simulated demo site, so that the gate command is acknowledged.
+    let srv = Server::start_with(&dir, &["--push-retry-base-ms", "100"]);
+    add_partner(&dir, "acme", &rx, "report/parkAbnormalOpenGate");
+    let c = srv.client();
+    let t0 = std::time::Instant::now();
+    loop {
+        let env = c.call("park.gate.open", json!({"deviceID": "2"}));
+        if env["status"] == json!(true) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(15), "park.gate.open never succeeded: {env}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let rec = one(&rx, "report/parkAbnormalOpenGate").record();
+    has(&rec, json!({"controllerNo": "C0000002", "controllerName": "出口1", "ioFlag": "2", "abnormalType": "1", "abnormalName": "手工开闸", "operId": "demo"}));
+    assert!(rec["occurDate"].as_str().is_some_and(|t| t.len() == 23), "{rec}");
     drop(srv);
 }
