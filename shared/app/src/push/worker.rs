@@ -93,25 +93,26 @@ impl Pusher {
     }
 
     /// The local loop: consume until `stop` turns true; tick every `tick_every`.
-    pub async fn run(self, tick_every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// Stop is checked between receives (each waits at most a second), so the
+    /// messages in hand are settled before it returns. The tick runs on its
+    /// own task so a partner that is slow to take a heartbeat does not hold
+    /// up the queue.
+    pub async fn run(self, tick_every: Duration, stop: tokio::sync::watch::Receiver<bool>) {
         let mut next_tick = tokio::time::Instant::now();
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            if tokio::time::Instant::now() >= next_tick {
-                self.tick().await;
+        let mut ticking: Option<tokio::task::JoinHandle<()>> = None;
+        while !*stop.borrow() {
+            if tokio::time::Instant::now() >= next_tick && ticking.as_ref().is_none_or(|t| t.is_finished()) {
+                let me = self.clone();
+                ticking = Some(tokio::spawn(async move { me.tick().await }));
                 next_tick = tokio::time::Instant::now() + tick_every;
             }
-            tokio::select! {
-                r = self.poll_once(Duration::from_secs(1)) => {
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "queue receive failed");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-                _ = stop.changed() => return,
+            if let Err(e) = self.poll_once(Duration::from_secs(1)).await {
+                tracing::warn!(error = %e, "queue receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
+        }
+        if let Some(t) = ticking {
+            t.abort();
         }
     }
 }
@@ -119,3 +120,122 @@ impl Pusher {
 /// An outbox item younger than this is probably being published by the
 /// request that wrote it; the sweep leaves it alone.
 pub const OUTBOX_MIN_AGE_SECS: i64 = 30;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::subscriptions::{self, Partner};
+    use crate::push::testkit;
+    use onecard_core::events::{outbox_write, publish_committed};
+    use onecard_core::queue::{EventQueue, OutEvent};
+    use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A partner on loopback that refuses the first `fail` requests.
+    async fn partner(fail: usize) -> (String, Arc<AtomicUsize>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let n = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let n = n.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // One request per connection is enough here: read until the
+                    // body announced by Content-Length is in.
+                    loop {
+                        let k = s.read(&mut chunk).await.unwrap_or(0);
+                        if k == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..k]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                                .unwrap_or(0);
+                            if body.len() >= len {
+                                break;
+                            }
+                        }
+                    }
+                    let i = n.fetch_add(1, Ordering::SeqCst);
+                    let answer = if i < fail { r#"{"status":false,"code":500}"# } else { r#"{"status":true,"code":200}"# };
+                    let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len());
+                    let _ = s.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    async fn setup(fail: usize, max_attempts: u32) -> (Pusher, Arc<AtomicUsize>, Arc<onecard_adapters::embedded_dlq::EmbeddedDeadLetters>) {
+        let (ctx, _q) = testkit::ctx().await;
+        let (url, seen) = partner(fail).await;
+        let p = Partner {
+            branch: "1001".into(),
+            name: "acme".into(),
+            url,
+            secret: "s".into(),
+            from: "PARK".into(),
+            events: vec!["report/parkInData".into()],
+            enabled: true,
+        };
+        subscriptions::put(ctx.store(), &p).await.unwrap();
+        let dlq = Arc::new(onecard_adapters::embedded_dlq::EmbeddedDeadLetters::open(&testkit::temp_dir().join("dlq.db")).unwrap());
+        let pusher = Pusher { ctx, client: HttpClient::default(), policy: RetryPolicy::new(Duration::from_millis(20), max_attempts), dlq: dlq.clone() };
+        (pusher, seen, dlq)
+    }
+
+    async fn emit(p: &Pusher) -> OutEvent {
+        let now = onecard_core::time::parse("2026-01-01 10:00:00").unwrap();
+        let ev = OutEvent::new("1001", "report/parkInData", json!({"cardInId": "1"}), now);
+        p.ctx.store.transact(vec![outbox_write(&ev)]).await.unwrap();
+        publish_committed(&p.ctx, std::slice::from_ref(&ev)).await;
+        ev
+    }
+
+    async fn next(p: &Pusher) -> Settled {
+        let r = p.ctx.queue.receive(1, Duration::from_secs(2)).await.unwrap().pop().expect("a message");
+        p.handle(r).await
+    }
+
+    #[tokio::test]
+    async fn retries_with_backoff_then_delivers_once() {
+        let (p, seen, _) = setup(2, 8).await;
+        emit(&p).await;
+        assert_eq!(next(&p).await, Settled::Retrying(Duration::from_millis(20)));
+        assert_eq!(next(&p).await, Settled::Retrying(Duration::from_millis(40)));
+        assert_eq!(next(&p).await, Settled::Delivered);
+        assert!(p.ctx.queue.receive(1, Duration::from_millis(200)).await.unwrap().is_empty());
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_delivered_marker_stops_a_second_send() {
+        let (p, seen, _) = setup(0, 8).await;
+        let ev = emit(&p).await;
+        assert_eq!(next(&p).await, Settled::Delivered);
+        // The same event again (an SQS duplicate, a redrive): nobody is sent it.
+        p.ctx.queue.publish(&ev).await.unwrap();
+        assert_eq!(next(&p).await, Settled::Delivered);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_into_the_dead_letter_queue() {
+        let (p, seen, dlq) = setup(usize::MAX, 2).await;
+        let ev = emit(&p).await;
+        assert!(matches!(next(&p).await, Settled::Retrying(_)));
+        assert_eq!(next(&p).await, Settled::DeadLettered);
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+        let dead = dlq.list(10).await.unwrap();
+        assert_eq!((dead.len(), dead[0].attempts), (1, 2));
+        assert_eq!(dead[0].event, ev);
+        assert!(dead[0].reason.contains("acme"), "{}", dead[0].reason);
+    }
+}
