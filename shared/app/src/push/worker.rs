@@ -127,7 +127,7 @@ mod tests {
     use crate::push::subscriptions::{self, Partner};
     use crate::push::testkit;
     use onecard_core::events::{outbox_write, publish_committed};
-    use onecard_core::queue::{EventQueue, OutEvent};
+    use onecard_core::queue::OutEvent;
     use serde_json::json;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
