@@ -98,6 +98,7 @@ impl Hub {
     }
 
     /// Agents of a branch connected now, in id order.
+    #[cfg(test)]
     pub fn agents(&self, branch: &str) -> Vec<String> {
         lock(&self.tables).conns.get(branch).map(|m| m.keys().cloned().collect()).unwrap_or_default()
     }
@@ -200,3 +201,5 @@ async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response 
     ws.max_message_size(1 << 20).on_upgrade(move |socket| session::run(hub, socket))
 }
 
+#[cfg(test)]
+mod tests;
