@@ -118,13 +118,38 @@ async fn indata(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     }
 }
 
+/// The stay an exit record closes. A site that let a car out while it could
+/// not reach the cloud may not know the entry's `cardInId`; the plate then
+/// finds the stay. An exit that matches no stay (the entry was never recorded)
+/// is kept as an unmatched exit rather than lost.
+enum ExitOf {
+    Stay(String),
+    Unmatched(String),
+}
+
+async fn exit_of(ctx: &Ctx, b: &str, d: &Data, at: NaiveDateTime) -> ApiResult<ExitOf> {
+    if let Some(id) = d.opt_str("cardInId")? {
+        return Ok(ExitOf::Stay(id));
+    }
+    let Some(plate) = d.opt_str_any(&["licensePlate", "carNo", "plateNo"])? else {
+        return Err(ApiError::field("cardInId", "is required when no licensePlate is given"));
+    };
+    match stays::in_park(ctx, b, 1, &plate).await? {
+        Some((stay, _)) => Ok(ExitOf::Stay(stay.card_in_id)),
+        None => Ok(ExitOf::Unmatched(format!("{}@{}", normalize_plate(&plate), onecard_core::time::format(at)))),
+    }
+}
+
 async fn outdata(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     let d = &req.data;
     let b = req.branchno();
-    let card_in_id = d.str("cardInId")?;
     let source = source_type(d)?;
     let at = d.time("outDate")?;
     area_of(&req.branch, d)?;
+    let card_in_id = match exit_of(&ctx, b, d, at).await? {
+        ExitOf::Stay(id) => id,
+        ExitOf::Unmatched(key) => return passage(&ctx, b, source, &key, "unmatched-out", d).await,
+    };
     if source != SOURCE_PARK {
         return passage(&ctx, b, source, &card_in_id, "out", d).await;
     }

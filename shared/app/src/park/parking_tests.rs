@@ -602,3 +602,24 @@ async fn a_card_only_entry_is_found_and_paid_by_its_card_number() {
     assert_eq!(routes(&ev), vec!["report/parkInData", "report/parkTempCarCharge"]);
     assert_eq!(ev[0].record["plateNo"], "00012345");
 }
+
+/// A site that let a car out while offline may not know the entry's
+/// `cardInId`: the plate finds the stay; an exit with no entry is kept, not lost.
+#[tokio::test]
+async fn an_exit_without_card_in_id_closes_the_stay_of_its_plate() {
+    let k = Kit::new("2026-03-02 10:00:00").await;
+    k.enter("7", "粤A00007", "2026-03-02 09:00:00").await;
+    k.events().await;
+    k.ok("cat.upload.outdata", json!({"areaId": "1", "cardInId": "", "licensePlate": "粤 a00007", "outDate": "2026-03-02 09:40:00"})).await;
+    assert_eq!(k.count(crate::keys::in_park(BRANCH)).await, 0);
+    let ev = k.events().await;
+    assert_eq!(routes(&ev), vec!["report/parkOutdata"]);
+    assert_eq!(ev[0].record["cardInId"], "7");
+
+    let unmatched = json!({"areaId": "1", "licensePlate": "粤A99999", "outDate": "2026-03-02 09:45:00"});
+    k.ok("cat.upload.outdata", unmatched.clone()).await;
+    k.ok("cat.upload.outdata", unmatched).await;
+    assert_eq!(k.count(crate::keys::passages(BRANCH)).await, 1);
+    assert!(k.events().await.is_empty());
+    names_field(&k.err("cat.upload.outdata", json!({"areaId": "1", "outDate": "2026-03-02 09:45:00"})).await, "cardInId");
+}
