@@ -313,9 +313,11 @@ REST = """\
             QueueName:
               Fn::GetAtt: [Queue, QueueName]
         - Statement:
-            - Sid: DeadLetterDepth
+            - Sid: DeadLetters
               Effect: Allow
-              Action: sqs:GetQueueAttributes
+              Action:
+                - sqs:GetQueueAttributes
+                - sqs:SendMessage
               Resource:
                 Fn::GetAtt: [DeadLetterQueue, Arn]
       Events:

@@ -92,6 +92,9 @@ fn twenty_cars_enter_while_the_cloud_is_down_and_are_recorded_once() {
     std::thread::sleep(Duration::from_millis(500));
     assert_exactly_once(&srv, &want, &entries_by_plate(&srv));
     assert_eq!(m.len(), CARS);
+    // Every upload (entries, notices, offline decisions) was accepted.
+    let log = agent.log_text();
+    assert!(!log.contains("upload refused"), "the cloud refused uploads:\n{log}");
 }
 
 #[test]

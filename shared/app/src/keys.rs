@@ -146,6 +146,11 @@ pub fn abnormal_openings(branch: &str) -> String {
     branch_part(branch, "abnormalopen")
 }
 
+/// Lane decisions an agent took while offline; sk = `{time}#{agentId}#{uplinkId}`.
+pub fn offline_decisions(branch: &str) -> String {
+    branch_part(branch, "offlinedecision")
+}
+
 // push (outbound pushes and notifications, chapters 13 and 14)
 
 /// Partners subscribed to outbound events; sk = partner name.

@@ -103,7 +103,12 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
         }
     }
     let data = adapt_input(ctx, branch, &up.route, up.data).await;
-    let env = dispatch::site(ctx, reg, branch, agent_id, &up.route, data).await;
+    let env = if up.route == route::OFFLINE_DECISION {
+        let r = record_offline_decision(ctx, branch, agent_id, &up.id, &data).await;
+        onecard_core::envelope::response(&r, &time::format(time::to_local(ctx.clock.now(), time::DEFAULT_TZ)))
+    } else {
+        dispatch::site(ctx, reg, branch, agent_id, &up.route, data).await
+    };
     let reply = Reply::from_envelope(&up.id, &env);
     if remember && reply.code != Code::SYSTEM.0 {
         let item = Item::new(pk, sk, env).with_ttl(ctx.clock.now().timestamp() + REPLY_MEMORY_SECS);
@@ -112,6 +117,22 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
         }
     }
     reply
+}
+
+/// `cat.offline.decision` is the agent protocol's own uplink (no section of
+/// the spec has it, so it is not in the registry): what a lane decided while
+/// the cloud was unreachable, kept as the audit trail of those decisions. The
+/// entries and exits themselves arrive as 9.1/9.2 uploads.
+async fn record_offline_decision(ctx: &Ctx, branch: &str, agent_id: &str, id: &str, data: &Value) -> ApiResult<onecard_core::Reply> {
+    let d = onecard_core::Data::new(data.clone());
+    let plate = d.str("licensePlate")?;
+    let at = d.time("time")?;
+    let sk = format!("{}#{agent_id}#{id}", time::format(at));
+    let body = serde_json::json!({ "agentId": agent_id, "licensePlate": plate, "record": data });
+    match ctx.store.put(Item::new(keys::offline_decisions(branch), sk, body), Cond::MustNotExist).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(onecard_core::Reply::empty()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Fills the names the chapter 9 handlers read from the names the agent

@@ -138,3 +138,22 @@ async fn agent_shaped_uplinks_reach_the_chapter_9_handlers() {
     let r = send("u5", route::PASS_VALIDATE, unknown).await;
     assert!(!PassAnswer::from_reply(&r).open, "{r:?}");
 }
+
+#[tokio::test]
+async fn offline_decisions_are_kept_once() {
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    let reg = crate::registry();
+    let t = now_text(&ctx, 0);
+    let data = json!({"deviceID": "1", "controllerNo": "C0000001", "licensePlate": "浙A77777", "inOrOut": "0", "time": t, "open": "1", "reason": "policy:allow"});
+    let up = |id: &str, data: Value| Uplink { id: id.into(), route: route::OFFLINE_DECISION.into(), data };
+    for _ in 0..2 {
+        let r = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-ob-1", data.clone())).await;
+        assert!(r.ok(), "{r:?}");
+    }
+    let rows = ctx.store.query_all(&onecard_core::store::Query::partition(keys::offline_decisions(DEMO_BRANCH))).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].body["record"]["reason"], json!("policy:allow"));
+    let bad = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-ob-2", json!({"time": t}))).await;
+    assert_eq!(bad.code, 100001);
+    assert!(bad.message.contains("licensePlate"));
+}
