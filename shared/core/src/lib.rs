@@ -6,6 +6,8 @@ pub mod codes;
 pub mod config;
 pub mod ctx;
 pub mod dispatch;
+#[cfg(test)]
+mod dispatch_tests;
 pub mod envelope;
 pub mod events;
 pub mod fields;
