@@ -31,3 +31,34 @@ pub(crate) fn open(path: &Path) -> Result<Connection, String> {
 pub(crate) fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// One connection behind a mutex, used from async code: SQLite serialises
+/// writers anyway, and one connection keeps in-process writers from contending
+/// for the file lock. Other processes coordinate through SQLite's own locking.
+#[derive(Clone)]
+pub(crate) struct Shared(std::sync::Arc<std::sync::Mutex<Connection>>);
+
+impl Shared {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Shared(std::sync::Arc::new(std::sync::Mutex::new(conn)))
+    }
+
+    /// Runs `f` on the connection off the async runtime; `joined` turns a
+    /// failed blocking task into the caller's error type.
+    pub(crate) async fn run<T, E, F>(&self, f: F, joined: fn(String) -> E) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let conn = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a half-applied write:
+            // SQLite rolls back the open transaction, so the connection is usable.
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .unwrap_or_else(|e| Err(joined(format!("database task failed: {e}"))))
+    }
+}

@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use onecard_core::queue::{DeadLetter, DeadLetters, EventQueue, QueueError, QueueResult};
 use rusqlite::{params, Connection};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -17,7 +16,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS dead_letters (
 
 #[derive(Clone)]
 pub struct EmbeddedDeadLetters {
-    conn: Arc<Mutex<Connection>>,
+    conn: db::Shared,
 }
 
 fn err(e: rusqlite::Error) -> QueueError {
@@ -28,7 +27,7 @@ impl EmbeddedDeadLetters {
     pub fn open(path: &Path) -> QueueResult<Self> {
         let conn = db::open(path).map_err(QueueError)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(EmbeddedDeadLetters { conn: Arc::new(Mutex::new(conn)) })
+        Ok(EmbeddedDeadLetters { conn: db::Shared::new(conn) })
     }
 
     async fn run<T, F>(&self, f: F) -> QueueResult<T>
@@ -36,13 +35,7 @@ impl EmbeddedDeadLetters {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> QueueResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| QueueError(format!("dead-letter task failed: {e}")))?
+        self.conn.run(f, QueueError).await
     }
 
     async fn all(&self, max: usize) -> QueueResult<Vec<DeadLetter>> {

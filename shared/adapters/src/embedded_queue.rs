@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use onecard_core::queue::{EventQueue, OutEvent, QueueError, QueueResult, Received};
 use rusqlite::{params, Connection, TransactionBehavior};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -27,7 +27,7 @@ CREATE INDEX IF NOT EXISTS queue_visible ON queue (visible_at, id);";
 
 #[derive(Clone)]
 pub struct EmbeddedQueue {
-    conn: Arc<Mutex<Connection>>,
+    conn: db::Shared,
     visibility: Duration,
     published: Arc<Notify>,
 }
@@ -41,7 +41,7 @@ impl EmbeddedQueue {
         let conn = db::open(path).map_err(QueueError)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(EmbeddedQueue {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: db::Shared::new(conn),
             visibility,
             published: Arc::new(Notify::new()),
         })
@@ -62,13 +62,7 @@ impl EmbeddedQueue {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> QueueResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| QueueError(format!("queue task failed: {e}")))?
+        self.conn.run(f, QueueError).await
     }
 
     /// Takes up to `max` visible messages and hides them, atomically, so two

@@ -10,7 +10,6 @@ use onecard_core::store::{
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS items (
     pk TEXT NOT NULL,
@@ -21,19 +20,16 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;";
 
-/// One connection behind a mutex: SQLite serialises writers anyway, and a
-/// single connection keeps in-process writers from contending for the file lock.
-/// Other processes coordinate with us through SQLite's own locking.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    conn: db::Shared,
 }
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = db::open(path).map_err(StoreError::Backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore { conn: db::Shared::new(conn) })
     }
 
     /// Removes expired items for good (reads already hide them). Returns how many.
@@ -50,15 +46,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave a half-applied write:
-            // SQLite rolls back the open transaction, so the connection is usable.
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+        self.conn.run(f, StoreError::Backend).await
     }
 }
 
