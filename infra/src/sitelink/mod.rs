@@ -61,8 +61,10 @@ struct Conn {
 struct Tables {
     /// branch -> agent id -> connection. BTreeMap so the agent order is stable.
     conns: HashMap<String, BTreeMap<String, Conn>>,
-    /// command id -> whoever waits for its ack.
-    waiting: HashMap<String, oneshot::Sender<Ack>>,
+    /// command id -> the session it went out on and whoever waits for its ack.
+    /// Keyed by session too so that a dropped connection fails its commands at
+    /// once ("site offline") instead of leaving them to time out as 620.
+    waiting: HashMap<String, (String, oneshot::Sender<Ack>)>,
 }
 
 pub struct Hub {
@@ -123,13 +125,15 @@ impl Hub {
                 t.conns.remove(branch);
             }
         }
+        // Dropping the senders wakes their waiters with "gone".
+        t.waiting.retain(|_, (s, _)| s != session);
     }
 
     /// An ack arrived: wake its waiter. Late acks (after the timeout) find nobody.
     fn deliver_ack(&self, ack: Ack) {
         let waiter = lock(&self.tables).waiting.remove(&ack.id);
         match waiter {
-            Some(w) => {
+            Some((_, w)) => {
                 let _ = w.send(ack);
             }
             None => tracing::debug!(id = %ack.id, "ack for no waiting command (late or unknown)"),
@@ -143,7 +147,7 @@ impl Hub {
     /// Sends `cmd` on one connection and waits until `deadline`.
     async fn ask(&self, conn: &Conn, cmd: &Command, deadline: tokio::time::Instant) -> Result<Ack, Asked> {
         let (tx, rx) = oneshot::channel();
-        lock(&self.tables).waiting.insert(cmd.id.clone(), tx);
+        lock(&self.tables).waiting.insert(cmd.id.clone(), (conn.session.clone(), tx));
         if conn.out.send(Message::Text(link::encode(&Msg::Command(cmd.clone())).into())).is_err() {
             self.forget(&cmd.id);
             return Err(Asked::Gone);

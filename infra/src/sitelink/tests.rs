@@ -116,3 +116,23 @@ async fn a_wrong_secret_never_joins_and_a_reconnect_replaces() {
     assert_eq!(hub.agents("1001"), vec!["A1"]);
     until("first dropped", || !first.is_up() || first.connects() > 1).await;
 }
+
+/// A command out on a connection that drops is answered at once ("site
+/// offline"), not left to time out as if the device were silent (620).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_connection_fails_its_commands_at_once() {
+    let (hub, port) = hub().await;
+    // This agent receives commands but never acks them.
+    let (first, _rx1) = agent(port, config::DEMO_AGENT_SECRET);
+    until("first up", || first.is_up()).await;
+    let h = hub.clone();
+    let t0 = std::time::Instant::now();
+    let pending = tokio::spawn(async move { h.command("1001", cmd("silent-drop"), Duration::from_secs(8)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A reconnect of the same agent replaces (and closes) the first socket.
+    let (second, _rx2) = agent(port, config::DEMO_AGENT_SECRET);
+    until("second up", || second.is_up()).await;
+    let res = pending.await.unwrap();
+    assert!(matches!(res, Err(SiteError::Offline(_))), "{res:?}");
+    assert!(t0.elapsed() < Duration::from_secs(4), "took {:?}", t0.elapsed());
+}
