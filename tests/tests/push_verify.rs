@@ -49,6 +49,9 @@ fn commit_asks_the_callers_verify_url_first() {
     verifier.set_down(false);
     let env = c.call("commit", pay.clone());
     assert_eq!(env["status"], json!(true), "{env}");
+    // A paid order is refused before the verifier is asked again.
+    let asked = verifier.got().len();
     assert_eq!(code(&c.call("commit", pay)), 511);
+    assert_eq!(verifier.got().len(), asked, "a paid order was sent for verification");
     drop(srv);
 }

@@ -222,9 +222,26 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
     Err(ApiError::new(Code::SYSTEM, "payment not recorded: too much contention, retry"))
 }
 
+/// The refusals that do not depend on the payer (511 paid, 510 lapsed); `pay`
+/// checks them again inside its transaction loop, this only answers early.
+async fn refuse_settled(ctx: &Ctx, b: &str, p: &PayRequest, now: NaiveDateTime) -> ApiResult<()> {
+    if let Some((order, _)) = orders::get(ctx, b, &p.number, p.zero).await? {
+        match order.status_at(now) {
+            PAID => return Err(duplicate(&p.number)),
+            CANCELLED => return Err(expired(&p.number)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 async fn commit(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     let p = PayRequest::read(&req)?;
-    // 6.2.3: a caller that verifies its payments confirms this one first.
+    // 6.2.3: a caller that verifies its payments confirms this one first; an
+    // order that is already paid or lapsed is refused before anyone is asked.
+    if matches!(&req.origin, onecard_core::Origin::Caller(c) if c.verify_url.is_some()) {
+        refuse_settled(&ctx, req.branchno(), &p, req.now).await?;
+    }
     crate::push::verify::verify_commit(&req, (!p.zero).then_some(p.number.as_str()), p.trade_no.as_deref(), p.parkcost, &p.credential).await?;
     let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
     let mut out = json!({
