@@ -13,13 +13,13 @@
 
 use crate::keys;
 use crate::park::cardlink::{card_terms_by, TEMPORARY};
-use crate::park::stays::{self, Entered, ExitFacts, Stay, StayState};
+use crate::park::stays::{self, Arrival, Entered, ExitFacts, Stay};
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
 use onecard_core::fields::normalize_plate;
 use onecard_core::queue::OutEvent;
 use onecard_core::store::{Cond, Item, StoreError};
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Fen, Registry, Reply, Req};
+use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Registry, Reply, Req};
 use serde_json::{json, Value};
 
 pub const SOURCE_PARK: i64 = 0;
@@ -93,24 +93,18 @@ async fn indata(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     }
     let (lane_no, lane_name) = lane(&req.branch, d)?;
     let card = card_terms_by(&ctx, b, &plate, card_no.as_deref()).await?;
-    let stay = Stay {
+    let stay = Stay::arrived(Arrival {
         card_in_id,
         plate,
         card_no,
         area,
         entry,
-        in_controller_no: lane_no,
-        in_controller_name: lane_name,
+        controller_no: lane_no,
+        controller_name: lane_name,
         booking_no: d.opt_str("bookingNo")?,
         user_id: d.opt_str("userId")?,
         func_type: card.as_ref().map(|c| c.func_type_at(entry)).unwrap_or(TEMPORARY),
-        state: StayState::InPark,
-        exit: None,
-        out_controller_no: String::new(),
-        out_controller_name: String::new(),
-        settled: Fen::ZERO,
-        payments: Vec::new(),
-    };
+    });
     let extra: Vec<OutEvent> = picture(d)?.map(|img| image_event(b, &stay, entry, "1", img)).into_iter().collect();
     match stays::enter(&ctx, b, &stay, &extra).await? {
         Entered::New => Ok(Reply::empty()),

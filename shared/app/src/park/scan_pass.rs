@@ -12,7 +12,7 @@
 use super::cardlink::{card_terms, TEMPORARY};
 use super::hardware::{controller, deadline, send};
 use super::lane::{decide, LaneRef};
-use super::stays::{self, ExitFacts, Stay, StayState};
+use super::stays::{self, Arrival, ExitFacts, Stay};
 use crate::cards;
 use onecard_core::config::Lane;
 use onecard_core::fields::normalize_plate;
@@ -101,24 +101,18 @@ async fn in_notice(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     }
     send(&ctx, &req, &lane.device_id, action::GATE_OPEN, json!({}), deadline(&req)).await?;
     let card = card_terms(&ctx, b, &plate).await?;
-    let stay = Stay {
+    let stay = Stay::arrived(Arrival {
         card_in_id: new_card_in_id(&req),
         plate,
         card_no: if cred.kind == 3 { cred.value.clone() } else { None },
         area: lane.area.clone(),
         entry: req.now,
-        in_controller_no: lane.controller_no.clone(),
-        in_controller_name: lane.name.clone(),
+        controller_no: lane.controller_no.clone(),
+        controller_name: lane.name.clone(),
         booking_no: None,
         user_id: cred.open_id.clone(),
         func_type: card.as_ref().map(|c| c.func_type_at(req.now)).unwrap_or(TEMPORARY),
-        state: StayState::InPark,
-        exit: None,
-        out_controller_no: String::new(),
-        out_controller_name: String::new(),
-        settled: Fen::ZERO,
-        payments: Vec::new(),
-    };
+    });
     stays::enter(&ctx, b, &stay, &[]).await?;
     Ok(answer(IN_ALLOWED, "", json!({ "indate": time::format(req.now), "cardInId": stay.card_in_id })))
 }

@@ -120,7 +120,43 @@ pub struct Stay {
     pub payments: Vec<PaymentRef>,
 }
 
+/// What an entry says about a car arriving; `Stay::arrived` completes it.
+pub struct Arrival {
+    pub card_in_id: String,
+    pub plate: String,
+    pub card_no: Option<String>,
+    pub area: String,
+    pub entry: NaiveDateTime,
+    pub controller_no: String,
+    pub controller_name: String,
+    pub booking_no: Option<String>,
+    pub user_id: Option<String>,
+    pub func_type: i64,
+}
+
 impl Stay {
+    /// A car that has just come in: in the park, not out, nothing paid.
+    pub fn arrived(a: Arrival) -> Stay {
+        Stay {
+            card_in_id: a.card_in_id,
+            plate: a.plate,
+            card_no: a.card_no,
+            area: a.area,
+            entry: a.entry,
+            in_controller_no: a.controller_no,
+            in_controller_name: a.controller_name,
+            booking_no: a.booking_no,
+            user_id: a.user_id,
+            func_type: a.func_type,
+            state: StayState::InPark,
+            exit: None,
+            out_controller_no: String::new(),
+            out_controller_name: String::new(),
+            settled: Fen::ZERO,
+            payments: Vec::new(),
+        }
+    }
+
     pub fn index_sk(&self) -> String {
         index_sk(&self.plate, self.card_no.as_deref())
     }
