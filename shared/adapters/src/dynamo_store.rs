@@ -127,6 +127,20 @@ impl DynamoStore {
     }
 }
 
+/// A conditional single-item write's outcome: its failed condition is the
+/// port's `ConditionFailed`, anything else a backend error.
+fn conditional<T, E, R>(res: Result<T, SdkError<E, R>>, is_condition: fn(&E) -> bool) -> StoreResult<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(e)) if is_condition(e.err()) => Err(StoreError::ConditionFailed),
+        Err(e) => Err(backend(e)),
+    }
+}
+
 fn backend<E, R>(e: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -298,13 +312,7 @@ impl ItemStore for DynamoStore {
             .set_expression_attribute_values(c.and_then(|c| c.values))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(e) => Err(backend(e)),
-        }
+        conditional(res, |e| e.is_conditional_check_failed_exception())
     }
 
     async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
@@ -319,13 +327,7 @@ impl ItemStore for DynamoStore {
             .set_expression_attribute_values(c.and_then(|c| c.values))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(e) => Err(backend(e)),
-        }
+        conditional(res, |e| e.is_conditional_check_failed_exception())
     }
 
     async fn query(&self, q: &Query) -> StoreResult<Page> {

@@ -199,30 +199,35 @@ impl Stay {
         Item::new(keys::in_park(branch), self.index_sk(), body).with_version(version)
     }
 
-    /// 13.2 record.
-    pub fn in_record(&self) -> Value {
-        json!({
+    /// The entry fields 13.2 and 13.3 share.
+    fn entry_fields(&self) -> serde_json::Map<String, Value> {
+        let v = json!({
             "cardInId": self.card_in_id,
             "plateNo": self.display_plate(),
             "inDate": onecard_core::time::format(self.entry),
             "inControllerNo": self.in_controller_no,
             "inControllerName": self.in_controller_name,
-            "funcType": self.func_type.to_string(),
-        })
+        });
+        match v {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    /// 13.2 record.
+    pub fn in_record(&self) -> Value {
+        let mut m = self.entry_fields();
+        m.insert("funcType".into(), json!(self.func_type.to_string()));
+        Value::Object(m)
     }
 
     /// 13.3 record.
     pub fn out_record(&self) -> Value {
-        json!({
-            "cardInId": self.card_in_id,
-            "plateNo": self.display_plate(),
-            "inDate": onecard_core::time::format(self.entry),
-            "inControllerNo": self.in_controller_no,
-            "inControllerName": self.in_controller_name,
-            "outDate": self.exit.map(onecard_core::time::format).unwrap_or_default(),
-            "outControllerNo": self.out_controller_no,
-            "outControllerName": self.out_controller_name,
-        })
+        let mut m = self.entry_fields();
+        m.insert("outDate".into(), json!(self.exit.map(onecard_core::time::format).unwrap_or_default()));
+        m.insert("outControllerNo".into(), json!(self.out_controller_no));
+        m.insert("outControllerName".into(), json!(self.out_controller_name));
+        Value::Object(m)
     }
 }
 
