@@ -6,6 +6,7 @@ mod cursor;
 mod db;
 pub mod dynamo_store;
 pub mod embedded_dlq;
+pub mod emulator;
 pub mod embedded_queue;
 pub mod sqlite_store;
 pub mod sqs_dlq;

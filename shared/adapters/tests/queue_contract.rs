@@ -23,7 +23,7 @@ async fn open_embedded() -> Option<Queue> {
 /// A fresh queue per test, so cases never see each other's messages.
 async fn open_sqs() -> Option<Queue> {
     let endpoint = common::endpoint("ONECARD_SQS_ENDPOINT", "ONECARD_SKIP_SQS", "infra/scripts/sqs-local.sh")?;
-    let client = common::sqs_client(&endpoint);
+    let client = onecard_adapters::emulator::sqs_client(&endpoint);
     let url = SqsQueue::create_queue(&client, &common::unique("onecard-contract"))
         .await
         .expect("create queue");

@@ -24,7 +24,7 @@ async fn open_dynamodb() -> Option<Store> {
         "infra/scripts/dynamodb-local.sh",
     )?;
     let table = TABLE.get_or_init(|| common::unique("onecard-contract"));
-    let store = DynamoStore::new(common::dynamodb_client(&endpoint), table.as_str());
+    let store = DynamoStore::new(onecard_adapters::emulator::dynamodb_client(&endpoint), table.as_str());
     store.create_table().await.expect("create table");
     store.warm().await.expect("describe table");
     Some(Arc::new(store))

@@ -1,0 +1,29 @@
+//! Clients for the local emulators (DynamoDB Local, the SQS-compatible server)
+//! used by tests and local tooling. Emulators accept any credentials; the SDK
+//! only needs some, and a region.
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+fn credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "onecard-emulator")
+}
+
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
