@@ -13,14 +13,34 @@ fn list_arg(s: &str) -> Vec<String> {
 
 pub async fn caller(cmd: CallerCmd) -> anyhow::Result<()> {
     match cmd {
-        CallerCmd::Add { store, from, secret, branches, groups, verify_url } => {
+        CallerCmd::Add { store, from, secret, branches, groups, verify_url, token, park_ids, tz } => {
             for g in list_arg(&groups) {
                 if g != config::WILDCARD && onecard_core::Group::parse(&g).is_none() {
                     bail!("unknown group '{g}' (park, acss, pls, cat, pub, partner, gate or *)");
                 }
             }
             let s = open_store(&store).await?;
-            let c = Caller { from, secret, enabled: true, branches: list_arg(&branches), groups: list_arg(&groups), verify_url };
+            let mut parks = std::collections::BTreeMap::new();
+            for p in &park_ids {
+                let (park, branch) = p.split_once('=').with_context(|| format!("--park-id '{p}' is not PARKID=BRANCH"))?;
+                parks.insert(park.trim().to_string(), branch.trim().to_string());
+            }
+            if let Some(z) = &tz {
+                if z.parse::<chrono_tz::Tz>().is_err() {
+                    bail!("unknown time zone '{z}'");
+                }
+            }
+            let c = Caller {
+                from,
+                secret,
+                enabled: true,
+                branches: list_arg(&branches),
+                groups: list_arg(&groups),
+                verify_url,
+                tz,
+                token,
+                park_ids: parks,
+            };
             config::put_caller(&*s, &c).await?;
             println!("caller {} added (branches {}, groups {})", c.from, c.branches.join(","), c.groups.join(","));
         }

@@ -35,6 +35,10 @@ pub enum Command {
     /// The dead-letter queue of outbound pushes.
     #[command(subcommand)]
     Dlq(DlqCmd),
+    /// Every inbound route: section, name, read/write, wire kind, handler.
+    Routes,
+    /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).
+    Openapi,
 }
 
 /// Where the data lives: a local data dir (default) or a DynamoDB table.
@@ -94,6 +98,15 @@ pub enum CallerCmd {
         /// 6.2.3 payment verification URL.
         #[arg(long)]
         verify_url: Option<String>,
+        /// Bearer token for the data-only partner routes (decision 11).
+        #[arg(long)]
+        token: Option<String>,
+        /// `PARKID=BRANCH`, repeatable: a data-only body's `parkId` → branch.
+        #[arg(long = "park-id")]
+        park_ids: Vec<String>,
+        /// The time zone of the caller's timestamps (default Asia/Shanghai).
+        #[arg(long)]
+        tz: Option<String>,
     },
     List {
         #[command(flatten)]

@@ -27,6 +27,14 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Dynamodb(c) => admin::dynamodb(c).await,
         cli::Command::Partner(c) => partner::partner(c).await,
         cli::Command::Dlq(c) => dlq::dlq(c).await,
+        cli::Command::Routes => {
+            onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
+            Ok(())
+        }
+        cli::Command::Openapi => {
+            println!("{:#}", onecard_core::openapi::document(&onecard_app::registry()));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

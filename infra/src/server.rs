@@ -4,9 +4,8 @@
 use crate::backend::{open_store, DB_FILE};
 use crate::cli::ServeArgs;
 use anyhow::Context;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -83,22 +82,51 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).fallback(api).with_state(state)
+    Router::new().route("/healthz", get(healthz)).route("/openapi.json", get(openapi)).fallback(api).with_state(state)
+}
+
+/// The OpenAPI document, made from the registry this server serves.
+async fn openapi(State(s): State<AppState>) -> Response {
+    let doc = onecard_core::openapi::document(&s.reg);
+    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], doc.to_string()).into_response()
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Every path that is not a fixed endpoint is an API route. Every request that
-/// reaches a handler answers HTTP 200 with the envelope (decision 1).
-async fn api(State(s): State<AppState>, method: Method, uri: Uri, body: Bytes) -> Response {
-    if method != Method::POST {
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], "the API takes POST\n").into_response();
+/// Every path that is not a fixed endpoint is an API route, answered in its
+/// wire kind's shape (decisions 1 and 11). The body is read only up to the
+/// route's limit: a bigger one answers 413 without being read whole.
+async fn api(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let limit = s.reg.find(path).map(|spec| spec.body_limit()).unwrap_or(onecard_core::registry::BODY_LIMIT);
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let body = match declared {
+        Some(n) if n > limit => None,
+        _ => http_body_util::BodyExt::collect(http_body_util::Limited::new(body, limit)).await.ok().map(|c| c.to_bytes()),
+    };
+    let Some(body) = body else {
+        let env = serde_json::json!({
+            "status": false, "code": 100001, "data": null,
+            "message": format!("request body is over this route's limit of {limit} bytes"),
+        });
+        return (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], env.to_string()).into_response();
+    };
+    let http_in = dispatch::HttpIn {
+        method: parts.method.as_str(),
+        path,
+        query: parts.uri.query(),
+        authorization: parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        body: &body,
+    };
+    let out = dispatch::serve(&s.ctx, &s.reg, http_in, None).await;
+    let mut resp = (StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK), [(header::CONTENT_TYPE, out.content_type)], out.body).into_response();
+    if let Some(l) = out.location.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LOCATION, l);
     }
-    let env = dispatch::http(&s.ctx, &s.reg, uri.path(), &body, None).await;
-    let text = serde_json::to_string(&env).unwrap_or_else(|_| "{}".into());
-    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response()
+    resp
 }
 
 async fn shutdown_signal() {

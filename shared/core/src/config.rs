@@ -9,7 +9,7 @@ use serde_json::json;
 pub const WILDCARD: &str = "*";
 
 /// An API caller: the `from` of the chapter 5 envelope and its secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Caller {
     pub from: String,
     pub secret: String,
@@ -21,6 +21,17 @@ pub struct Caller {
     /// 6.2.3: where `commit` asks the caller to confirm a payment first.
     #[serde(default)]
     pub verify_url: Option<String>,
+    /// The time zone its timestamps are written in (decision 3); Asia/Shanghai
+    /// when unset.
+    #[serde(default)]
+    pub tz: Option<String>,
+    /// The bearer token of the data-only routes (decision 11), which carry no
+    /// signature.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// A data-only body's `parkId` → branch number (decision 11).
+    #[serde(default)]
+    pub park_ids: std::collections::BTreeMap<String, String>,
 }
 
 impl Caller {
@@ -29,6 +40,23 @@ impl Caller {
     }
     pub fn may_use_group(&self, group: &str) -> bool {
         self.groups.iter().any(|g| g == WILDCARD || g == group)
+    }
+
+    pub fn tz(&self) -> &str {
+        self.tz.as_deref().unwrap_or(crate::time::DEFAULT_TZ)
+    }
+
+    /// The branch a data-only request acts on: its `parkId` through the
+    /// caller's mapping (or as a branch number it may use); without one, the
+    /// caller's only branch.
+    pub fn branch_for_park_id(&self, park_id: Option<&str>) -> Option<String> {
+        match park_id {
+            Some(p) => self.park_ids.get(p).cloned().or_else(|| (self.may_use_branch(p) && self.branches.iter().any(|b| b == p)).then(|| p.to_string())),
+            None => match self.branches.as_slice() {
+                [only] if only != WILDCARD => Some(only.clone()),
+                _ => self.park_ids.values().next().filter(|_| self.park_ids.len() == 1).cloned(),
+            },
+        }
     }
 }
 
@@ -171,6 +199,14 @@ pub async fn list_callers(s: &dyn ItemStore) -> StoreResult<Vec<Caller>> {
     list_as(s, CALLERS).await
 }
 
+/// The enabled caller holding this token, compared in constant time.
+pub async fn caller_by_token(s: &dyn ItemStore, token: &str) -> StoreResult<Option<Caller>> {
+    use subtle::ConstantTimeEq;
+    Ok(list_callers(s).await?.into_iter().find(|c| {
+        c.enabled && c.token.as_deref().is_some_and(|t| t.len() == token.len() && bool::from(t.as_bytes().ct_eq(token.as_bytes())))
+    }))
+}
+
 pub async fn get_branch(s: &dyn ItemStore, branchno: &str) -> StoreResult<Option<Branch>> {
     get_as(s, BRANCHES, branchno).await
 }
@@ -194,6 +230,8 @@ pub async fn list_sites(s: &dyn ItemStore) -> StoreResult<Vec<SiteAgent>> {
 pub const DEMO_BRANCH: &str = "1001";
 pub const DEMO_CALLER: &str = "demo";
 pub const DEMO_SECRET: &str = "demo-secret";
+/// The demo caller's token for the data-only routes (decision 11).
+pub const DEMO_TOKEN: &str = "demo-token";
 pub const DEMO_AGENT: &str = "A1";
 pub const DEMO_AGENT_SECRET: &str = "demo-agent-secret";
 
@@ -227,6 +265,9 @@ pub async fn seed_demo(s: &dyn ItemStore) -> StoreResult<bool> {
             branches: vec![DEMO_BRANCH.into()],
             groups: vec![WILDCARD.into()],
             verify_url: None,
+            tz: None,
+            token: Some(DEMO_TOKEN.into()),
+            park_ids: Default::default(),
         },
     )
     .await?;

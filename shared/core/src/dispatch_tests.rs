@@ -5,73 +5,19 @@ use crate::codes::Code;
 use crate::config::{self, Caller};
 use crate::ctx::{Ctx, Ports};
 use crate::dispatch;
-use crate::registry::{handler, Group, Registry};
-use crate::request::{Reply, Req};
+use crate::kit::{self, Empty, Text};
+use crate::memstore::MemStore;
+use crate::registry::{Group, Registry};
+use crate::request::Req;
 use crate::sign;
 use crate::sitelink::NoSites;
-use crate::store::{Cond, Item, ItemStore, Page, Query, SkRange, StoreError, StoreResult, Write};
 use crate::time::{self, FixedClock};
+use crate::ApiResult;
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-/// Just enough of the store contract for the pipeline (no TTL, no paging).
-#[derive(Default)]
-struct MemStore(Mutex<BTreeMap<(String, String), Item>>);
-
-#[async_trait]
-impl ItemStore for MemStore {
-    async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
-        Ok(self.0.lock().unwrap().get(&(pk.to_string(), sk.to_string())).cloned())
-    }
-    async fn put(&self, item: Item, cond: Cond) -> StoreResult<()> {
-        self.transact(vec![Write::put(item, cond)]).await.map_err(|_| StoreError::ConditionFailed)
-    }
-    async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
-        self.transact(vec![Write::delete(pk, sk, cond)]).await.map_err(|_| StoreError::ConditionFailed)
-    }
-    async fn query(&self, q: &Query) -> StoreResult<Page> {
-        let m = self.0.lock().unwrap();
-        let items = m
-            .values()
-            .filter(|i| i.pk == q.pk && matches!(&q.range, SkRange::All))
-            .cloned()
-            .collect();
-        Ok(Page { items, cursor: None })
-    }
-    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        let mut m = self.0.lock().unwrap();
-        for (i, w) in writes.iter().enumerate() {
-            let (pk, sk) = w.key();
-            let cur = m.get(&(pk.to_string(), sk.to_string()));
-            let cond = match w {
-                Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => cond,
-            };
-            let ok = match cond {
-                Cond::None => true,
-                Cond::MustNotExist => cur.is_none(),
-                Cond::MustExist => cur.is_some(),
-                Cond::VersionIs(v) => cur.is_some_and(|c| c.version == *v),
-            };
-            if !ok {
-                return Err(StoreError::TransactionCancelled { index: Some(i) });
-            }
-        }
-        for w in writes {
-            match w {
-                Write::Put { item, .. } => {
-                    m.insert((item.pk.clone(), item.sk.clone()), item);
-                }
-                Write::Delete { pk, sk, .. } => {
-                    m.remove(&(pk, sk));
-                }
-                Write::Check { .. } => {}
-            }
-        }
-        Ok(())
-    }
-}
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 struct NoQueue;
 
@@ -93,18 +39,43 @@ impl crate::queue::EventQueue for NoQueue {
 
 const NOW: &str = "2026-03-02 10:00:00";
 
+#[derive(Deserialize, schemars::JsonSchema)]
+struct AddIn {
+    #[serde(rename = "carTypeName")]
+    name: Text,
+}
+
+/// How often the test write route ran.
+static ADDS: AtomicUsize = AtomicUsize::new(0);
+
+async fn echo(_ctx: Ctx, _req: Req, data: Value) -> ApiResult<Value> {
+    Ok(json!({ "echo": data }))
+}
+
+async fn add(_ctx: Ctx, _req: Req, input: AddIn) -> ApiResult<Value> {
+    let n = ADDS.fetch_add(1, Ordering::SeqCst);
+    Ok(json!({ "name": input.name, "run": n }))
+}
+
+async fn boom(_ctx: Ctx, _req: Req, _input: Empty) -> ApiResult<Empty> {
+    panic!("a bug")
+}
+
 async fn setup() -> (Ctx, Registry) {
-    let store = Arc::new(MemStore::default());
+    setup_with(Arc::new(MemStore::default())).await
+}
+
+async fn setup_with(store: Arc<MemStore>) -> (Ctx, Registry) {
     config::seed_demo(&*store).await.unwrap();
     config::put_caller(
         &*store,
-        &Caller { from: "parkonly".into(), secret: "k".into(), enabled: true, branches: vec!["1001".into()], groups: vec!["park".into()], verify_url: None },
+        &Caller { from: "parkonly".into(), secret: "k".into(), enabled: true, branches: vec!["1001".into()], groups: vec!["park".into()], verify_url: None, ..Default::default() },
     )
     .await
     .unwrap();
     config::put_caller(
         &*store,
-        &Caller { from: "off".into(), secret: "k".into(), enabled: false, branches: vec!["*".into()], groups: vec!["*".into()], verify_url: None },
+        &Caller { from: "off".into(), secret: "k".into(), enabled: false, branches: vec!["*".into()], groups: vec!["*".into()], verify_url: None, ..Default::default() },
     )
     .await
     .unwrap();
@@ -114,12 +85,12 @@ async fn setup() -> (Ctx, Registry) {
     let clock = FixedClock::new(time::to_utc(time::parse(NOW).unwrap(), time::DEFAULT_TZ));
     let ctx = Ctx::new(Ports { store, queue: Arc::new(NoQueue), sites: Arc::new(NoSites), clock });
     let mut reg = Registry::new();
-    reg.handle(
-        "park.cartype.query",
-        handler(|_ctx: Ctx, req: Req| async move { Ok(Reply::data(json!({"echo": req.data.raw().clone()}))) }),
-    );
-    reg.handle("park.cartype.add", handler(|_ctx: Ctx, req: Req| async move { req.data.str("carTypeName").map(|n| Reply::data(json!(n))) }));
-    reg.handle("park.cartype.delete", handler(|_ctx: Ctx, _req: Req| async move { panic!("a bug") }));
+    reg.add([
+        kit::read("park.cartype.query", echo),
+        kit::write("park.cartype.add", add),
+        kit::write("park.cartype.delete", boom),
+        kit::read("maoku/Maoku.GetTraffic", echo),
+    ]);
     (ctx, reg)
 }
 
@@ -190,14 +161,105 @@ async fn group_limits_outbound_routes_and_unbuilt_routes() {
 }
 
 #[tokio::test]
-async fn a_replay_inside_the_window_is_refused() {
+async fn a_write_sent_twice_is_done_once_and_answered_alike() {
     let (ctx, reg) = setup().await;
-    let b = body("demo", "demo-secret", NOW, "20", "1001", "{}");
-    assert_eq!(code_of(&ctx, &reg, "/api.aspx/park.cartype.query", &b).await.0, 200);
-    assert_eq!(code_of(&ctx, &reg, "/api.aspx/park.cartype.query", &b).await.0, 100003);
+    let b = body("demo", "demo-secret", NOW, "20", "1001", r#"{"carTypeName":"x"}"#);
+    let first = dispatch::http(&ctx, &reg, "/api.aspx/park.cartype.add", b.as_bytes(), None).await;
+    let runs = ADDS.load(Ordering::SeqCst);
+    let second = dispatch::http(&ctx, &reg, "/api.aspx/park.cartype.add", b.as_bytes(), None).await;
+    assert_eq!(first["code"], json!(200), "{first}");
+    assert_eq!(first, second, "the repeat gets the first answer, unchanged");
+    assert_eq!(ADDS.load(Ordering::SeqCst), runs, "and does nothing");
+    // The same signature on another route or branch is another request
+    // (the signature covers neither).
+    let other = dispatch::http(&ctx, &reg, "/api.aspx/park.cartype.query", b.as_bytes(), None).await;
+    assert_eq!(other["code"], json!(200), "{other}");
     // A forged request never reaches the replay memory, so it cannot block the real one.
     let forged = body("demo", "wrong", NOW, "21", "1001", "{}");
-    assert_eq!(code_of(&ctx, &reg, "/api.aspx/park.cartype.query", &forged).await.0, 100003);
+    assert_eq!(code_of(&ctx, &reg, "/api.aspx/park.cartype.add", &forged).await.0, 100003);
+}
+
+#[tokio::test]
+async fn a_read_sent_twice_answers_twice_and_writes_nothing() {
+    let store = Arc::new(MemStore::default());
+    let (ctx, reg) = setup_with(store.clone()).await;
+    let b = body("demo", "demo-secret", NOW, "22", "1001", "{}");
+    let before = store.counts().writes;
+    assert_eq!(code_of(&ctx, &reg, "/api.aspx/park.cartype.query", &b).await.0, 200);
+    assert_eq!(code_of(&ctx, &reg, "/api.aspx/park.cartype.query", &b).await.0, 200);
+    assert_eq!(store.counts().writes, before, "a read route writes nothing per request");
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_answer_413() {
+    let (ctx, reg) = setup().await;
+    let pad = format!(r#"{{"pad":"{}"}}"#, "x".repeat(300 * 1024));
+    let b = body("demo", "demo-secret", NOW, "23", "1001", &pad);
+    let out = dispatch::serve(&ctx, &reg, dispatch::HttpIn { method: "POST", path: "/api.aspx/park.cartype.query", query: None, authorization: None, body: b.as_bytes() }, None).await;
+    assert_eq!(out.status, 413);
+    assert_eq!(out.value()["code"], json!(100001));
+}
+
+#[tokio::test]
+async fn an_agent_may_call_only_site_routes() {
+    let (ctx, reg) = setup().await;
+    for route in ["commit", "park.scard.charge", "pub.card.add", "park.cartype.add"] {
+        let env = dispatch::site(&ctx, &reg, "1001", "A1", route, json!({"carTypeName": "x"})).await;
+        assert_eq!(env["code"], json!(403), "{route}: {env}");
+    }
+    let env = dispatch::site(&ctx, &reg, "1001", "A1", "hb", json!({})).await;
+    assert_eq!(env["code"], json!(501), "a site route passes the actor rule: {env}");
+}
+
+#[tokio::test]
+async fn data_only_routes_take_a_token() {
+    let (ctx, reg) = setup().await;
+    let call = |auth: Option<&'static str>, path: &'static str| {
+        let (ctx, reg) = (ctx.clone(), reg.clone());
+        async move {
+            let req = dispatch::HttpIn { method: "POST", path, query: None, authorization: auth, body: br#"{"a":1}"# };
+            dispatch::serve(&ctx, &reg, req, None).await
+        }
+    };
+    assert_eq!(call(None, "/maoku/Maoku.GetTraffic").await.status, 401);
+    assert_eq!(call(Some("Bearer wrong"), "/maoku/Maoku.GetTraffic").await.status, 401);
+    let ok = call(Some("Bearer demo-token"), "/maoku/Maoku.GetTraffic").await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.value(), json!({"echo": {"a": 1}}), "bare JSON in, bare JSON out");
+    let pending = call(Some("Bearer demo-token"), "/maoku/Maoku.GetFreeSpaceNum").await;
+    assert_eq!(pending.status, 501);
+    assert!(pending.value()["message"].as_str().unwrap().contains("11.17"));
+    let q = dispatch::HttpIn { method: "POST", path: "/maoku/Maoku.GetTraffic", query: Some("token=demo-token"), authorization: None, body: b"{}" };
+    assert_eq!(dispatch::serve(&ctx, &reg, q, None).await.status, 200);
+}
+
+async fn go_home(_ctx: Ctx, req: Req, input: ReturnIn) -> ApiResult<String> {
+    Ok(format!("https://h5.example/paid?order={}&branch={}", input.out_trade_no, req.branchno()))
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct ReturnIn {
+    out_trade_no: Text,
+}
+
+#[tokio::test]
+async fn provider_callbacks_redirect_and_answer_text() {
+    let (ctx, mut reg) = setup().await;
+    let get = |m: &'static str, q: &'static str| dispatch::HttpIn { method: m, path: "/alipay.wappay.aspx/callback", query: Some(q), authorization: None, body: b"" };
+    assert_eq!(dispatch::serve(&ctx, &reg, get("GET", "branchno=1001&out_trade_no=7"), None).await.status, 501);
+    reg.add([kit::write("alipay.wappay.aspx/callback", go_home)]);
+    let out = dispatch::serve(&ctx, &reg, get("GET", "branchno=1001&out_trade_no=7"), None).await;
+    assert_eq!(out.status, 302);
+    assert_eq!(out.location.as_deref(), Some("https://h5.example/paid?order=7&branch=1001"));
+    assert_eq!(dispatch::serve(&ctx, &reg, get("POST", "branchno=1001"), None).await.status, 405);
+    assert_eq!(dispatch::serve(&ctx, &reg, get("GET", "branchno=1001"), None).await.status, 400, "missing field");
+}
+
+#[test]
+#[should_panic(expected = "registered twice")]
+fn a_route_registered_twice_is_a_startup_error() {
+    let mut reg = Registry::new();
+    reg.add([kit::read("park.cartype.query", echo), kit::read("park.cartype.query", echo)]);
 }
 
 #[tokio::test]

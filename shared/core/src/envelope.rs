@@ -35,9 +35,11 @@ pub struct RequestEnvelope {
     pub nonce: Option<String>,
     pub sign: Option<String>,
     pub branchno: Option<String>,
-    /// The text the signature covers (decision 2).
+    /// The text the signature covers (decision 2), which is also the JSON
+    /// document of `data`: it is parsed into a tree only after the signature
+    /// matched (`data()`), so an unauthenticated body costs no allocation per
+    /// field.
     pub data_text: String,
-    pub data: Value,
     pub query: Option<QueryFormat>,
 }
 
@@ -58,25 +60,13 @@ impl RequestEnvelope {
             return Err(ApiError::bad_input("malformed JSON envelope: expected an object"));
         }
         let w: Wire = serde_json::from_str(text).map_err(|e| ApiError::bad_input(format!("malformed JSON envelope: {e}")))?;
-        let (data_text, data) = match w.data {
-            None => (String::new(), Value::Null),
-            Some(raw) => {
-                let v: Value = serde_json::from_str(raw.get()).map_err(|e| ApiError::field("data", e))?;
-                match v {
-                    Value::Null => (String::new(), Value::Null),
-                    // `data` sent as a JSON string: the signature covers its content,
-                    // and the content is the JSON document.
-                    Value::String(s) => {
-                        let inner = if s.trim().is_empty() {
-                            Value::Null
-                        } else {
-                            serde_json::from_str(&s).map_err(|e| ApiError::field("data", format!("string is not JSON: {e}")))?
-                        };
-                        (s, inner)
-                    }
-                    v => (raw.get().to_string(), v),
-                }
-            }
+        let data_text = match w.data.map(RawValue::get) {
+            None | Some("null") => String::new(),
+            // `data` sent as a JSON string: the signature covers its content,
+            // and the content is the JSON document.
+            Some(raw) if raw.starts_with('"') => serde_json::from_str::<String>(raw).map_err(|e| ApiError::field("data", e))?,
+            // Already checked to be well-formed JSON by the envelope's parse.
+            Some(raw) => raw.to_string(),
         };
         let query = match w.query_format {
             None => None,
@@ -89,9 +79,17 @@ impl RequestEnvelope {
             sign: scalar(w.sign, "sign")?,
             branchno: scalar(w.branchno, "branchno")?,
             data_text,
-            data,
             query,
         })
+    }
+
+    /// The `data` document (null when absent), parsed once, after the
+    /// signature was checked.
+    pub fn data(&self) -> ApiResult<Value> {
+        if self.data_text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&self.data_text).map_err(|e| ApiError::field("data", format!("is not JSON: {e}")))
     }
 }
 
@@ -152,7 +150,7 @@ mod tests {
         let body = br#"{"from":"demo","timestamp":"2026-01-01 00:00:00","nonce":7,"sign":"x","branchno":1001,"data":{ "a" : "1" }}"#;
         let e = RequestEnvelope::parse(body).unwrap();
         assert_eq!(e.data_text, r#"{ "a" : "1" }"#);
-        assert_eq!(e.data, json!({"a": "1"}));
+        assert_eq!(e.data().unwrap(), json!({"a": "1"}));
         assert_eq!(e.nonce.as_deref(), Some("7"));
         assert_eq!(e.branchno.as_deref(), Some("1001"));
     }
@@ -162,7 +160,7 @@ mod tests {
         let body = br#"{"from":"demo","data":"{\"a\":\"1\"}"}"#;
         let e = RequestEnvelope::parse(body).unwrap();
         assert_eq!(e.data_text, r#"{"a":"1"}"#);
-        assert_eq!(e.data, json!({"a": "1"}));
+        assert_eq!(e.data().unwrap(), json!({"a": "1"}));
     }
 
     #[test]
@@ -174,7 +172,7 @@ mod tests {
     #[test]
     fn malformed_is_100001() {
         for bad in [&br#"{"from":"demo", "data": {"#[..], b"", b"[1]", b"\xff\xfe", br#"{"data":"{not json"}"#] {
-            let e = RequestEnvelope::parse(bad).unwrap_err();
+            let e = RequestEnvelope::parse(bad).and_then(|e| e.data()).unwrap_err();
             assert_eq!(e.code, Code::BAD_INPUT, "{:?}", String::from_utf8_lossy(bad));
         }
     }

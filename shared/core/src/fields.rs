@@ -38,6 +38,10 @@ impl Data {
         &self.raw
     }
 
+    pub fn into_raw(self) -> Value {
+        self.raw
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.map.get(name)
     }

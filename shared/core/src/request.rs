@@ -17,11 +17,8 @@ impl QueryFormat {
     /// Applies the page to a full list; answers the page and the total.
     pub fn page<T>(&self, all: Vec<T>) -> (Vec<T>, usize) {
         let total = all.len();
-        let rows = all.into_iter().skip(self.rowindex);
-        let rows = match self.pagesize {
-            Some(n) => rows.take(n).collect(),
-            None => rows.collect(),
-        };
+        let size = self.pagesize.unwrap_or(crate::kit::PAGE_CAP).min(crate::kit::PAGE_CAP);
+        let rows = all.into_iter().skip(self.rowindex).take(size).collect();
         (rows, total)
     }
 }
@@ -33,6 +30,9 @@ pub enum Origin {
     Caller(Caller),
     /// An authenticated site agent over the site link.
     Site { agent_id: String },
+    /// A payment provider's callback (10.6, 10.7); its own signature is
+    /// checked by the handler.
+    Provider,
     /// The server itself (tests, admin, scheduled jobs).
     Internal,
 }
@@ -52,18 +52,19 @@ impl Req {
     pub fn branchno(&self) -> &str {
         &self.branch.branchno
     }
+    /// The request's `data`, handed to the route's input parser once.
+    pub(crate) fn take_data(&mut self) -> Value {
+        std::mem::take(&mut self.data).into_raw()
+    }
+    /// One page of a list, as the caller's `queryFormat` asks (capped).
+    pub fn page<R>(&self, all: Vec<R>) -> crate::kit::Page<R> {
+        crate::kit::Page::of(self.query, all)
+    }
     /// Pages a list when the caller asked for a page; answers it whole otherwise.
     pub fn list(&self, rows: Vec<Value>) -> Reply {
-        match self.query {
-            Some(q) => {
-                let (rows, total) = q.page(rows);
-                Reply { data: Value::Array(rows), page: Some((q.rowindex, total)), message: None }
-            }
-            None => {
-                let total = rows.len();
-                Reply { data: Value::Array(rows), page: Some((0, total)), message: None }
-            }
-        }
+        let q = self.query.unwrap_or(QueryFormat { rowindex: 0, pagesize: None });
+        let (rows, total) = q.page(rows);
+        Reply { data: Value::Array(rows), page: Some((q.rowindex, total)), message: None }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API glue: an API Gateway HTTP API (payload 2.0) event in, the
-//! chapter 5 response envelope out, always `200 application/json`.
+//! pipeline's answer out (the envelope for chapter 5 routes; the wire kind's
+//! own shape for data-only routes and provider callbacks).
 
 use crate::init::init;
 use lambda_http::request::RequestContext;
@@ -58,13 +59,13 @@ fn strip_stage<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
     }
 }
 
-/// Every answer: 200 with the envelope.
-pub fn reply(envelope: &serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(Body::Text(envelope.to_string()))
-        .expect("static response parts")
+/// The pipeline's answer as an HTTP response.
+pub fn reply(out: dispatch::HttpOut) -> Response<Body> {
+    let mut b = Response::builder().status(out.status).header("content-type", out.content_type);
+    if let Some(l) = &out.location {
+        b = b.header("location", l.as_str());
+    }
+    b.body(Body::Binary(out.body)).expect("static response parts")
 }
 
 /// Serves `groups` over the HTTP API until the runtime stops.
@@ -82,8 +83,15 @@ pub async fn serve(ctx: Ctx, registry: Registry, groups: &'static [Group]) -> Re
         let (ctx, reg) = (ctx.clone(), reg.clone());
         async move {
             let inbound = to_dispatch(&req);
-            let envelope = dispatch::http(&ctx, &reg, &inbound.path, inbound.body, Some(groups)).await;
-            Ok::<_, Error>(reply(&envelope))
+            let http_in = dispatch::HttpIn {
+                method: req.method().as_str(),
+                path: &inbound.path,
+                query: req.uri().query(),
+                authorization: req.headers().get("authorization").and_then(|v| v.to_str().ok()),
+                body: inbound.body,
+            };
+            let out = dispatch::serve(&ctx, &reg, http_in, Some(groups)).await;
+            Ok::<_, Error>(reply(out))
         }
     }))
     .await
@@ -164,11 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn reply_is_200_json() {
-        let r = reply(&json!({"code": 0}));
+    fn reply_keeps_status_type_and_location() {
+        let r = reply(dispatch::HttpOut::json(200, &json!({"code": 0})));
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
         assert_eq!(r.body().as_ref(), br#"{"code":0}"#);
+        let r = reply(dispatch::HttpOut { status: 302, content_type: "text/plain; charset=utf-8", body: vec![], location: Some("https://x/".into()) });
+        assert_eq!(r.status(), 302);
+        assert_eq!(r.headers()["location"], "https://x/");
     }
 
     /// The whole path through dispatch, without the runtime or AWS: an unknown

@@ -130,6 +130,7 @@ async fn serves_api_gateway_events_through_the_runtime_api() {
         branches: vec!["*".into()],
         groups: vec!["*".into()],
         verify_url: None,
+        ..Default::default()
     };
     config::put_caller(&*store, &caller).await.unwrap();
 

@@ -34,7 +34,7 @@ impl Got {
             )
     }
     pub fn record(&self) -> Value {
-        let d = self.envelope().data;
+        let d = self.envelope().data().unwrap_or_default();
         assert!(d.is_array() && d.as_array().unwrap().len() == 1, "data is an array of one record: {d}");
         d[0].clone()
     }

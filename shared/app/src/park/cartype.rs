@@ -3,9 +3,10 @@
 
 use crate::{ids, keys};
 use onecard_core::store::{Cond, Item, Query};
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Registry, Reply, Req};
+use onecard_core::kit::{self, Decimal, Flag, Int, Null, Page, RouteDef, Text};
+use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CarType {
@@ -24,69 +25,120 @@ pub struct CarType {
     pub description: Option<String>,
 }
 
-fn opt_measure(d: &Data, name: &str) -> ApiResult<Option<f64>> {
-    match d.opt_str(name)? {
-        None => Ok(None),
-        Some(s) => match s.parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
-            _ => Err(ApiError::field(name, format!("'{s}' is not a non-negative decimal"))),
-        },
+/// 6.87 / 6.88 input: the seed's names; 6.88 adds `carTypeId`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+pub struct CarTypeIn {
+    #[serde(rename = "carTypeName")]
+    pub name: Text,
+    pub height: Option<Decimal>,
+    pub weight: Option<Decimal>,
+    #[serde(rename = "defaultCharge")]
+    pub default_charge: Option<Flag>,
+    #[serde(rename = "eTCCarType", alias = "etcCarType")]
+    pub etc_car_type: Option<Int>,
+    #[serde(rename = "autoIdentify")]
+    pub auto_identify: Option<Int>,
+    #[serde(rename = "timeLtd")]
+    pub time_ltd: Option<Flag>,
+    #[serde(rename = "freeMin")]
+    pub free_min: Option<Int>,
+    #[serde(rename = "storedLtd")]
+    pub stored_ltd: Option<Flag>,
+    #[serde(rename = "plateColor")]
+    pub plate_color: Option<Text>,
+    #[serde(rename = "notInCenterCharge")]
+    pub not_in_center_charge: Option<Flag>,
+    pub description: Option<Text>,
+}
+
+fn measure(v: Option<Decimal>, name: &str) -> ApiResult<Option<f64>> {
+    match v {
+        Some(Decimal(x)) if x < 0.0 => Err(ApiError::field(name, "must not be negative")),
+        v => Ok(v.map(|d| d.0)),
     }
 }
 
 impl CarType {
-    fn from_request(id: i64, d: &Data) -> ApiResult<CarType> {
-        let name = d.str("carTypeName")?;
-        if name.chars().count() > 50 {
+    fn from_input(id: i64, d: &CarTypeIn) -> ApiResult<CarType> {
+        if d.name.chars().count() > 50 {
             return Err(ApiError::field("carTypeName", "is longer than 50 characters"));
         }
-        let free_min = d.opt_i64("freeMin")?;
+        let free_min = d.free_min.map(Int::get);
         if free_min.is_some_and(|m| m < 0) {
             return Err(ApiError::field("freeMin", "must not be negative"));
         }
+        let flag = |f: Option<Flag>| f.is_some_and(Flag::get);
         Ok(CarType {
             id,
-            name,
-            height: opt_measure(d, "height")?,
-            weight: opt_measure(d, "weight")?,
-            default_charge: d.opt_bool("defaultCharge")?.unwrap_or(false),
-            etc_car_type: d.opt_i64("eTCCarType")?,
-            auto_identify: d.opt_i64("autoIdentify")?,
-            time_ltd: d.opt_bool("timeLtd")?.unwrap_or(false),
+            name: d.name.to_string(),
+            height: measure(d.height, "height")?,
+            weight: measure(d.weight, "weight")?,
+            default_charge: flag(d.default_charge),
+            etc_car_type: d.etc_car_type.map(Int::get),
+            auto_identify: d.auto_identify.map(Int::get),
+            time_ltd: flag(d.time_ltd),
             free_min,
-            stored_ltd: d.opt_bool("storedLtd")?.unwrap_or(false),
-            plate_color: d.opt_str("plateColor")?,
-            not_in_center_charge: d.opt_bool("notInCenterCharge")?.unwrap_or(false),
-            description: d.opt_str("description")?,
+            stored_ltd: flag(d.stored_ltd),
+            plate_color: d.plate_color.clone().map(String::from),
+            not_in_center_charge: flag(d.not_in_center_charge),
+            description: d.description.clone().map(String::from),
         })
     }
 
     /// The 6.90 row; the section's table gives types, so they are answered typed.
-    pub fn to_wire(&self, details: bool) -> Value {
-        let mut v = json!({
-            "carTypeId": self.id,
-            "carTypeName": self.name,
-            "defaultCharge": self.default_charge,
+    pub fn to_row(&self, details: bool) -> CarTypeRow {
+        let d = details.then(|| CarTypeDetails {
+            height: self.height,
+            weight: self.weight,
+            etc_car_type: self.etc_car_type,
+            auto_identify: self.auto_identify,
+            time_ltd: self.time_ltd,
+            free_min: self.free_min,
+            stored_ltd: self.stored_ltd,
+            plate_color: self.plate_color.clone(),
+            not_in_center_charge: self.not_in_center_charge,
+            description: self.description.clone(),
         });
-        if details {
-            let m = v.as_object_mut().expect("object literal");
-            m.insert("height".into(), json!(self.height));
-            m.insert("weight".into(), json!(self.weight));
-            m.insert("eTCCarType".into(), json!(self.etc_car_type));
-            m.insert("autoIdentify".into(), json!(self.auto_identify));
-            m.insert("timeLtd".into(), json!(self.time_ltd));
-            m.insert("freeMin".into(), json!(self.free_min));
-            m.insert("storedLtd".into(), json!(self.stored_ltd));
-            m.insert("plateColor".into(), json!(self.plate_color));
-            m.insert("notInCenterCharge".into(), json!(self.not_in_center_charge));
-            m.insert("description".into(), json!(self.description));
-        }
-        v
+        CarTypeRow { id: self.id, name: self.name.clone(), default_charge: self.default_charge, details: d }
     }
 
     fn item(&self, branch: &str) -> Item {
         Item::new(keys::car_types(branch), keys::id_sk(self.id), serde_json::to_value(self).unwrap_or_default())
     }
+}
+
+/// A 6.90 row: the summary, and the details when `isDetails` asks.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CarTypeRow {
+    #[serde(rename = "carTypeId")]
+    pub id: i64,
+    #[serde(rename = "carTypeName")]
+    pub name: String,
+    #[serde(rename = "defaultCharge")]
+    pub default_charge: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub details: Option<CarTypeDetails>,
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CarTypeDetails {
+    pub height: Option<f64>,
+    pub weight: Option<f64>,
+    #[serde(rename = "eTCCarType")]
+    pub etc_car_type: Option<i64>,
+    #[serde(rename = "autoIdentify")]
+    pub auto_identify: Option<i64>,
+    #[serde(rename = "timeLtd")]
+    pub time_ltd: bool,
+    #[serde(rename = "freeMin")]
+    pub free_min: Option<i64>,
+    #[serde(rename = "storedLtd")]
+    pub stored_ltd: bool,
+    #[serde(rename = "plateColor")]
+    pub plate_color: Option<String>,
+    #[serde(rename = "notInCenterCharge")]
+    pub not_in_center_charge: bool,
+    pub description: Option<String>,
 }
 
 pub async fn list(ctx: &Ctx, branch: &str) -> ApiResult<Vec<CarType>> {
@@ -107,9 +159,9 @@ pub async fn default_type(ctx: &Ctx, branch: &str) -> ApiResult<Option<CarType>>
 }
 
 /// Creates a car type (admin seeding uses it too).
-pub async fn create(ctx: &Ctx, branch: &str, d: &Data) -> ApiResult<CarType> {
+pub async fn create(ctx: &Ctx, branch: &str, d: &CarTypeIn) -> ApiResult<CarType> {
     // Validate before drawing an id, so bad input does not burn ids.
-    let probe = CarType::from_request(0, d)?;
+    let probe = CarType::from_input(0, d)?;
     if probe.default_charge {
         ensure_no_other_default(ctx, branch, None).await?;
     }
@@ -129,26 +181,49 @@ async fn ensure_no_other_default(ctx: &Ctx, branch: &str, except: Option<i64>) -
     Ok(())
 }
 
-async fn add(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let t = create(&ctx, req.branchno(), &req.data).await?;
-    Ok(Reply::data(json!({ "carTypeId": t.id })))
+/// 6.87 output.
+#[derive(Serialize, JsonSchema)]
+pub struct AddOut {
+    #[serde(rename = "carTypeId")]
+    pub id: i64,
 }
 
-async fn update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let id = req.data.i64("carTypeId")?;
+async fn add(ctx: Ctx, req: Req, input: CarTypeIn) -> ApiResult<AddOut> {
+    let t = create(&ctx, req.branchno(), &input).await?;
+    Ok(AddOut { id: t.id })
+}
+
+/// 6.88 input: the car type to change and its new fields.
+#[derive(Deserialize, JsonSchema)]
+pub struct UpdateIn {
+    #[serde(rename = "carTypeId", alias = "carTypeID")]
+    pub id: Int,
+    #[serde(flatten)]
+    pub fields: CarTypeIn,
+}
+
+async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<Null> {
+    let id = input.id.get();
     let pk = keys::car_types(req.branchno());
     let old = ctx.store.get(&pk, &keys::id_sk(id)).await?.ok_or_else(|| ApiError::field("carTypeId", format!("car type {id} does not exist")))?;
-    let t = CarType::from_request(id, &req.data)?;
+    let t = CarType::from_input(id, &input.fields)?;
     if t.default_charge {
         ensure_no_other_default(&ctx, req.branchno(), Some(id)).await?;
     }
     let item = t.item(req.branchno()).with_version(old.version + 1);
     ctx.store.put(item, Cond::VersionIs(old.version)).await?;
-    Ok(Reply::data(Value::Null))
+    Ok(Null)
 }
 
-async fn delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let id = req.data.i64("carTypeId")?;
+/// 6.89 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct DeleteIn {
+    #[serde(rename = "carTypeId", alias = "carTypeID")]
+    pub id: Int,
+}
+
+async fn delete(ctx: Ctx, req: Req, input: DeleteIn) -> ApiResult<Null> {
+    let id = input.id.get();
     let branch = req.branchno();
     if get(&ctx, branch, id).await?.is_none() {
         return Err(ApiError::field("carTypeId", format!("car type {id} does not exist")));
@@ -157,24 +232,35 @@ async fn delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         return Err(ApiError::failed(format!("car type {id} is bound to {binding} and cannot be deleted")));
     }
     ctx.store.delete(&keys::car_types(branch), &keys::id_sk(id), Cond::MustExist).await?;
-    Ok(Reply::data(Value::Null))
+    Ok(Null)
 }
 
-async fn query(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let details = req.data.opt_bool("isDetails")?.unwrap_or(false);
-    let only = req.data.opt_i64("carTypeID")?.or(req.data.opt_i64("carTypeId")?);
+/// 6.90 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct QueryIn {
+    #[serde(rename = "carTypeID", alias = "carTypeId")]
+    pub id: Option<Int>,
+    #[serde(rename = "isDetails")]
+    pub details: Option<Flag>,
+}
+
+async fn query(ctx: Ctx, req: Req, input: QueryIn) -> ApiResult<Page<CarTypeRow>> {
+    let details = input.details.is_some_and(Flag::get);
+    let only = input.id.map(Int::get);
     let rows = list(&ctx, req.branchno())
         .await?
         .into_iter()
         .filter(|t| only.is_none_or(|id| t.id == id))
-        .map(|t| t.to_wire(details))
+        .map(|t| t.to_row(details))
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.cartype.add", handler(add));
-    reg.handle("park.cartype.update", handler(update));
-    reg.handle("park.cartype.delete", handler(delete));
-    reg.handle("park.cartype.query", handler(query));
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::write("park.cartype.add", add),
+        kit::write("park.cartype.update", update),
+        kit::write("park.cartype.delete", delete),
+        kit::read("park.cartype.query", query),
+    ]
 }

@@ -142,7 +142,7 @@ async fn record_abnormal_open(ctx: &Ctx, req: &Req, c: &Controller) -> ApiResult
     let who = match &req.origin {
         Origin::Caller(caller) => Some(caller.from.clone()),
         Origin::Site { agent_id } => Some(agent_id.clone()),
-        Origin::Internal => None,
+        Origin::Provider | Origin::Internal => None,
     };
     let op = Operator { id: who.clone(), name: who, ..Operator::default() };
     let record = abnormal_open_gate(&id.to_string(), c, req.now, &op);

@@ -19,7 +19,7 @@ pub mod tariffs;
 use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
-    cartype::register(reg);
+    reg.add(cartype::routes());
     lanes::register(reg);
     hardware::register(reg);
     scan_pass::register(reg);

@@ -91,7 +91,7 @@ mod tests {
         let body = envelope(&partner(), &ev, "2026-01-01 08:00:00");
         // Read back the way a partner (or our own dispatcher) reads a request.
         let env = RequestEnvelope::parse(body.as_bytes()).unwrap();
-        assert_eq!(env.data, json!([ev.record]));
+        assert_eq!(env.data().unwrap(), json!([ev.record]));
         assert_eq!(env.nonce.as_deref(), Some(ev.id.as_str()));
         assert_eq!(env.branchno.as_deref(), Some("1001"));
         let signing = sign::signing_string("PARK", "2026-01-01 08:00:00", &ev.id, &env.data_text);

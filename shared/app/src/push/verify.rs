@@ -141,7 +141,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_url_no_call_and_missing_third_pay_id_is_100001() {
-        let mut c = Caller { from: "x".into(), secret: "s".into(), enabled: true, branches: vec![], groups: vec![], verify_url: None };
+        let mut c = Caller { from: "x".into(), secret: "s".into(), enabled: true, branches: vec![], groups: vec![], verify_url: None, ..Default::default() };
         let mut r = VerifyRequest { order_id: None, third_pay_id: None, parkcost: Fen(0), entertime: None, car_no: None, credential: "A".into() };
         assert!(verify_payment(&c, &r).await.is_ok());
         c.verify_url = Some("http://127.0.0.1:1/verify".into());

@@ -3,11 +3,15 @@
 //! one `Registry`, so a route is written once.
 
 mod routes;
+mod wire;
+
+pub use wire::{Wire, BODY_LIMIT, MAX_BODY_LIMIT, PICTURE_BODY_LIMIT};
 
 pub use routes::ROUTES;
 
 use crate::codes::ApiResult;
 use crate::ctx::Ctx;
+use crate::kit::RouteDef;
 use crate::request::{Reply, Req};
 use std::collections::HashMap;
 use std::future::Future;
@@ -75,6 +79,10 @@ impl RouteSpec {
     }
 }
 
+fn key(route: &str) -> String {
+    route.trim_start_matches('/').to_ascii_lowercase()
+}
+
 pub fn http_path(route: &str) -> String {
     if route.contains('/') {
         format!("/{}", route.trim_start_matches('/'))
@@ -84,9 +92,8 @@ pub fn http_path(route: &str) -> String {
 }
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult<Reply>> + Send>>;
-pub type Handler = Arc<dyn Fn(Ctx, Req) -> HandlerFuture + Send + Sync>;
-
-/// Wraps an `async fn(Ctx, Req) -> ApiResult<Reply>` as a `Handler`.
+/// MIGRATION ONLY: wraps an untyped `async fn(Ctx, Req) -> ApiResult<Reply>`.
+#[doc(hidden)]
 pub fn handler<F, Fut>(f: F) -> Handler
 where
     F: Fn(Ctx, Req) -> Fut + Send + Sync + 'static,
@@ -95,11 +102,16 @@ where
     Arc::new(move |ctx, req| Box::pin(f(ctx, req)))
 }
 
+/// The erased form every route takes inside the registry; `kit::read` and
+/// `kit::write` make it from a typed function.
+pub type Handler = Arc<dyn Fn(Ctx, Req) -> HandlerFuture + Send + Sync>;
+
 #[derive(Clone, Default)]
 pub struct Registry {
-    /// Route or alias (without a leading slash) to its spec row.
-    names: HashMap<&'static str, &'static RouteSpec>,
-    handlers: HashMap<&'static str, Handler>,
+    /// Route or alias (without a leading slash, lower-cased: ASP.NET clients
+    /// do not keep case) to its spec row.
+    names: HashMap<String, &'static RouteSpec>,
+    routes: HashMap<&'static str, Arc<RouteDef>>,
 }
 
 impl Registry {
@@ -107,38 +119,69 @@ impl Registry {
     pub fn new() -> Self {
         let mut names = HashMap::new();
         for r in ROUTES {
-            names.insert(r.route.trim_start_matches('/'), r);
+            names.insert(key(r.route), r);
             for a in r.aliases {
-                names.entry(a.trim_start_matches('/')).or_insert(r);
+                names.entry(key(a)).or_insert(r);
             }
         }
-        Registry { names, handlers: HashMap::new() }
+        Registry { names, routes: HashMap::new() }
     }
 
-    /// Registers the handler of a route (by its canonical name).
-    /// Panics at start-up on a name the spec does not have: a typo must not ship.
-    pub fn handle(&mut self, route: &str, h: Handler) -> &mut Self {
-        let spec = self
-            .names
-            .get(route.trim_start_matches('/'))
-            .unwrap_or_else(|| panic!("registry: '{route}' is not a route of the spec"));
-        self.handlers.insert(spec.route, h);
+    /// Adds built routes. Panics at start-up on a name the spec does not have
+    /// (a typo must not ship) and on a route registered twice (two handlers for
+    /// one route would make the answer depend on registration order).
+    pub fn add(&mut self, defs: impl IntoIterator<Item = RouteDef>) -> &mut Self {
+        for def in defs {
+            let spec = self
+                .names
+                .get(&key(def.name))
+                .copied()
+                .unwrap_or_else(|| panic!("registry: '{}' is not a route of the spec", def.name));
+            assert_eq!(spec.route, def.name, "registry: register '{}' under its route name, not an alias", def.name);
+            if let Some(old) = self.routes.insert(spec.route, Arc::new(def)) {
+                panic!("registry: '{}' is registered twice ({} and another handler)", spec.route, old.source);
+            }
+        }
         self
     }
 
-    /// Finds a route by the name or path it was called with.
+    /// MIGRATION ONLY (removed when the last route moves onto the kit): an
+    /// untyped handler, treated as a write.
+    #[doc(hidden)]
+    pub fn handle(&mut self, route: &'static str, h: Handler) -> &mut Self {
+        self.add([RouteDef {
+            name: route,
+            effect: crate::kit::Effect::Write,
+            handler: h,
+            source: "legacy",
+            input_schema: crate::kit::any_schema,
+            output_schema: crate::kit::any_schema,
+            codes: &[],
+            refusal: None,
+        }])
+    }
+
+    /// Finds a route by the name or path it was called with, in any case.
     pub fn find(&self, name: &str) -> Option<&'static RouteSpec> {
         let name = name.trim_start_matches('/');
-        let name = name.strip_prefix("api.aspx/").unwrap_or(name);
-        self.names.get(name).copied()
+        let name = match name.get(..9) {
+            Some(p) if p.eq_ignore_ascii_case("api.aspx/") => &name[9..],
+            _ => name,
+        };
+        self.names.get(&key(name)).copied()
     }
 
     pub fn handler(&self, spec: &RouteSpec) -> Option<&Handler> {
-        self.handlers.get(spec.route)
+        self.routes.get(spec.route).map(|d| &d.handler)
+    }
+
+    /// The built route's definition (effect, source, schemas).
+    pub fn def(&self, spec: &RouteSpec) -> Option<&RouteDef> {
+        self.routes.get(spec.route).map(|d| &**d)
     }
 
     pub fn is_built(&self, spec: &RouteSpec) -> bool {
-        self.handlers.contains_key(spec.route)
+        self.routes.contains_key(spec.route)
     }
 
     pub fn routes(&self) -> &'static [RouteSpec] {
@@ -185,6 +228,7 @@ mod tests {
         assert_eq!(reg.find("/maoku/Maoku.GetTraffic").unwrap().section, "11.16");
         assert_eq!(reg.find("getstates").unwrap().route, "park.lot.status.total");
         assert!(reg.find("park.no.such").is_none());
+        assert_eq!(reg.find("API.ASPX/Park.CarType.Query").unwrap().section, "6.90");
         assert_eq!(http_path("calc"), "/api.aspx/calc");
         assert_eq!(http_path("/api/setDeviceInfo"), "/api/setDeviceInfo");
     }
