@@ -2,6 +2,8 @@
 //! intake together, and holds the lane logic (ask the cloud, else decide
 //! offline; act; record).
 
+pub use crate::camera::{PlateAnswer, PlateEvent};
+use crate::camera::PlateSink;
 use crate::config::{parse_lane, AgentConfig, DeviceSpec};
 use crate::decide::{self, Decision};
 use crate::devices::Devices;
@@ -29,25 +31,6 @@ const FLUSH_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 const ESSENTIAL: &[&str] = &[route::UPLOAD_INDATA, route::UPLOAD_OUTDATA];
 /// One fault report per device per this long, so a dead board does not flood.
 const FAULT_REPORT_GAP: Duration = Duration::from_secs(60);
-
-/// A plate read by a lane camera.
-#[derive(Clone, Debug, Default)]
-pub struct PlateEvent {
-    pub device_id: String,
-    pub plate_no: String,
-    pub plate_color: String,
-    pub time: String,
-    pub image: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct PlateAnswer {
-    pub ok: bool,
-    pub open: bool,
-    pub text: String,
-    /// `cloud` or the offline reason.
-    pub reason: String,
-}
 
 /// Where a lane is: from the device file or from the cloud's controller list.
 #[derive(Clone, Debug)]
@@ -140,7 +123,7 @@ impl Agent {
 
         tokio::spawn(Arc::clone(&agent).inbound_loop(inbound));
         tokio::spawn(Arc::clone(&agent).flush_loop());
-        let camera_addr = crate::camera::serve(Arc::clone(&agent), &agent.cfg.camera_listen).await?;
+        let camera_addr = crate::camera::serve(Arc::clone(&agent) as Arc<dyn PlateSink>, &agent.cfg.camera_listen).await?;
         tracing::info!(%camera_addr, "camera intake listening");
         Ok(Running { agent, camera_addr })
     }
@@ -549,25 +532,6 @@ pub fn new_card_in_id(agent: &str, t: chrono::NaiveDateTime) -> String {
 }
 
 /// Reads a camera's JSON leniently (numbers or strings, two plate spellings).
-pub fn plate_event(v: &Value) -> Result<PlateEvent, String> {
-    let d = onecard_core::Data::new(v.clone());
-    let s = |names: &[&str]| d.opt_str_any(names).map_err(|e| e.message).map(Option::unwrap_or_default);
-    let ev = PlateEvent {
-        device_id: s(&["deviceID", "deviceId", "device"])?,
-        plate_no: s(&["plateNo", "licensePlate", "plate"])?,
-        plate_color: s(&["plateColor"])?,
-        time: s(&["time"])?,
-        image: d.opt_str("image").map_err(|e| e.message)?,
-    };
-    if ev.device_id.is_empty() {
-        return Err("deviceID is required".into());
-    }
-    if ev.plate_no.is_empty() {
-        return Err("plateNo is required".into());
-    }
-    Ok(ev)
-}
-
 /// Used by tests: lane of a device spec string.
 pub fn lane_of(s: &str) -> Option<Lane> {
     parse_lane(s)
@@ -577,14 +541,6 @@ pub fn lane_of(s: &str) -> Option<Lane> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn camera_json_is_read_leniently() {
-        let e = plate_event(&json!({"deviceID": 1, "plateNo": "浙A12345", "time": "2026-01-01 08:00:00"})).unwrap();
-        assert_eq!(e.device_id, "1");
-        assert!(plate_event(&json!({"deviceID": "1"})).is_err());
-        assert!(plate_event(&json!({"plateNo": "x"})).is_err());
-        assert!(plate_event(&json!([1, 2])).is_err());
-    }
 
     #[test]
     fn card_in_ids_differ() {
@@ -592,5 +548,11 @@ mod tests {
         let a = new_card_in_id("A1", t);
         assert!(a.starts_with("A1-20260101080000-"));
         assert_ne!(a, new_card_in_id("A1", t));
+    }
+}
+
+impl PlateSink for Agent {
+    fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
+        Box::pin(self.on_plate(ev))
     }
 }

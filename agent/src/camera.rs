@@ -1,7 +1,6 @@
 //! Camera intake: `POST /plate` with the camera's JSON, answered with
 //! `{ok, open, text}` once the lane has acted.
 
-use crate::agent::{plate_event, Agent};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +10,51 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-async fn plate(State(agent): State<Arc<Agent>>, body: Bytes) -> (StatusCode, Json<Value>) {
+/// What takes the plates a camera reads: the agent. A trait, so the intake
+/// does not depend on the agent (the agent depends on the intake).
+pub trait PlateSink: Send + Sync + 'static {
+    fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer>;
+}
+
+/// A plate read by a lane camera.
+#[derive(Clone, Debug, Default)]
+pub struct PlateEvent {
+    pub device_id: String,
+    pub plate_no: String,
+    pub plate_color: String,
+    pub time: String,
+    pub image: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlateAnswer {
+    pub ok: bool,
+    pub open: bool,
+    pub text: String,
+    /// `cloud` or the offline reason.
+    pub reason: String,
+}
+
+pub fn plate_event(v: &Value) -> Result<PlateEvent, String> {
+    let d = onecard_core::Data::new(v.clone());
+    let s = |names: &[&str]| d.opt_str_any(names).map_err(|e| e.message).map(Option::unwrap_or_default);
+    let ev = PlateEvent {
+        device_id: s(&["deviceID", "deviceId", "device"])?,
+        plate_no: s(&["plateNo", "licensePlate", "plate"])?,
+        plate_color: s(&["plateColor"])?,
+        time: s(&["time"])?,
+        image: d.opt_str("image").map_err(|e| e.message)?,
+    };
+    if ev.device_id.is_empty() {
+        return Err("deviceID is required".into());
+    }
+    if ev.plate_no.is_empty() {
+        return Err("plateNo is required".into());
+    }
+    Ok(ev)
+}
+
+async fn plate(State(agent): State<Arc<dyn PlateSink>>, body: Bytes) -> (StatusCode, Json<Value>) {
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "open": false, "text": format!("bad JSON: {e}")}))),
@@ -20,12 +63,12 @@ async fn plate(State(agent): State<Arc<Agent>>, body: Bytes) -> (StatusCode, Jso
         Ok(ev) => ev,
         Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "open": false, "text": e}))),
     };
-    let a = agent.on_plate(ev).await;
+    let a = agent.plate(ev).await;
     let status = if a.ok { StatusCode::OK } else { StatusCode::NOT_FOUND };
     (status, Json(json!({"ok": a.ok, "open": a.open, "text": a.text, "reason": a.reason})))
 }
 
-pub fn router(agent: Arc<Agent>) -> Router {
+pub fn router(agent: Arc<dyn PlateSink>) -> Router {
     // Plate pictures arrive base64-encoded in the body; axum's 2 MB default is
     // too tight for a full-size snapshot.
     Router::new()
@@ -35,7 +78,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
 }
 
 /// Binds and serves in the background; returns the bound address.
-pub async fn serve(agent: Arc<Agent>, addr: &str) -> anyhow::Result<SocketAddr> {
+pub async fn serve(agent: Arc<dyn PlateSink>, addr: &str) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = router(agent);
@@ -45,4 +88,18 @@ pub async fn serve(agent: Arc<Agent>, addr: &str) -> anyhow::Result<SocketAddr> 
         }
     });
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camera_json_is_read_leniently() {
+        let e = plate_event(&json!({"deviceID": 1, "plateNo": "浙A12345", "time": "2026-01-01 08:00:00"})).unwrap();
+        assert_eq!(e.device_id, "1");
+        assert!(plate_event(&json!({"deviceID": "1"})).is_err());
+        assert!(plate_event(&json!({"plateNo": "x"})).is_err());
+        assert!(plate_event(&json!([1, 2])).is_err());
+    }
 }

@@ -40,6 +40,10 @@ pub struct Flags {
     /// Device id of a virtual board that never answers (repeatable).
     #[arg(long = "sim-silent")]
     pub sim_silent: Vec<String>,
+    /// Run the agent's clock this many seconds off real time (tests of
+    /// offline rules and timestamps without waiting).
+    #[arg(long = "clock-offset-secs", default_value_t = 0, allow_hyphen_values = true)]
+    pub clock_offset_secs: i64,
 }
 
 /// The TOML file's keys (same names as the flags, with underscores).

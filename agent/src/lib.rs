@@ -29,7 +29,7 @@ pub fn set_timezone(tz: &str) {
 /// Branch-local wall-clock time.
 pub fn now_local() -> chrono::NaiveDateTime {
     let tz = TZ.get().map(String::as_str).unwrap_or(onecard_core::time::DEFAULT_TZ);
-    onecard_core::time::to_local(chrono::Utc::now(), tz)
+    onecard_core::time::to_local(onecard_core::time::now(), tz)
 }
 
 /// Branch-local wall-clock time in the spec's format.

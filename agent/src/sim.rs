@@ -31,7 +31,7 @@ impl SimLog {
             Err(e) => json!({"error": e.to_string()}),
         };
         let line = json!({
-            "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "ts": onecard_core::time::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "device": device,
             "cmd": frame.cmd,
             "hex": hex(frame_bytes),

@@ -78,6 +78,13 @@ pub struct ServeArgs {
     /// SQS dead-letter queue URL (default: the data dir's dead-letter table).
     #[arg(long)]
     pub sqs_dlq_url: Option<String>,
+    /// Run the server's clock this many seconds off real time (negative: behind).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub clock_offset_secs: i64,
+    /// Tests only: `POST /_test/clock?offset_secs=N` (from loopback) moves the
+    /// clock while the server runs.
+    #[arg(long)]
+    pub test_clock: bool,
 }
 
 #[derive(Subcommand)]

@@ -14,7 +14,7 @@ use onecard_core::config;
 use onecard_core::queue::EventQueue;
 use crate::sitelink::{Hub, HubConfig};
 use onecard_core::sitelink::SiteLink;
-use onecard_core::time::SystemClock;
+use onecard_core::time::OffsetClock;
 use onecard_core::{dispatch, Ctx, Ports, Registry};
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub ctx: Ctx,
     pub reg: Arc<Registry>,
+    /// Present with `--test-clock`: the clock tests may move.
+    pub test_clock: Option<Arc<OffsetClock>>,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -45,10 +47,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let hub = Hub::new(HubConfig::default());
     let sites: Arc<dyn SiteLink> = hub.clone();
-    let ctx = Ctx::new(Ports { store, queue, sites, clock: Arc::new(SystemClock) });
+    let clock = OffsetClock::new(chrono::Duration::seconds(args.clock_offset_secs));
+    onecard_core::time::install(clock.clone());
+    let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() });
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
     let push = crate::push_worker::PushWorker::start(ctx.clone(), crate::push_worker::dead_letters(&args).await?, &args);
-    let state = AppState { ctx, reg: Arc::new(onecard_app::registry()) };
+    let state = AppState { ctx, reg: Arc::new(onecard_app::registry()), test_clock: args.test_clock.then_some(clock) };
     hub.attach(state.ctx.clone(), state.reg.clone());
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
@@ -75,14 +79,39 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         None => None,
     };
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     push.stop().await;
     println!("onecard stopped");
     Ok(())
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/openapi.json", get(openapi)).fallback(api).with_state(state)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .route("/_test/clock", axum::routing::post(set_test_clock))
+        .fallback(api)
+        .with_state(state)
+}
+
+/// Moves the clock of a server started with `--test-clock`; refused otherwise
+/// and from anywhere but loopback.
+async fn set_test_clock(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    uri: axum::http::Uri,
+) -> Response {
+    let Some(clock) = s.test_clock.as_ref().filter(|_| peer.ip().is_loopback()) else {
+        return (StatusCode::NOT_FOUND, "not a test server\n").into_response();
+    };
+    let offset = uri.query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("offset_secs=")).and_then(|v| v.parse::<i64>().ok());
+    match offset {
+        Some(secs) => {
+            clock.set_offset(chrono::Duration::seconds(secs));
+            format!("clock offset {secs} s\n").into_response()
+        }
+        None => (StatusCode::BAD_REQUEST, "offset_secs=N is required\n").into_response(),
+    }
 }
 
 /// The OpenAPI document, made from the registry this server serves.

@@ -243,11 +243,15 @@ fn answer_refusal(shape: Option<fn(&ApiError) -> Value>, e: &ApiError) -> HttpOu
 async fn provider(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, req: HttpIn<'_>) -> HttpOut {
     let redirect = spec.wire() == Wire::ProviderRedirect;
     let want = if redirect { "GET" } else { "POST" };
-    if !req.method.eq_ignore_ascii_case(want) {
-        return HttpOut::text(405, format!("{} takes {want}", spec.route));
-    }
+    // Refusals before the provider's request is understood are envelopes, so
+    // a client that mistakes the route for a chapter 5 one still reads them.
     if reg.def(spec).is_none() {
-        return HttpOut::text(501, format!("{} ({}) is not built yet", spec.route, spec.section));
+        let e = ApiError::new(Code::NOT_BUILT, format!("{} ({} {}) is not built yet", spec.route, spec.section, spec.title));
+        return envelope_out(ctx, 501, &Err(e), time::DEFAULT_TZ).0;
+    }
+    if !req.method.eq_ignore_ascii_case(want) {
+        let e = ApiError::bad_input(format!("{} is the payment provider's callback and takes {want}", spec.route));
+        return envelope_out(ctx, 405, &Err(e), time::DEFAULT_TZ).0;
     }
     let form = if redirect { req.query.unwrap_or("") } else { std::str::from_utf8(req.body).unwrap_or("") };
     let mut fields = parse_form(form);

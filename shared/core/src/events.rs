@@ -18,7 +18,7 @@ pub const OUTBOX: &str = "outbox";
 impl OutEvent {
     /// A new event with a time-ordered unique id.
     pub fn new(branch: &str, route: &str, record: Value, at: NaiveDateTime) -> Self {
-        let millis = chrono::Utc::now().timestamp_millis();
+        let millis = crate::time::now().timestamp_millis();
         OutEvent {
             id: format!("{millis:013}-{}", uuid::Uuid::new_v4().simple()),
             branch: branch.to_string(),
@@ -54,7 +54,7 @@ pub async fn publish_committed(ctx: &Ctx, events: &[OutEvent]) {
 /// Publishes outbox items older than `min_age_secs` (left by a crash between
 /// commit and publish). Returns how many it published.
 pub async fn sweep_outbox(ctx: &Ctx, min_age_secs: i64) -> StoreResult<usize> {
-    let cutoff = chrono::Utc::now().timestamp_millis() - min_age_secs * 1000;
+    let cutoff = crate::time::now().timestamp_millis() - min_age_secs * 1000;
     let hi = format!("{cutoff:013}~");
     let items = ctx.store.query_all(&Query::between(OUTBOX, "0", hi).limit(500)).await?;
     let mut n = 0;

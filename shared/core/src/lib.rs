@@ -23,6 +23,7 @@ pub mod request;
 pub mod retry;
 pub mod sign;
 pub mod sitelink;
+pub mod spec;
 pub mod store;
 pub mod time;
 

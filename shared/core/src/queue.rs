@@ -62,7 +62,7 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     pub fn new(event: OutEvent, reason: impl Into<String>, attempts: u32) -> Self {
-        DeadLetter { event, reason: reason.into(), attempts, failed_at: chrono::Utc::now().to_rfc3339() }
+        DeadLetter { event, reason: reason.into(), attempts, failed_at: crate::time::now().to_rfc3339() }
     }
 }
 

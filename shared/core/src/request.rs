@@ -2,7 +2,7 @@
 
 use crate::config::{Branch, Caller};
 use crate::fields::Data;
-use crate::registry::RouteSpec;
+use crate::spec::RouteSpec;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 

@@ -63,6 +63,52 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by a settable offset: `onecard serve --clock-offset`
+/// and the agent's `--clock-offset` start it off real time, and a test server
+/// (`--test-clock`) lets tests move it while running, so that order lapses,
+/// booking slots and retry schedules are tested without waiting.
+#[derive(Default)]
+pub struct OffsetClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    pub fn new(offset: chrono::Duration) -> Arc<Self> {
+        let c = OffsetClock::default();
+        c.set_offset(offset);
+        Arc::new(c)
+    }
+    pub fn set_offset(&self, offset: chrono::Duration) {
+        self.offset_ms.store(offset.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn offset(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.offset_ms.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset()
+    }
+}
+
+static GLOBAL: std::sync::RwLock<Option<Arc<dyn Clock>>> = std::sync::RwLock::new(None);
+
+/// Installs the process's clock: what `now()` reads where no `Ctx` is at hand
+/// (event ids, dead-letter stamps). A server installs the clock its `Ctx` has,
+/// so there is one clock per process.
+pub fn install(clock: Arc<dyn Clock>) {
+    *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = Some(clock);
+}
+
+/// Now, by the installed clock (the system clock if none was installed).
+pub fn now() -> DateTime<Utc> {
+    match &*GLOBAL.read().unwrap_or_else(|e| e.into_inner()) {
+        Some(c) => c.now(),
+        None => Utc::now(),
+    }
+}
+
 /// A clock fixed at a settable instant.
 pub struct FixedClock(pub std::sync::Mutex<DateTime<Utc>>);
 

@@ -64,7 +64,6 @@ pub use scalars::{stamp, DateTime, Decimal, EndTime, Flag, Int, List, Money, Tex
 
 use crate::codes::{ApiError, ApiResult};
 use crate::ctx::Ctx;
-use crate::registry::{Handler, HandlerFuture};
 use crate::request::{QueryFormat, Reply, Req};
 use chrono::NaiveDateTime;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
@@ -74,6 +73,11 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
+
+pub type HandlerFuture = std::pin::Pin<Box<dyn Future<Output = ApiResult<Reply>> + Send>>;
+/// The erased form every route takes inside the registry; `read` and `write`
+/// make it from a typed function.
+pub type Handler = Arc<dyn Fn(Ctx, Req) -> HandlerFuture + Send + Sync>;
 
 /// Does a route change state? Decides replay handling (decision 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

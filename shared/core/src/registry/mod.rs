@@ -2,12 +2,8 @@
 //! serves it (if built). Lambda mains and the local server both dispatch through
 //! one `Registry`, so a route is written once.
 
-mod routes;
-mod wire;
-
-pub use wire::{Wire, BODY_LIMIT, MAX_BODY_LIMIT, PICTURE_BODY_LIMIT};
-
-pub use routes::ROUTES;
+pub use crate::kit::{Handler, HandlerFuture};
+pub use crate::spec::{http_path, Actor, Group, RouteSpec, Wire, BODY_LIMIT, MAX_BODY_LIMIT, PICTURE_BODY_LIMIT, ROUTES};
 
 use crate::codes::ApiResult;
 use crate::ctx::Ctx;
@@ -15,83 +11,12 @@ use crate::kit::RouteDef;
 use crate::request::{Reply, Req};
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Group {
-    Park,
-    Acss,
-    Pls,
-    Cat,
-    Pub,
-    Partner,
-    Gate,
-    Push,
-}
-
-impl Group {
-    pub const SERVED: [Group; 7] = [Group::Park, Group::Acss, Group::Pls, Group::Cat, Group::Pub, Group::Partner, Group::Gate];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Group::Park => "park",
-            Group::Acss => "acss",
-            Group::Pls => "pls",
-            Group::Cat => "cat",
-            Group::Pub => "pub",
-            Group::Partner => "partner",
-            Group::Gate => "gate",
-            Group::Push => "push",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Group> {
-        Group::SERVED.into_iter().chain([Group::Push]).find(|g| g.name() == s)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor {
-    Client,
-    Site,
-    Partner,
-    /// The cloud calls a third party; nobody calls us on it.
-    Outbound,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct RouteSpec {
-    pub section: &'static str,
-    pub group: Group,
-    pub actor: Actor,
-    pub route: &'static str,
-    pub aliases: &'static [&'static str],
-    pub hardware: Option<&'static str>,
-    pub title: &'static str,
-}
-
-impl RouteSpec {
-    /// The HTTP path it is served at: `api.aspx/{route}` unless the spec prints
-    /// the route as a path of its own.
-    pub fn paths(&self) -> impl Iterator<Item = String> + '_ {
-        std::iter::once(self.route).chain(self.aliases.iter().copied()).map(http_path)
-    }
-}
 
 fn key(route: &str) -> String {
     route.trim_start_matches('/').to_ascii_lowercase()
 }
 
-pub fn http_path(route: &str) -> String {
-    if route.contains('/') {
-        format!("/{}", route.trim_start_matches('/'))
-    } else {
-        format!("/api.aspx/{route}")
-    }
-}
-
-pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult<Reply>> + Send>>;
 /// MIGRATION ONLY: wraps an untyped `async fn(Ctx, Req) -> ApiResult<Reply>`.
 #[doc(hidden)]
 pub fn handler<F, Fut>(f: F) -> Handler
@@ -102,9 +27,6 @@ where
     Arc::new(move |ctx, req| Box::pin(f(ctx, req)))
 }
 
-/// The erased form every route takes inside the registry; `kit::read` and
-/// `kit::write` make it from a typed function.
-pub type Handler = Arc<dyn Fn(Ctx, Req) -> HandlerFuture + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub struct Registry {
