@@ -3,7 +3,8 @@
 //! (outbox sweep and 13.9 heartbeat) that EventBridge gives the function.
 
 use crate::cli::ServeArgs;
-use onecard_app::push::{HttpClient, Pusher, RetryPolicy};
+use onecard_adapters::http_out::HyperOutbound;
+use onecard_app::push::{Pusher, RetryPolicy};
 use onecard_core::queue::DeadLetters;
 use onecard_core::Ctx;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ pub struct PushWorker {
 impl PushWorker {
     pub fn start(ctx: Ctx, dlq: Arc<dyn DeadLetters>, args: &ServeArgs) -> PushWorker {
         let policy = RetryPolicy::new(Duration::from_millis(args.push_retry_base_ms), args.push_max_attempts);
-        let pusher = Pusher { ctx, client: HttpClient::default(), policy, dlq };
+        let pusher = Pusher { ctx, client: std::sync::Arc::new(HyperOutbound::default()), policy, dlq };
         let (stop, rx) = watch::channel(false);
         let tick = Duration::from_secs(args.push_tick_secs.max(1));
         let task = tokio::spawn(pusher.run(tick, rx));

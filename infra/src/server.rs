@@ -49,7 +49,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sites: Arc<dyn SiteLink> = hub.clone();
     let clock = OffsetClock::new(chrono::Duration::seconds(args.clock_offset_secs));
     onecard_core::time::install(clock.clone());
-    let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() });
+    let http = onecard_adapters::http_out::HyperOutbound::shared(onecard_adapters::http_out::DEFAULT_TIMEOUT);
+    let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() }).with_http(http);
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
     let push = crate::push_worker::PushWorker::start(ctx.clone(), crate::push_worker::dead_letters(&args).await?, &args);
     let state = AppState { ctx, reg: Arc::new(onecard_app::registry()), test_clock: args.test_clock.then_some(clock) };

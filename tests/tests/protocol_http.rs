@@ -15,14 +15,15 @@ fn signed_request_succeeds_and_refusals_have_codes() {
     assert_eq!(env["data"][0]["carTypeName"], json!("小型车"));
     assert_eq!(env["total"], json!(1));
 
-    // Wrong secret, stale timestamp, replay: 100003.
+    // Wrong secret, stale timestamp: 100003.
     let bad = c.body_raw("{}", &now_local(), "1", Some("wrong"));
     assert_eq!(code(&c.post_raw("park.cartype.query", &bad)), 100003);
     let old = (chrono::Utc::now() + chrono::Duration::hours(7)).format("%Y-%m-%d %H:%M:%S").to_string();
     assert_eq!(code(&c.post_raw("park.cartype.query", &c.body_raw("{}", &old, "2", None))), 100003);
+    // A read sent twice is answered twice (decision 3: reads keep no marker).
     let once = c.body(&json!({"isDetails": "1"}));
     assert_eq!(code(&c.post_raw("park.cartype.query", &once)), 200);
-    assert_eq!(code(&c.post_raw("park.cartype.query", &once)), 100003);
+    assert_eq!(code(&c.post_raw("park.cartype.query", &once)), 200);
 
     // Raw bytes: spacing inside data is signed as sent.
     let spaced = c.body_raw(r#"{ "isDetails" : "1" }"#, &now_local(), "3", None);

@@ -15,7 +15,8 @@ use onecard_adapters::sqlite_store::SqliteStore;
 use onecard_adapters::sqs_dlq::SqsDeadLetters;
 use onecard_adapters::sqs_queue::SqsQueue;
 use onecard_app::push::subscriptions::{self, Partner};
-use onecard_app::push::{HttpClient, Pusher, RetryPolicy};
+use onecard_adapters::http_out::HyperOutbound;
+use onecard_app::push::{Pusher, RetryPolicy};
 use onecard_core::events::{outbox_write, publish_committed};
 use onecard_core::queue::{DeadLetters, OutEvent};
 use onecard_core::sitelink::NoSites;
@@ -66,7 +67,7 @@ async fn rig(endpoint: &str, max_attempts: u32) -> Rig {
     let dlq = Arc::new(SqsDeadLetters::new(sqs.clone(), dlq_url));
     // One second: SQS hides messages in whole seconds.
     let policy = RetryPolicy::new(Duration::from_secs(1), max_attempts);
-    let pusher = Pusher { ctx, client: HttpClient::default(), policy, dlq: dlq.clone() };
+    let pusher = Pusher { ctx, client: std::sync::Arc::new(HyperOutbound::default()), policy, dlq: dlq.clone() };
     Rig { sqs, queue_url, pusher, dlq }
 }
 

@@ -11,7 +11,8 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use onecard_adapters::sqs_dlq::SqsDeadLetters;
 use onecard_app::push::batch::{self, BatchItem};
-use onecard_app::push::{HttpClient, Pusher, RetryPolicy};
+use onecard_adapters::http_out::HyperOutbound;
+use onecard_app::push::{Pusher, RetryPolicy};
 use onecard_lambda::Error;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub async fn init() -> Result<Pusher, Error> {
         return Err("ONECARD_QUEUE_URL is not set: the push function releases and sweeps into the event queue".into());
     }
     let dlq = Arc::new(SqsDeadLetters::from_env(&dlq_url, clients.env.sqs_endpoint.as_deref()).await);
-    Ok(Pusher { ctx: clients.ctx(), client: HttpClient::default(), policy: policy_from(|k| std::env::var(k).ok()), dlq })
+    Ok(Pusher { ctx: clients.ctx(), client: std::sync::Arc::new(HyperOutbound::default()), policy: policy_from(|k| std::env::var(k).ok()), dlq })
 }
 
 /// The SQS trigger: answers the failed items.

@@ -27,6 +27,19 @@ async fn hub() -> (Arc<Hub>, u16) {
     (hub, port)
 }
 
+/// What the refused uplinks could have changed: car types, orders, payments,
+/// cards and stored-value top-ups of the demo branch.
+async fn hub_state(hub: &Hub) -> Vec<(String, usize)> {
+    let (ctx, _) = hub.app.get().expect("attached");
+    use onecard_app::keys;
+    let mut out = Vec::new();
+    for pk in [keys::car_types("1001"), keys::orders("1001"), keys::payments("1001"), keys::payment_log("1001"), keys::cards("1001"), keys::value_topups("1001")] {
+        let n = ctx.store.query_all(&onecard_core::store::Query::partition(pk.clone())).await.unwrap().len();
+        out.push((pk, n));
+    }
+    out
+}
+
 /// The agent's link client; its clock must read the branch's zone.
 fn agent(port: u16, secret: &str) -> (Link, tokio::sync::mpsc::UnboundedReceiver<Inbound>) {
     demo::use_branch_zone("Asia/Shanghai");
@@ -91,12 +104,21 @@ async fn commands_are_relayed_and_acks_matched() {
     assert_eq!(seen[0], "siteconfig:2", "the site configuration follows the welcome");
     assert!(seen.contains(&"k1".to_string()) && seen.contains(&"silent-1".to_string()));
 
-    // Uplinks run through the handlers.
-    let r = link.uplink("park.cartype.query", json!({}), Duration::from_secs(2)).await.unwrap();
-    assert_eq!(r.code, 200);
-    assert_eq!(r.data[0]["carTypeName"], json!("小型车"));
+    // Uplinks run through the handlers, and only the site's routes (decision
+    // 13): an agent pays nothing, tops up nothing, issues no card.
     let r = link.uplink("cat.no.such", json!({}), Duration::from_secs(2)).await.unwrap();
     assert_eq!(r.code, 404);
+    let before = hub_state(&hub).await;
+    for (route, data) in [
+        ("commit", json!({"credentialtype": "1", "credential": "浙A12345", "parkcost": "0.00", "calcId": "1"})),
+        ("park.scard.charge", json!({"credentialtype": "1", "credential": "浙A12345", "amount": "100.00"})),
+        ("pub.card.add", json!({"cardNo": "99999999", "licensePlate": "浙A99999"})),
+        ("park.cartype.add", json!({"carTypeName": "代理车型"})),
+    ] {
+        let r = link.uplink(route, data, Duration::from_secs(2)).await.unwrap();
+        assert_eq!(r.code, 403, "{route}: {r:?}");
+    }
+    assert_eq!(hub_state(&hub).await, before, "nothing changed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

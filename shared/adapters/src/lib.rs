@@ -7,6 +7,7 @@ mod db;
 pub mod dynamo_store;
 pub mod embedded_dlq;
 pub mod emulator;
+pub mod http_out;
 pub mod embedded_queue;
 pub mod sqlite_store;
 pub mod sqs_dlq;

@@ -1,5 +1,6 @@
 //! The context every handler runs in: the ports, chosen once at start-up.
 
+use crate::outbound::{NoOutbound, Outbound};
 use crate::queue::EventQueue;
 use crate::sitelink::SiteLink;
 use crate::store::ItemStore;
@@ -16,20 +17,32 @@ pub struct Ports {
 
 /// Cheap to clone; handlers take it by value.
 #[derive(Clone)]
-pub struct Ctx(Arc<Ports>);
+pub struct Ctx {
+    ports: Arc<Ports>,
+    http: Arc<dyn Outbound>,
+}
 
 impl Ctx {
+    /// A context that sends no outbound HTTP (`with_http` gives it a client).
     pub fn new(p: Ports) -> Self {
-        Ctx(Arc::new(p))
+        Ctx { ports: Arc::new(p), http: Arc::new(NoOutbound) }
+    }
+    pub fn with_http(mut self, http: Arc<dyn Outbound>) -> Self {
+        self.http = http;
+        self
     }
     pub fn store(&self) -> &dyn ItemStore {
-        &*self.0.store
+        &*self.ports.store
+    }
+    /// Outbound HTTP (pushes, 6.2.3 verification).
+    pub fn http(&self) -> &Arc<dyn Outbound> {
+        &self.http
     }
 }
 
 impl Deref for Ctx {
     type Target = Ports;
     fn deref(&self) -> &Ports {
-        &self.0
+        &self.ports
     }
 }

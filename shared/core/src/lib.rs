@@ -17,6 +17,7 @@ pub mod link;
 pub mod memstore;
 pub mod money;
 pub mod openapi;
+pub mod outbound;
 pub mod queue;
 pub mod registry;
 pub mod request;

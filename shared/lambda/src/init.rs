@@ -84,6 +84,8 @@ pub struct Clients {
     pub env: LambdaEnv,
     pub store: Arc<DynamoStore>,
     pub queue: Arc<dyn EventQueue>,
+    /// Outbound HTTP (6.2.3 verification, pushes): one pooled client.
+    pub http: Arc<dyn onecard_core::outbound::Outbound>,
 }
 
 /// Logging, environment, clients, and a warm DynamoDB connection.
@@ -110,7 +112,8 @@ pub async fn init() -> Result<Clients, Error> {
         init_ms = started.elapsed().as_millis() as u64,
         "init done"
     );
-    Ok(Clients { env, store, queue })
+    let http = onecard_adapters::http_out::HyperOutbound::shared(onecard_adapters::http_out::DEFAULT_TIMEOUT);
+    Ok(Clients { env, store, queue, http })
 }
 
 impl Clients {
@@ -118,6 +121,7 @@ impl Clients {
     pub fn ctx(&self) -> Ctx {
         let store: Arc<dyn ItemStore> = self.store.clone();
         Ctx::new(Ports { store, queue: self.queue.clone(), sites: self.site_link(), clock: Arc::new(SystemClock) })
+            .with_http(self.http.clone())
     }
 
     /// The link to the site agents: the API Gateway WebSocket API's connections

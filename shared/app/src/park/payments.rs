@@ -242,7 +242,7 @@ async fn commit(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     if matches!(&req.origin, onecard_core::Origin::Caller(c) if c.verify_url.is_some()) {
         refuse_settled(&ctx, req.branchno(), &p, req.now).await?;
     }
-    crate::push::verify::verify_commit(&req, (!p.zero).then_some(p.number.as_str()), p.trade_no.as_deref(), p.parkcost, &p.credential).await?;
+    crate::push::verify::verify_commit(&ctx, &req, (!p.zero).then_some(p.number.as_str()), p.trade_no.as_deref(), p.parkcost, &p.credential).await?;
     let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
     let mut out = json!({
         "flag": "1",

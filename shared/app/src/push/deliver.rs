@@ -2,7 +2,7 @@
 //! secret (decision 10), POSTed to `{url}/{route}`, and the partner's answer
 //! read. Only an answer envelope with `status` true is a delivery.
 
-use super::client::{Answer, HttpClient};
+use onecard_core::outbound::{Answer, Outbound};
 use super::subscriptions::Partner;
 use onecard_core::queue::OutEvent;
 use onecard_core::sign;
@@ -54,7 +54,7 @@ pub fn interpret(a: &Answer) -> Result<(), String> {
     }
 }
 
-pub async fn deliver(client: &HttpClient, partner: &Partner, ev: &OutEvent, timestamp: &str) -> Result<(), String> {
+pub async fn deliver(client: &dyn Outbound, partner: &Partner, ev: &OutEvent, timestamp: &str) -> Result<(), String> {
     let url = partner.endpoint(&ev.route);
     let answer = client.post_json(&url, envelope(partner, ev, timestamp)).await?;
     interpret(&answer).map_err(|e| format!("{url}: {e}"))
@@ -63,7 +63,6 @@ pub async fn deliver(client: &HttpClient, partner: &Partner, ev: &OutEvent, time
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use onecard_core::envelope::RequestEnvelope;
     use serde_json::json;
 
@@ -103,7 +102,7 @@ mod tests {
 
     #[test]
     fn only_status_true_is_delivered() {
-        let a = |status: u16, body: &str| Answer { status, body: Bytes::from(body.to_string()) };
+        let a = |status: u16, body: &str| Answer { status, body: body.as_bytes().to_vec() };
         assert!(interpret(&a(200, r#"{"status":true,"code":200}"#)).is_ok());
         assert!(interpret(&a(200, r#"{"status":"true"}"#)).is_ok());
         assert!(interpret(&a(200, r#"{"status":false,"code":500,"message":"busy"}"#)).unwrap_err().contains("busy"));

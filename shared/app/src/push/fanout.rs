@@ -3,7 +3,7 @@
 //! success, so a retry after a partial fan-out (or a duplicate SQS delivery, or
 //! a redrive) only goes to the partners still missing it.
 
-use super::client::HttpClient;
+use onecard_core::outbound::Outbound;
 use super::deliver;
 use super::retry::{Next, RetryPolicy};
 use super::subscriptions::{self, Partner};
@@ -61,7 +61,7 @@ async fn timestamp(ctx: &Ctx, branch: &str) -> String {
     time::format(time::to_local(ctx.clock.now(), &tz))
 }
 
-async fn to_partner(ctx: &Ctx, client: &HttpClient, ev: &OutEvent, p: &Partner, ts: &str) -> Result<bool, String> {
+async fn to_partner(ctx: &Ctx, client: &dyn Outbound, ev: &OutEvent, p: &Partner, ts: &str) -> Result<bool, String> {
     let pk = keys::push_delivered(&ev.branch);
     let sk = marker_sk(ev, &p.name);
     if ctx.store.get(&pk, &sk).await.map_err(|e| format!("reading the delivered marker: {e}"))?.is_some() {
@@ -80,7 +80,7 @@ async fn to_partner(ctx: &Ctx, client: &HttpClient, ev: &OutEvent, p: &Partner, 
 
 /// Sends `ev` to every subscriber still missing it, all at once (one slow
 /// partner must not eat the others' time).
-pub async fn fan_out(ctx: &Ctx, client: &HttpClient, ev: &OutEvent) -> Result<FanOut, String> {
+pub async fn fan_out(ctx: &Ctx, client: &dyn Outbound, ev: &OutEvent) -> Result<FanOut, String> {
     let partners = subscriptions::subscribers(ctx.store(), &ev.branch, &ev.route)
         .await
         .map_err(|e| format!("reading the subscribers: {e}"))?;
@@ -102,7 +102,7 @@ pub async fn fan_out(ctx: &Ctx, client: &HttpClient, ev: &OutEvent) -> Result<Fa
 
 /// One delivery attempt (`attempt` is 1-based: the queue's receive count) and
 /// the decision that follows from it.
-pub async fn attempt(ctx: &Ctx, client: &HttpClient, policy: &RetryPolicy, ev: &OutEvent, attempt: u32) -> Outcome {
+pub async fn attempt(ctx: &Ctx, client: &dyn Outbound, policy: &RetryPolicy, ev: &OutEvent, attempt: u32) -> Outcome {
     let reason = match fan_out(ctx, client, ev).await {
         Ok(f) if f.complete() => {
             if !f.delivered.is_empty() {

@@ -2,7 +2,7 @@
 //! (not through the queue): a heartbeat is only worth anything now, and the
 //! next one follows within the interval, so a missed one is not retried.
 
-use super::client::HttpClient;
+use onecard_core::outbound::Outbound;
 use super::{deliver, records, subscriptions};
 use onecard_core::queue::OutEvent;
 use onecard_core::{config, time, Ctx};
@@ -10,7 +10,7 @@ use onecard_core::{config, time, Ctx};
 pub const ROUTE: &str = "report/parkHeartbeat";
 
 /// One heartbeat to every subscriber of every branch; answers (sent, failed).
-pub async fn beat(ctx: &Ctx, client: &HttpClient) -> (usize, usize) {
+pub async fn beat(ctx: &Ctx, client: &dyn Outbound) -> (usize, usize) {
     let branches = match config::list_branches(ctx.store()).await {
         Ok(b) => b,
         Err(e) => {

@@ -8,7 +8,6 @@
 //! ever reads them off the queue.
 
 pub mod batch;
-pub mod client;
 pub mod deliver;
 pub mod fanout;
 pub mod heartbeat;
@@ -18,7 +17,6 @@ pub mod subscriptions;
 pub mod verify;
 pub mod worker;
 
-pub use client::HttpClient;
 pub use retry::RetryPolicy;
 pub use worker::Pusher;
 

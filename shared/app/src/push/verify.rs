@@ -4,12 +4,11 @@
 //! The body is plain JSON and the answer is the seed's own small object, not a
 //! chapter 5 envelope.
 
-use super::client::HttpClient;
 use chrono::NaiveDateTime;
 use onecard_core::config::Caller;
-use onecard_core::{ApiError, ApiResult, Fen, Origin, Req};
+use onecard_core::outbound::Outbound;
+use onecard_core::{ApiError, ApiResult, Ctx, Fen, Origin, Req};
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,11 +41,6 @@ impl VerifyRequest {
     }
 }
 
-fn client() -> &'static HttpClient {
-    static CLIENT: OnceLock<HttpClient> = OnceLock::new();
-    CLIENT.get_or_init(|| HttpClient::new(timeout()))
-}
-
 fn timeout() -> Duration {
     std::env::var(TIMEOUT_ENV)
         .ok()
@@ -74,7 +68,7 @@ pub fn interpret(status: u16, body: &[u8]) -> ApiResult<()> {
 }
 
 /// Asks the caller to confirm a payment; Ok when it has no verify URL.
-pub async fn verify_payment(caller: &Caller, req: &VerifyRequest) -> ApiResult<()> {
+pub async fn verify_payment(http: &dyn Outbound, caller: &Caller, req: &VerifyRequest) -> ApiResult<()> {
     let Some(url) = caller.verify_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(());
     };
@@ -82,7 +76,7 @@ pub async fn verify_payment(caller: &Caller, req: &VerifyRequest) -> ApiResult<(
         // 6.2.3 marks thirdPayId as the one field the caller cannot do without.
         return Err(ApiError::field("thirdPayId", "is required: this caller verifies its payments (6.2.3)"));
     }
-    let answer = client().post_json(url, req.body().to_string()).await.map_err(|e| {
+    let answer = http.post_json_within(url, req.body().to_string(), timeout()).await.map_err(|e| {
         tracing::warn!(from = %caller.from, error = %e, "payment verification unreachable");
         ApiError::failed(format!("payment not verified: {e}"))
     })?;
@@ -93,7 +87,7 @@ pub async fn verify_payment(caller: &Caller, req: &VerifyRequest) -> ApiResult<(
 
 /// The 6.2 `commit` hook: verifies with the calling caller, if it has a verify
 /// URL; entertime and carNo come from the commit request when it carries them.
-pub async fn verify_commit(req: &Req, order_id: Option<&str>, third_pay_id: Option<&str>, parkcost: Fen, credential: &str) -> ApiResult<()> {
+pub async fn verify_commit(ctx: &Ctx, req: &Req, order_id: Option<&str>, third_pay_id: Option<&str>, parkcost: Fen, credential: &str) -> ApiResult<()> {
     let Origin::Caller(caller) = &req.origin else { return Ok(()) };
     if caller.verify_url.is_none() {
         return Ok(());
@@ -106,7 +100,7 @@ pub async fn verify_commit(req: &Req, order_id: Option<&str>, third_pay_id: Opti
         car_no: req.data.opt_str_any(&["carno", "carNo"])?,
         credential: credential.to_string(),
     };
-    verify_payment(caller, &v).await
+    verify_payment(&**ctx.http(), caller, &v).await
 }
 
 #[cfg(test)]
@@ -143,11 +137,16 @@ mod tests {
     async fn no_url_no_call_and_missing_third_pay_id_is_100001() {
         let mut c = Caller { from: "x".into(), secret: "s".into(), enabled: true, branches: vec![], groups: vec![], verify_url: None, ..Default::default() };
         let mut r = VerifyRequest { order_id: None, third_pay_id: None, parkcost: Fen(0), entertime: None, car_no: None, credential: "A".into() };
-        assert!(verify_payment(&c, &r).await.is_ok());
+        let down = onecard_core::outbound::Scripted::new(|url, _| Err(format!("POST {url}: connection refused")));
+        assert!(verify_payment(&*down, &c, &r).await.is_ok());
         c.verify_url = Some("http://127.0.0.1:1/verify".into());
-        assert_eq!(verify_payment(&c, &r).await.unwrap_err().code.0, 100001);
-        // Nobody listens on port 1: refused, never let through.
+        assert_eq!(verify_payment(&*down, &c, &r).await.unwrap_err().code.0, 100001);
+        assert!(down.sent().is_empty(), "nothing is asked without a thirdPayId");
+        // The caller's server is down: refused, never let through.
         r.third_pay_id = Some("T".into());
-        assert_eq!(verify_payment(&c, &r).await.unwrap_err().code.0, 500);
+        assert_eq!(verify_payment(&*down, &c, &r).await.unwrap_err().code.0, 500);
+        let ok = onecard_core::outbound::Scripted::always(200, r#"{"status":"success"}"#);
+        assert!(verify_payment(&*ok, &c, &r).await.is_ok());
+        assert_eq!(ok.sent()[0].0, "http://127.0.0.1:1/verify");
     }
 }

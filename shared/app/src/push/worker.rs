@@ -1,7 +1,7 @@
 //! The queue consumer: the local server's worker loop over the embedded queue,
 //! and the settling of one received message that the Lambda shares.
 
-use super::client::HttpClient;
+use onecard_core::outbound::Outbound;
 use super::fanout::{self, Outcome};
 use super::retry::RetryPolicy;
 use onecard_core::queue::{DeadLetter, DeadLetters, Received};
@@ -13,7 +13,7 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Pusher {
     pub ctx: Ctx,
-    pub client: HttpClient,
+    pub client: std::sync::Arc<dyn Outbound>,
     pub policy: RetryPolicy,
     pub dlq: Arc<dyn DeadLetters>,
 }
@@ -31,7 +31,7 @@ pub enum Settled {
 impl Pusher {
     /// Attempts one event and decides its fate; the caller acts on the queue.
     pub async fn attempt(&self, r: &Received) -> Outcome {
-        fanout::attempt(&self.ctx, &self.client, &self.policy, &r.event, r.receive_count.max(1)).await
+        fanout::attempt(&self.ctx, &*self.client, &self.policy, &r.event, r.receive_count.max(1)).await
     }
 
     /// Sends an exhausted event to the dead-letter queue.
@@ -86,7 +86,7 @@ impl Pusher {
             Ok(n) => tracing::info!(published = n, "outbox sweep"),
             Err(e) => tracing::warn!(error = %e, "outbox sweep failed"),
         }
-        let (sent, failed) = super::heartbeat::beat(&self.ctx, &self.client).await;
+        let (sent, failed) = super::heartbeat::beat(&self.ctx, &*self.client).await;
         if sent + failed > 0 {
             tracing::debug!(sent, failed, "heartbeats");
         }
@@ -187,7 +187,7 @@ mod tests {
         };
         subscriptions::put(ctx.store(), &p).await.unwrap();
         let dlq = Arc::new(onecard_adapters::embedded_dlq::EmbeddedDeadLetters::open(&testkit::temp_dir().join("dlq.db")).unwrap());
-        let pusher = Pusher { ctx, client: HttpClient::default(), policy: RetryPolicy::new(Duration::from_millis(20), max_attempts), dlq: dlq.clone() };
+        let pusher = Pusher { ctx, client: std::sync::Arc::new(onecard_adapters::http_out::HyperOutbound::default()), policy: RetryPolicy::new(Duration::from_millis(20), max_attempts), dlq: dlq.clone() };
         (pusher, seen, dlq)
     }
 

@@ -274,3 +274,28 @@ pub fn check_window(start: NaiveDateTime, end: NaiveDateTime, end_field: &str) -
 pub fn any_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"description": "not built yet: the route answers 501"})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_capped_and_keep_the_true_total() {
+        let all: Vec<u32> = (0..1500).collect();
+        let p = Page::of(Some(QueryFormat { rowindex: 0, pagesize: Some(1_000_000) }), all.clone());
+        assert_eq!((p.rows.len(), p.total), (PAGE_CAP, 1500));
+        let p = Page::of(None, all.clone());
+        assert_eq!((p.rows.len(), p.total, p.rowindex), (PAGE_CAP, 1500, 0));
+        let p = Page::of(Some(QueryFormat { rowindex: 1490, pagesize: Some(20) }), all);
+        assert_eq!(p.rows, (1490..1500).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn windows_longer_than_a_year_are_refused() {
+        let t = |s: &str| crate::time::parse(s).unwrap();
+        assert!(check_window(t("2026-01-01"), t("2026-12-31"), "endtime").is_ok());
+        let e = check_window(t("2025-01-01"), t("2026-12-31"), "endtime").unwrap_err();
+        assert!(e.message.contains("'endtime'"), "{}", e.message);
+        assert!(check_window(t("2026-02-01"), t("2026-01-01"), "endtime").is_err());
+    }
+}

@@ -1,8 +1,10 @@
-//! The outbound HTTP client: hyper-util's pooled client over rustls (the TLS
-//! stack the AWS SDK already links), built once and shared, with a deadline on
-//! every request so a partner that hangs cannot hold a worker.
+//! The outbound HTTP port (`onecard_core::outbound::Outbound`) on hyper-util's
+//! pooled client over rustls (the TLS stack the AWS SDK already links), built
+//! once and shared, with a deadline on every request so a partner that hangs
+//! cannot hold a worker.
 
 use bytes::Bytes;
+use onecard_core::outbound::{Answer, Outbound};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -16,19 +18,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 #[derive(Clone)]
-pub struct HttpClient {
+pub struct HyperOutbound {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
-/// An HTTP answer: status and body.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Answer {
-    pub status: u16,
-    pub body: Bytes,
-}
-
-impl HttpClient {
+impl HyperOutbound {
     pub fn new(timeout: Duration) -> Self {
         let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
@@ -48,19 +43,22 @@ impl HttpClient {
         };
         let connector = builder.https_or_http().enable_http1().build();
         let inner = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
-        HttpClient { inner, timeout }
+        HyperOutbound { inner, timeout }
     }
 
-    pub fn timeout(&self) -> Duration {
+    /// The port, shared.
+    pub fn shared(timeout: Duration) -> std::sync::Arc<dyn Outbound> {
+        std::sync::Arc::new(HyperOutbound::new(timeout))
+    }
+}
+
+#[async_trait::async_trait]
+impl Outbound for HyperOutbound {
+    fn timeout(&self) -> Duration {
         self.timeout
     }
 
-    /// POSTs a JSON body. Errors are one line for logs and dead letters.
-    pub async fn post_json(&self, url: &str, body: String) -> Result<Answer, String> {
-        self.post_json_within(url, body, self.timeout).await
-    }
-
-    pub async fn post_json_within(&self, url: &str, body: String, timeout: Duration) -> Result<Answer, String> {
+    async fn post_json_within(&self, url: &str, body: String, timeout: Duration) -> Result<Answer, String> {
         let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL '{url}': {e}"))?;
         let req = Request::post(uri)
             .header(hyper::header::CONTENT_TYPE, "application/json; charset=utf-8")
@@ -74,7 +72,7 @@ impl HttpClient {
                 .await
                 .map_err(|e| format!("reading the answer of {url}: {e}"))?
                 .to_bytes();
-            Ok(Answer { status, body })
+            Ok(Answer { status, body: body.to_vec() })
         };
         match tokio::time::timeout(timeout, call).await {
             Ok(r) => r,
@@ -83,9 +81,9 @@ impl HttpClient {
     }
 }
 
-impl Default for HttpClient {
+impl Default for HyperOutbound {
     fn default() -> Self {
-        HttpClient::new(DEFAULT_TIMEOUT)
+        HyperOutbound::new(DEFAULT_TIMEOUT)
     }
 }
 
