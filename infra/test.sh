@@ -59,5 +59,5 @@ data=$(mktemp -d)
 "$target_dir/debug/onecard" serve --listen "127.0.0.1:$port" --data-dir "$data/data" --no-demo-site >"$data/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-python3 "$kit/conformance/onecard_conformance.py" --base "http://127.0.0.1:$port" --suite protocol,coverage,parking \
+python3 "$kit/conformance/onecard_conformance.py" --base "http://127.0.0.1:$port" --suite protocol,coverage,parking,wires \
   | grep -vE '^PASS ' || { echo "conformance failed; server log:"; tail -n 40 "$data/serve.log"; exit 1; }
