@@ -8,6 +8,7 @@ use crate::keys;
 use onecard_core::config::{self, Branch};
 use onecard_core::link::{route, Hello, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
 use onecard_core::store::{Cond, Item, StoreError};
+use onecard_core::idempotency::{self, RequestKey};
 use onecard_core::{dispatch, time, ApiResult, Code, Ctx, Registry};
 use serde_json::Value;
 
@@ -52,12 +53,12 @@ pub async fn authenticate(ctx: &Ctx, hello: &Hello, skew_secs: i64) -> Result<Br
         ));
     }
     // A captured hello must not open a second session inside the window.
-    let marker = Item::new(keys::site_hello_replay(&hello.branch, &hello.agent_id), hello.sign.trim(), Value::Null)
-        .with_ttl(now.timestamp() + 2 * skew_secs.max(60));
-    match ctx.store.put(marker, Cond::MustNotExist).await {
-        Ok(()) => Ok(branch),
-        Err(StoreError::ConditionFailed) => Err(refused(Code::AUTH, "replayed hello")),
-        Err(e) => Err(store_err(e)),
+    let key = RequestKey::at(keys::site_hello_replay(&hello.branch, &hello.agent_id), hello.sign.trim());
+    let expires = onecard_core::store::now_unix().max(now.timestamp()) + 2 * skew_secs.max(60);
+    match idempotency::first_time(ctx.store(), &key, expires).await {
+        Ok(true) => Ok(branch),
+        Ok(false) => Err(refused(Code::AUTH, "replayed hello")),
+        Err(e) => Err(refused(e.code, e.message)),
     }
 }
 
@@ -90,12 +91,12 @@ pub fn is_upload(route_name: &str) -> bool {
 /// (100002) is not remembered, because the agent keeps the record and retries.
 pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &str, up: Uplink) -> Reply {
     let remember = is_upload(&up.route) && !up.id.trim().is_empty();
-    let (pk, sk) = (keys::uplink_replies(branch), format!("{agent_id}#{}", up.id));
+    let key = RequestKey::at(keys::uplink_replies(branch), format!("{agent_id}#{}", up.id));
     if remember {
-        match ctx.store.get(&pk, &sk).await {
-            Ok(Some(item)) => {
+        match idempotency::recall(ctx.store(), &key).await {
+            Ok(Some(answer)) => {
                 tracing::info!(branch, agent = agent_id, id = %up.id, route = %up.route, "repeated upload answered from memory");
-                return Reply::from_envelope(&up.id, &item.body);
+                return Reply::from_envelope(&up.id, &answer);
             }
             Ok(None) => {}
             // Without the memory the handler's own idempotence still holds.
@@ -110,13 +111,21 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
         dispatch::site(ctx, reg, branch, agent_id, &up.route, data).await
     };
     let reply = Reply::from_envelope(&up.id, &env);
-    if remember && reply.code != Code::SYSTEM.0 {
-        let item = Item::new(pk, sk, env).with_ttl(ctx.clock.now().timestamp() + REPLY_MEMORY_SECS);
-        if let Err(e) = ctx.store.put(item, Cond::None).await {
+    if remember {
+        let expires = onecard_core::store::now_unix().max(ctx.clock.now().timestamp()) + REPLY_MEMORY_SECS;
+        if let Err(e) = idempotency::remember(ctx.store(), &key, expires, &env).await {
             tracing::warn!(error = %e, "upload reply not remembered");
         }
     }
     reply
+}
+
+/// What `cat.offline.decision` must carry; the rest is kept as sent.
+#[derive(serde::Deserialize)]
+struct OfflineDecision {
+    #[serde(rename = "licensePlate")]
+    plate: onecard_core::kit::Plate,
+    time: onecard_core::kit::DateTime,
 }
 
 /// `cat.offline.decision` is the agent protocol's own uplink (no section of
@@ -124,11 +133,9 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
 /// the cloud was unreachable, kept as the audit trail of those decisions. The
 /// entries and exits themselves arrive as 9.1/9.2 uploads.
 async fn record_offline_decision(ctx: &Ctx, branch: &str, agent_id: &str, id: &str, data: &Value) -> ApiResult<onecard_core::Reply> {
-    let d = onecard_core::Data::new(data.clone());
-    let plate = d.str("licensePlate")?;
-    let at = d.time("time")?;
-    let sk = format!("{}#{agent_id}#{id}", time::format(at));
-    let body = serde_json::json!({ "agentId": agent_id, "licensePlate": plate, "record": data });
+    let d: OfflineDecision = onecard_core::kit::input::parse(data.clone())?;
+    let sk = format!("{}#{agent_id}#{id}", time::format(d.time.get()));
+    let body = serde_json::json!({ "agentId": agent_id, "licensePlate": d.plate, "record": data });
     match ctx.store.put(Item::new(keys::offline_decisions(branch), sk, body), Cond::MustNotExist).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(onecard_core::Reply::empty()),
         Err(e) => Err(e.into()),

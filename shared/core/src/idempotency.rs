@@ -1,5 +1,9 @@
-//! Doing a request once, however often it arrives (decision 3).
+//! Doing a thing once, however often it arrives: a signed request (decision
+//! 3), an agent's hello, an agent's upload. One module, so the three share the
+//! rules: a conditional put claims, an answer is remembered for a while, and a
+//! failure the sender may retry is forgotten.
 //!
+//! Requests:
 //! A write route's signed request is remembered, keyed by what makes it unique
 //! (caller, branch, route and signature: the signature covers neither the route
 //! nor the branch, and the seed's nonce is only 0-99), together with the answer
@@ -15,16 +19,45 @@ use crate::store::{Cond, Item, ItemStore, StoreError};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// The identity of one signed request.
+/// The identity of one thing to do once: where its marker lives.
 pub struct RequestKey {
     pk: String,
     sk: String,
 }
 
 impl RequestKey {
+    /// A signed request: the signature covers neither the route nor the
+    /// branch, so both are part of the key.
     pub fn new(from: &str, branchno: &str, route: &str, sign: &str) -> Self {
         RequestKey { pk: format!("idem#{from}#{branchno}"), sk: format!("{route}#{}", sign.trim()) }
     }
+
+    /// Any other marker, at a key its owner chose (hello replays, uploads).
+    pub fn at(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        RequestKey { pk: pk.into(), sk: sk.into() }
+    }
+}
+
+/// True the first time `key` is seen before `expires` (unix seconds); the
+/// marker alone is the memory (an agent's hello: a captured one must not open
+/// a second session).
+pub async fn first_time(store: &dyn ItemStore, key: &RequestKey, expires: i64) -> ApiResult<bool> {
+    match store.put(Item::new(key.pk.clone(), key.sk.clone(), Value::Null).with_ttl(expires), Cond::MustNotExist).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer remembered for `key`, if any (an agent's upload sent again).
+pub async fn recall(store: &dyn ItemStore, key: &RequestKey) -> ApiResult<Option<Value>> {
+    Ok(store.get(&key.pk, &key.sk).await?.map(|item| item.body.get(ANSWER).cloned().unwrap_or(item.body)))
+}
+
+/// Remembers `answer` for `key` until `expires`, unless it is a system error
+/// (100002: the sender keeps the thing and retries, and the retry must run).
+pub async fn remember(store: &dyn ItemStore, key: &RequestKey, expires: i64, answer: &Value) -> ApiResult<()> {
+    finish(store, key, expires, answer).await
 }
 
 /// What claiming a request found.
