@@ -213,3 +213,7 @@ async fn outdata(ctx: Ctx, req: Req, input: OutdataIn) -> ApiResult<Option<Empty
 pub fn routes() -> Vec<RouteDef> {
     vec![kit::write("cat.upload.indata", indata), kit::write("cat.upload.outdata", outdata)]
 }
+
+#[cfg(test)]
+#[path = "uploads_tests.rs"]
+mod tests;
