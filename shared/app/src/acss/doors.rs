@@ -8,8 +8,11 @@
 //! hardware does (620, 500 "site offline").
 
 use crate::park::hardware::{ack_error, command, deadline};
+use onecard_core::kit::{self, Int, RouteDef, Text};
 use onecard_core::link::{ack_code, action, DoorNormalOpen};
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Registry, Reply, Req};
+use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub fn door_device(controller_no: &str, door_no: &str) -> String {
@@ -17,14 +20,12 @@ pub fn door_device(controller_no: &str, door_no: &str) -> String {
 }
 
 /// Sends to the door's own id, then (reader 1 only) to its controller number.
-async fn door_command(ctx: &Ctx, req: &Req, act: &str, params: Value) -> ApiResult<()> {
-    let controller = req.data.str("controllerno")?;
-    let door = req.data.str("doorno")?;
+async fn door_command(ctx: &Ctx, req: &Req, controller: &str, door: &str, act: &str, params: Value) -> ApiResult<()> {
     let until = deadline(req);
-    let mut device = door_device(&controller, &door);
+    let mut device = door_device(controller, door);
     let mut ack = command(ctx, req, &device, act, params.clone(), until).await?;
     if ack.code == ack_code::UNKNOWN_DEVICE && door == "1" {
-        device = controller;
+        device = controller.to_string();
         ack = command(ctx, req, &device, act, params, until).await?;
     }
     if ack.ok {
@@ -34,31 +35,58 @@ async fn door_command(ctx: &Ctx, req: &Req, act: &str, params: Value) -> ApiResu
     }
 }
 
-fn done() -> Reply {
-    Reply::data(json!({ "flag": "1", "memo": "" }))
+/// 7.6 / 7.12 output. A door that did not open is an error, not `flag` 0: the
+/// caller learns why (620, site offline, refused).
+#[derive(Serialize, JsonSchema)]
+pub struct DoneOut {
+    /// 1 success.
+    pub flag: String,
+    pub memo: String,
 }
 
-/// 7.6: `userid` says on whose behalf; it is logged with the opening.
-async fn open(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let user = req.data.str("userid")?;
-    door_command(&ctx, &req, action::DOOR_OPEN, json!({})).await?;
-    tracing::info!(branch = req.branchno(), user, controller = ?req.data.get("controllerno"), door = ?req.data.get("doorno"), "door opened");
+fn done() -> DoneOut {
+    DoneOut { flag: "1".into(), memo: String::new() }
+}
+
+/// 7.6 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct OpenIn {
+    /// On whose behalf; logged with the opening.
+    pub userid: Text,
+    pub controllerno: Text,
+    /// The reader number.
+    pub doorno: Text,
+}
+
+/// 7.6.
+async fn open(ctx: Ctx, req: Req, input: OpenIn) -> ApiResult<DoneOut> {
+    door_command(&ctx, &req, &input.controllerno, &input.doorno, action::DOOR_OPEN, json!({})).await?;
+    tracing::info!(branch = req.branchno(), user = %input.userid, controller = %input.controllerno, door = %input.doorno, "door opened");
     Ok(done())
 }
 
-/// 7.12: `controltype` 0 sets normally-open, 1 cancels it.
-async fn normal_open(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let on = match req.data.i64("controltype")? {
+/// 7.12 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct NormalOpenIn {
+    pub controllerno: Text,
+    pub doorno: Text,
+    /// 0 set normally-open, 1 cancel it.
+    pub controltype: Int,
+}
+
+/// 7.12.
+async fn normal_open(ctx: Ctx, req: Req, input: NormalOpenIn) -> ApiResult<DoneOut> {
+    let on = match input.controltype.get() {
         0 => true,
         1 => false,
         v => return Err(ApiError::field("controltype", format!("'{v}' is not 0 (set) or 1 (cancel)"))),
     };
     let params = serde_json::to_value(DoorNormalOpen { on }).unwrap_or(Value::Null);
-    door_command(&ctx, &req, action::DOOR_NORMALOPEN, params).await?;
+    door_command(&ctx, &req, &input.controllerno, &input.doorno, action::DOOR_NORMALOPEN, params).await?;
     Ok(done())
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("acss.door.open", handler(open));
-    reg.handle("acss.door.normalopen", handler(normal_open));
+/// Both drive a door.
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::write("acss.door.open", open), kit::write("acss.door.normalopen", normal_open)]
 }

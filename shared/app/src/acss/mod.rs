@@ -5,5 +5,5 @@ pub mod doors;
 use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
-    doors::register(reg);
+    reg.add(doors::routes());
 }

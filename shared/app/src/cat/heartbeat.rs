@@ -2,25 +2,35 @@
 //! cloud knows where it is and when it was last seen.
 
 use crate::keys;
+use onecard_core::kit::{self, Null, RouteDef, Text};
 use onecard_core::store::{Cond, Item, Query};
-use onecard_core::{handler, ApiResult, Ctx, Registry, Reply, Req};
+use onecard_core::{ApiResult, Ctx, Req};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-async fn hb(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
-    let no = d.str("no")?;
+/// 10.4 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct HeartbeatIn {
+    pub no: Text,
+    pub name: Text,
+    pub localip: Text,
+    pub port: Text,
+    /// The site's key: required by the seed but a secret, so checked for
+    /// presence and never stored.
+    pub pk: Text,
+}
+
+async fn hb(ctx: Ctx, req: Req, input: HeartbeatIn) -> ApiResult<Null> {
     let record = json!({
-        "no": no,
-        "name": d.str("name")?,
-        "localip": d.str("localip")?,
-        "port": d.str("port")?,
-        "lastSeen": onecard_core::time::format(req.now),
+        "no": input.no,
+        "name": input.name,
+        "localip": input.localip,
+        "port": input.port,
+        "lastSeen": kit::stamp(req.now),
     });
-    // `pk` (the site's key) is required by the seed but is a secret: checked for
-    // presence, never stored.
-    d.str("pk")?;
-    ctx.store.put(Item::new(keys::heartbeats(req.branchno()), no, record), Cond::None).await?;
-    Ok(Reply::data(Value::Null))
+    ctx.store.put(Item::new(keys::heartbeats(req.branchno()), input.no.into_string(), record), Cond::None).await?;
+    Ok(Null)
 }
 
 /// Every site heartbeat of a branch, for admin and monitoring.
@@ -29,6 +39,7 @@ pub async fn list(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Value>> {
     Ok(items.into_iter().map(|i| i.body).collect())
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("hb", handler(hb));
+/// A write: it records when the site was last seen.
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::write("hb", hb)]
 }

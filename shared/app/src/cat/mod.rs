@@ -1,15 +1,17 @@
 //! Chapter 9 (+10.4): the site's uplink.
 
 pub mod heartbeat;
+pub mod noted;
 pub mod notices;
 pub mod pass;
+pub mod site_time;
 pub mod uploads;
 
 use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
-    heartbeat::register(reg);
-    notices::register(reg);
-    uploads::register(reg);
-    pass::register(reg);
+    reg.add(heartbeat::routes());
+    reg.add(notices::routes());
+    reg.add(uploads::routes());
+    reg.add(pass::routes());
 }

@@ -5,29 +5,43 @@
 //! entry (the 0/1 convention of the site's other records, e.g. 9.19). Without a
 //! flag the configured lane of `deviceID` decides.
 
-use crate::park::lane::{decide, LaneRef};
+use crate::park::lane::{decide, LaneRef, PassOut};
 use onecard_core::config::Lane;
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Registry, Reply, Req};
+use onecard_core::kit::{self, EndTime, Int, Plate, RouteDef, Text};
+use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-async fn validate(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
-    let device = d.str("deviceID")?;
-    let plate = d.str("carNo")?;
-    let at = match d.opt_str("passTime")? {
-        Some(s) if s == onecard_core::time::NOW_SENTINEL => req.now,
-        Some(_) => d.time("passTime")?,
-        None => return Err(ApiError::missing("passTime")),
-    };
-    let lane = match d.opt_i64("inOutFlag")? {
-        Some(0 | 1) => LaneRef::DeviceAs(&device, Lane::In),
-        Some(2) => LaneRef::DeviceAs(&device, Lane::Out),
-        Some(f) => return Err(ApiError::field("inOutFlag", format!("{f} is not 1 (entry) or 2 (exit)"))),
-        None => LaneRef::Device(&device),
-    };
-    let decision = decide(&ctx, &req.branch, lane, &plate, at).await?;
-    Ok(Reply::data(decision.to_wire()))
+/// 9.18 input. The agent also sends `plateNo`/`licensePlate` and `inOrOut`
+/// (the site link fills `carNo` and `inOutFlag` from them), so those are not
+/// aliases here: two spellings of one field would be refused as given twice.
+#[derive(Deserialize, JsonSchema)]
+pub struct ValidateIn {
+    #[serde(rename = "deviceID")]
+    pub device_id: Text,
+    #[serde(rename = "carNo")]
+    pub plate: Plate,
+    /// `1970-01-01 00:00:00` means now.
+    #[serde(rename = "passTime")]
+    pub at: EndTime,
+    /// 1 entry (0 read as entry too), 2 exit.
+    #[serde(rename = "inOutFlag")]
+    pub in_out: Option<Int>,
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("cat.pass.validate", handler(validate));
+async fn validate(ctx: Ctx, req: Req, input: ValidateIn) -> ApiResult<PassOut> {
+    let device = input.device_id.as_str();
+    let lane = match input.in_out.map(Int::get) {
+        Some(0 | 1) => LaneRef::DeviceAs(device, Lane::In),
+        Some(2) => LaneRef::DeviceAs(device, Lane::Out),
+        Some(f) => return Err(ApiError::field("inOutFlag", format!("{f} is not 1 (entry) or 2 (exit)"))),
+        None => LaneRef::Device(device),
+    };
+    let decision = decide(&ctx, &req.branch, lane, &input.plate, input.at.or_now(req.now)).await?;
+    Ok(decision.to_wire())
+}
+
+/// Deciding writes nothing: the passage itself arrives as 9.1/9.2.
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::read("cat.pass.validate", validate)]
 }

@@ -11,28 +11,79 @@
 //! sites name it), 13.7 `report/parkInOutImage` is pushed with it, from the same
 //! transaction as the record.
 
+use super::noted::noted;
 use crate::keys;
 use crate::park::cardlink::{card_terms_by, TEMPORARY};
 use crate::park::stays::{self, Arrival, Entered, ExitFacts, Stay};
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
-use onecard_core::fields::normalize_plate;
+use onecard_core::kit::{self, DateTime, Empty, Plate, RouteDef, SourceType, Text, WithMessage};
 use onecard_core::queue::OutEvent;
 use onecard_core::store::{Cond, Item, StoreError};
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
-pub const SOURCE_PARK: i64 = 0;
-
-fn source_type(d: &Data) -> ApiResult<i64> {
-    match d.i64_or("sourceType", SOURCE_PARK)? {
-        t @ 0..=2 => Ok(t),
-        t => Err(ApiError::field("sourceType", format!("{t} is not a source type (0 car park, 1 door, 2 channel gate)"))),
-    }
+/// 9.1 input. Door and channel-gate records keep the whole record, so the
+/// input is written back as it was read, with whatever else the site sent.
+#[derive(Deserialize, Serialize, JsonSchema)]
+pub struct IndataIn {
+    #[serde(rename = "areaId")]
+    pub area: Text,
+    #[serde(rename = "cardInId")]
+    pub card_in_id: Text,
+    /// One of `licensePlate` and `cardNo` is required.
+    #[serde(rename = "licensePlate")]
+    pub plate: Option<Plate>,
+    #[serde(rename = "cardNo")]
+    pub card_no: Option<Text>,
+    #[serde(rename = "inDate")]
+    pub at: DateTime,
+    /// 0 car park (when absent), 1 door, 2 channel gate.
+    #[serde(rename = "sourceType")]
+    pub source: Option<SourceType>,
+    #[serde(rename = "bookingNo")]
+    pub booking_no: Option<Text>,
+    #[serde(rename = "userId")]
+    pub user_id: Option<Text>,
+    pub gateno: Option<Text>,
+    pub gatename: Option<Text>,
+    /// A base64 picture, pushed on as 13.7. Not `Text`: a picture is longer
+    /// than its 2,000 characters; the route's body limit bounds it.
+    #[serde(alias = "picture", alias = "plateImage")]
+    pub image: Option<String>,
+    /// The seed's other fields (`userno`, `username`, `idCard`, `mobile`,
+    /// `openmode`, ...) and the agent's (`offline`, `decision`, ...): kept
+    /// with a door or channel passage, not read.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
 }
 
-fn area_of(branch: &Branch, d: &Data) -> ApiResult<String> {
-    let a = d.str("areaId")?;
+/// 9.2 input. The exit record names its entry by `cardInId`; a site that let
+/// the car out offline may send only the plate (as `licensePlate`, `carNo` or
+/// `plateNo`).
+#[derive(Deserialize, Serialize, JsonSchema)]
+pub struct OutdataIn {
+    #[serde(rename = "areaId")]
+    pub area: Text,
+    #[serde(rename = "cardInId")]
+    pub card_in_id: Option<Text>,
+    #[serde(rename = "licensePlate", alias = "carNo", alias = "plateNo")]
+    pub plate: Option<Plate>,
+    #[serde(rename = "outDate")]
+    pub at: DateTime,
+    #[serde(rename = "sourceType")]
+    pub source: Option<SourceType>,
+    pub gateno: Option<Text>,
+    pub gatename: Option<Text>,
+    #[serde(alias = "picture", alias = "plateImage")]
+    pub image: Option<String>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+fn area_of(branch: &Branch, a: &str) -> ApiResult<String> {
     match branch.areas.iter().find(|x| x.id == a || x.name == a) {
         Some(x) => Ok(x.id.clone()),
         None => Err(ApiError::field("areaId", format!("'{a}' is not an area of this car park"))),
@@ -41,24 +92,20 @@ fn area_of(branch: &Branch, d: &Data) -> ApiResult<String> {
 
 /// The lane: `gateno`/`gatename` as sent, the name completed from the
 /// branch's controllers when the site sent only the number.
-fn lane(branch: &Branch, d: &Data) -> ApiResult<(String, String)> {
-    let no = d.opt_str("gateno")?.unwrap_or_default();
-    let name = match d.opt_str("gatename")? {
-        Some(n) => n,
+fn lane(branch: &Branch, gateno: Option<&Text>, gatename: Option<&Text>) -> (String, String) {
+    let no = gateno.map(Text::to_string).unwrap_or_default();
+    let name = match gatename {
+        Some(n) => n.to_string(),
         None => branch.controller(&no).map(|c| c.name.clone()).unwrap_or_default(),
     };
-    Ok((no, name))
-}
-
-fn picture(d: &Data) -> ApiResult<Option<String>> {
-    d.opt_str_any(&["image", "picture", "plateImage"])
+    (no, name)
 }
 
 /// 13.7 record; eventType 1 entry, 2 exit.
 fn image_event(branch: &str, stay: &Stay, at: NaiveDateTime, event_type: &str, image: String) -> OutEvent {
     let record = json!({
         "cardInId": stay.card_in_id,
-        "occurDate": onecard_core::time::format(at),
+        "occurDate": kit::stamp(at),
         "plateNo": stay.display_plate(),
         "eventType": event_type,
         "plateImage": image,
@@ -67,48 +114,50 @@ fn image_event(branch: &str, stay: &Stay, at: NaiveDateTime, event_type: &str, i
 }
 
 /// Door and channel-gate records: history, written once.
-async fn passage(ctx: &Ctx, branch: &str, source: i64, card_in_id: &str, dir: &str, d: &Data) -> ApiResult<Reply> {
-    let sk = format!("{source}#{card_in_id}#{dir}");
-    let body = json!({ "sourceType": source, "direction": dir, "record": d.raw() });
+async fn passage<R: Serialize>(ctx: &Ctx, branch: &str, source: SourceType, card_in_id: &str, dir: &str, record: &R) -> ApiResult<()> {
+    let sk = format!("{}#{card_in_id}#{dir}", source.code());
+    let record = serde_json::to_value(record).map_err(ApiError::system)?;
+    let body = json!({ "sourceType": source.code(), "direction": dir, "record": record });
     match ctx.store.put(Item::new(keys::passages(branch), sk, body), Cond::MustNotExist).await {
-        Ok(()) | Err(StoreError::ConditionFailed) => Ok(Reply::empty()),
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn indata(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+/// 9.1. The seed's `afterPay` belongs to one partner's project and is not
+/// answered: `{}`, with "entry already recorded" for a repeat.
+async fn indata(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Empty>> {
     let b = req.branchno();
-    let card_in_id = d.str("cardInId")?;
-    let source = source_type(d)?;
-    let entry = d.time("inDate")?;
-    let plate = d.opt_str("licensePlate")?.map(|p| normalize_plate(&p)).unwrap_or_default();
-    let card_no = d.opt_str("cardNo")?;
-    if plate.is_empty() && card_no.is_none() {
+    let source = input.source.unwrap_or(SourceType::Park);
+    if input.plate.is_none() && input.card_no.is_none() {
         return Err(ApiError::field("licensePlate", "one of licensePlate and cardNo is required"));
     }
-    let area = area_of(&req.branch, d)?;
-    if source != SOURCE_PARK {
-        return passage(&ctx, b, source, &card_in_id, "in", d).await;
+    let area = area_of(&req.branch, &input.area)?;
+    if source != SourceType::Park {
+        passage(&ctx, b, source, &input.card_in_id, "in", &input).await?;
+        return Ok(noted(Empty {}, None));
     }
-    let (lane_no, lane_name) = lane(&req.branch, d)?;
+    let entry = input.at.get();
+    let plate = input.plate.as_ref().map(|p| p.norm().to_string()).unwrap_or_default();
+    let card_no = input.card_no.clone().map(String::from);
+    let (lane_no, lane_name) = lane(&req.branch, input.gateno.as_ref(), input.gatename.as_ref());
     let card = card_terms_by(&ctx, b, &plate, card_no.as_deref()).await?;
     let stay = Stay::arrived(Arrival {
-        card_in_id,
+        card_in_id: input.card_in_id.to_string(),
         plate,
         card_no,
         area,
         entry,
         controller_no: lane_no,
         controller_name: lane_name,
-        booking_no: d.opt_str("bookingNo")?,
-        user_id: d.opt_str("userId")?,
+        booking_no: input.booking_no.map(String::from),
+        user_id: input.user_id.map(String::from),
         func_type: card.as_ref().map(|c| c.func_type_at(entry)).unwrap_or(TEMPORARY),
     });
-    let extra: Vec<OutEvent> = picture(d)?.map(|img| image_event(b, &stay, entry, "1", img)).into_iter().collect();
+    let extra: Vec<OutEvent> = input.image.map(|img| image_event(b, &stay, entry, "1", img)).into_iter().collect();
     match stays::enter(&ctx, b, &stay, &extra).await? {
-        Entered::New => Ok(Reply::empty()),
-        Entered::Repeat => Ok(Reply::empty().with_message("entry already recorded")),
+        Entered::New => Ok(noted(Empty {}, None)),
+        Entered::Repeat => Ok(noted(Empty {}, Some("entry already recorded".into()))),
     }
 }
 
@@ -121,42 +170,50 @@ enum ExitOf {
     Unmatched(String),
 }
 
-async fn exit_of(ctx: &Ctx, b: &str, d: &Data, at: NaiveDateTime) -> ApiResult<ExitOf> {
-    if let Some(id) = d.opt_str("cardInId")? {
-        return Ok(ExitOf::Stay(id));
+async fn exit_of(ctx: &Ctx, b: &str, input: &OutdataIn) -> ApiResult<ExitOf> {
+    if let Some(id) = &input.card_in_id {
+        return Ok(ExitOf::Stay(id.to_string()));
     }
-    let Some(plate) = d.opt_str_any(&["licensePlate", "carNo", "plateNo"])? else {
+    let Some(plate) = &input.plate else {
         return Err(ApiError::field("cardInId", "is required when no licensePlate is given"));
     };
-    match stays::in_park(ctx, b, 1, &plate).await? {
+    match stays::in_park(ctx, b, 1, plate.norm()).await? {
         Some((stay, _)) => Ok(ExitOf::Stay(stay.card_in_id)),
-        None => Ok(ExitOf::Unmatched(format!("{}@{}", normalize_plate(&plate), onecard_core::time::format(at)))),
+        None => Ok(ExitOf::Unmatched(format!("{}@{}", plate.norm(), kit::stamp(input.at.get())))),
     }
 }
 
-async fn outdata(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+/// 9.2: `null` once a stay is closed; `{}` for a passage kept as history.
+async fn outdata(ctx: Ctx, req: Req, input: OutdataIn) -> ApiResult<Option<Empty>> {
     let b = req.branchno();
-    let source = source_type(d)?;
-    let at = d.time("outDate")?;
-    area_of(&req.branch, d)?;
-    let card_in_id = match exit_of(&ctx, b, d, at).await? {
+    let source = input.source.unwrap_or(SourceType::Park);
+    let at = input.at.get();
+    area_of(&req.branch, &input.area)?;
+    let card_in_id = match exit_of(&ctx, b, &input).await? {
         ExitOf::Stay(id) => id,
-        ExitOf::Unmatched(key) => return passage(&ctx, b, source, &key, "unmatched-out", d).await,
+        ExitOf::Unmatched(key) => {
+            passage(&ctx, b, source, &key, "unmatched-out", &input).await?;
+            return Ok(Some(Empty {}));
+        }
     };
-    if source != SOURCE_PARK {
-        return passage(&ctx, b, source, &card_in_id, "out", d).await;
+    if source != SourceType::Park {
+        passage(&ctx, b, source, &card_in_id, "out", &input).await?;
+        return Ok(Some(Empty {}));
     }
-    let (controller_no, controller_name) = lane(&req.branch, d)?;
+    let (controller_no, controller_name) = lane(&req.branch, input.gateno.as_ref(), input.gatename.as_ref());
     let facts = ExitFacts { at, controller_no, controller_name };
-    let image = picture(d)?;
+    let image = input.image;
     let branch = b.to_string();
     let extra = move |s: &Stay| -> Vec<OutEvent> { image.clone().map(|img| image_event(&branch, s, at, "2", img)).into_iter().collect() };
     stays::exit(&ctx, b, &card_in_id, &facts, &extra).await?;
-    Ok(Reply::data(Value::Null))
+    Ok(None)
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("cat.upload.indata", handler(indata));
-    reg.handle("cat.upload.outdata", handler(outdata));
+/// Both record a passage (idempotent by `cardInId`).
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::write("cat.upload.indata", indata), kit::write("cat.upload.outdata", outdata)]
 }
+
+#[cfg(test)]
+#[path = "uploads_tests.rs"]
+mod tests;

@@ -11,13 +11,16 @@
 use crate::ids;
 use crate::keys;
 use crate::push::records::{abnormal_open_gate, Operator};
-use onecard_core::config::Controller;
+use onecard_core::config::{Branch, Controller};
 use onecard_core::events::{outbox_write, publish_committed};
+use onecard_core::kit::{self, Empty, Flag, Int, RouteDef, Text};
 use onecard_core::link::{action, ack_code, AllInOne, LedFixed, LedTemp, Voice};
 use onecard_core::queue::OutEvent;
 use onecard_core::sitelink::{Ack, Command, SiteError};
 use onecard_core::store::{Cond, Item, Write};
-use onecard_core::{handler, ApiError, ApiResult, Code, Ctx, Data, Origin, Registry, Reply, Req};
+use onecard_core::{ApiError, ApiResult, Code, Ctx, Origin, Req};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -81,29 +84,26 @@ pub fn ack_error(device: &str, act: &str, ack: &Ack) -> ApiError {
     }
 }
 
-/// The lane controller a request names by `deviceID` (also spelt `deviceId`,
-/// or given as its controller number).
-pub fn controller<'a>(req: &'a Req) -> ApiResult<&'a Controller> {
-    let id = req.data.str_any(&["deviceID", "deviceId", "deviceid"])?;
-    req.branch
-        .controller(&id)
-        .ok_or_else(|| ApiError::field("deviceID", format!("no lane controller '{id}' in branch {}", req.branchno())))
+/// The lane controller `id` names: its device id or its controller number.
+pub fn controller<'a>(branch: &'a Branch, id: &str) -> ApiResult<&'a Controller> {
+    branch
+        .controller(id)
+        .ok_or_else(|| ApiError::field("deviceID", format!("no lane controller '{id}' in branch {}", branch.branchno)))
 }
 
 /// 6.83 marks every field optional: without `deviceID` a branch with a single
 /// lane controller means that one.
-fn controller_or_only<'a>(req: &'a Req) -> ApiResult<&'a Controller> {
-    match req.data.opt_str_any(&["deviceID", "deviceId", "deviceid"])? {
-        Some(_) => controller(req),
-        None if req.branch.controllers.len() == 1 => Ok(&req.branch.controllers[0]),
+fn controller_or_only<'a>(branch: &'a Branch, id: Option<&str>) -> ApiResult<&'a Controller> {
+    match id {
+        Some(id) => controller(branch, id),
+        None if branch.controllers.len() == 1 => Ok(&branch.controllers[0]),
         None => Err(ApiError::missing("deviceID")),
     }
 }
 
-/// `time` of 6.80/6.83: display seconds, 1-207 as printed.
-fn display_seconds(d: &Data, required: bool) -> ApiResult<u8> {
-    let v = if required { Some(d.i64("time")?) } else { d.opt_i64("time")? };
-    match v {
+/// `time` of 6.80/6.83: display seconds, 1-207 as printed; 5 when not given.
+fn display_seconds(time: Option<Int>) -> ApiResult<u8> {
+    match time.map(Int::get) {
         None => Ok(5),
         Some(s) if (1..=207).contains(&s) => Ok(s as u8),
         Some(s) => Err(ApiError::field("time", format!("{s} is outside 1-207 seconds"))),
@@ -111,27 +111,32 @@ fn display_seconds(d: &Data, required: bool) -> ApiResult<u8> {
 }
 
 /// The temporary lines of 6.80/6.83 that carry text.
-fn temp_lines(d: &Data, color: u8, seconds: u8) -> ApiResult<Vec<LedTemp>> {
-    let mut lines = Vec::new();
-    for (n, name) in [(1u8, "lin1"), (2u8, "lin2")] {
-        if let Some(text) = d.opt_str(name)? {
-            lines.push(LedTemp { line: n, color, seconds, text });
-        }
-    }
-    Ok(lines)
+fn temp_lines(lin1: Option<Text>, lin2: Option<Text>, color: u8, seconds: u8) -> Vec<LedTemp> {
+    [(1u8, lin1), (2u8, lin2)]
+        .into_iter()
+        .filter_map(|(line, text)| text.map(|t| LedTemp { line, color, seconds, text: t.into_string() }))
+        .collect()
 }
 
 fn to_params<T: serde::Serialize>(p: &T) -> Value {
     serde_json::to_value(p).unwrap_or(Value::Null)
 }
 
+/// 6.25 / 6.58 input: the lane controller (6.25's table spells it
+/// `deviceId`, its example `deviceID`).
+#[derive(Deserialize, JsonSchema)]
+pub struct GateIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Text,
+}
+
 /// 6.25: opens the barrier regardless of any car; reported as a manual
 /// (abnormal) opening, 13.6, because no car record explains it.
-async fn gate_open(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller(&req)?.clone();
+async fn gate_open(ctx: Ctx, req: Req, input: GateIn) -> ApiResult<Empty> {
+    let c = controller(&req.branch, &input.device_id)?.clone();
     send(&ctx, &req, &c.device_id, action::GATE_OPEN, json!({}), deadline(&req)).await?;
     record_abnormal_open(&ctx, &req, &c).await?;
-    Ok(Reply::empty())
+    Ok(Empty {})
 }
 
 /// Stores the 13.6 record and queues its push in one transaction. The gate
@@ -156,82 +161,138 @@ async fn record_abnormal_open(ctx: &Ctx, req: &Req, c: &Controller) -> ApiResult
 }
 
 /// 6.58.
-async fn gate_close(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller(&req)?;
+async fn gate_close(ctx: Ctx, req: Req, input: GateIn) -> ApiResult<Empty> {
+    let c = controller(&req.branch, &input.device_id)?;
     send(&ctx, &req, &c.device_id, action::GATE_CLOSE, json!({}), deadline(&req)).await?;
-    Ok(Reply::empty())
+    Ok(Empty {})
+}
+
+/// 6.61 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct PeakModeIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Text,
+    /// 1 enable, 2 cancel.
+    #[serde(rename = "peakMode")]
+    pub peak_mode: Int,
 }
 
 /// 6.61: `peakMode` 1 holds the gate open for a stream of cars, 2 cancels.
-async fn peak_mode(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller(&req)?;
-    let on = match req.data.i64("peakMode")? {
+async fn peak_mode(ctx: Ctx, req: Req, input: PeakModeIn) -> ApiResult<Empty> {
+    let on = match input.peak_mode.get() {
         1 => true,
         2 => false,
         v => return Err(ApiError::field("peakMode", format!("'{v}' is not 1 (enable) or 2 (cancel)"))),
     };
+    let c = controller(&req.branch, &input.device_id)?;
     send(&ctx, &req, &c.device_id, action::GATE_PEAKMODE, json!({ "on": on }), deadline(&req)).await?;
-    Ok(Reply::empty())
+    Ok(Empty {})
 }
 
-/// 6.80: both lines are required by the table; an empty one is left as it is.
-async fn led_temp(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller(&req)?;
-    let color = board_color(req.data.i64("color")?)?;
-    let seconds = display_seconds(&req.data, true)?;
-    let lines = temp_lines(&req.data, color, seconds)?;
+/// 6.80 input. The table requires both lines; an absent one is left as the
+/// board shows it, so only "no line at all" is refused.
+#[derive(Deserialize, JsonSchema)]
+pub struct LedTempIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Text,
+    pub lin1: Option<Text>,
+    pub lin2: Option<Text>,
+    /// 0 green, 1 red.
+    pub color: Int,
+    /// Display seconds, 1-207.
+    pub time: Int,
+}
+
+/// 6.80.
+async fn led_temp(ctx: Ctx, req: Req, input: LedTempIn) -> ApiResult<Empty> {
+    let color = board_color(input.color.get())?;
+    let seconds = display_seconds(Some(input.time))?;
+    let lines = temp_lines(input.lin1, input.lin2, color, seconds);
     if lines.is_empty() {
         return Err(ApiError::missing("lin1"));
     }
+    let c = controller(&req.branch, &input.device_id)?;
     let until = deadline(&req);
     for l in &lines {
         send(&ctx, &req, &c.device_id, action::LED_TEMP, to_params(l), until).await?;
     }
-    Ok(Reply::empty())
+    Ok(Empty {})
+}
+
+/// 6.81 input; as in 6.80, at least one line.
+#[derive(Deserialize, JsonSchema)]
+pub struct LedFixedIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Text,
+    pub lin1: Option<Text>,
+    pub lin2: Option<Text>,
 }
 
 /// 6.81: written to the board's flash; the agent spaces repeated writes out.
-async fn led_fixed(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller(&req)?;
-    let mut lines = Vec::new();
-    for (n, name) in [(1u8, "lin1"), (2u8, "lin2")] {
-        if let Some(text) = req.data.opt_str(name)? {
-            lines.push(LedFixed { line: n, text });
-        }
-    }
+async fn led_fixed(ctx: Ctx, req: Req, input: LedFixedIn) -> ApiResult<Empty> {
+    let lines: Vec<LedFixed> = [(1u8, input.lin1), (2u8, input.lin2)]
+        .into_iter()
+        .filter_map(|(line, text)| text.map(|t| LedFixed { line, text: t.into_string() }))
+        .collect();
     if lines.is_empty() {
         return Err(ApiError::missing("lin1"));
     }
+    let c = controller(&req.branch, &input.device_id)?;
     let until = deadline(&req);
     for l in &lines {
         send(&ctx, &req, &c.device_id, action::LED_FIXED, to_params(l), until).await?;
     }
-    Ok(Reply::empty())
+    Ok(Empty {})
+}
+
+/// 6.82 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct VoiceIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Text,
+    #[serde(rename = "hintVoice")]
+    pub hint_voice: Text,
 }
 
 /// 6.82: plays now, replacing anything queued (a lane message is stale once
 /// the next car arrives).
-async fn voice(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller(&req)?;
-    let text = req.data.str("hintVoice")?;
-    send(&ctx, &req, &c.device_id, action::VOICE, to_params(&Voice { text, opt: 2 }), deadline(&req)).await?;
-    Ok(Reply::empty())
+async fn voice(ctx: Ctx, req: Req, input: VoiceIn) -> ApiResult<Empty> {
+    let c = controller(&req.branch, &input.device_id)?;
+    let v = Voice { text: input.hint_voice.into_string(), opt: 2 };
+    send(&ctx, &req, &c.device_id, action::VOICE, to_params(&v), deadline(&req)).await?;
+    Ok(Empty {})
+}
+
+/// 6.83 input: every field optional, as printed.
+#[derive(Deserialize, JsonSchema)]
+pub struct AllInOneIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Option<Text>,
+    pub lin1: Option<Text>,
+    pub lin2: Option<Text>,
+    /// 0 green, 1 red; green when not given.
+    pub color: Option<Int>,
+    pub time: Option<Int>,
+    #[serde(rename = "hintVoice")]
+    pub hint_voice: Option<Text>,
+    #[serde(rename = "openGate")]
+    pub open_gate: Option<Flag>,
 }
 
 /// 6.83: text and voice in one board frame, then the gate when `openGate` is 1.
-async fn all_in_one(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let c = controller_or_only(&req)?.clone();
-    let color = match req.data.opt_i64("color")? {
-        Some(v) => board_color(v)?,
+async fn all_in_one(ctx: Ctx, req: Req, input: AllInOneIn) -> ApiResult<Empty> {
+    let color = match input.color {
+        Some(v) => board_color(v.get())?,
         None => 2,
     };
-    let seconds = display_seconds(&req.data, false)?;
-    let lines = temp_lines(&req.data, color, seconds)?;
-    let voice = req.data.opt_str("hintVoice")?.unwrap_or_default();
-    let open = req.data.opt_bool("openGate")?.unwrap_or(false);
+    let seconds = display_seconds(input.time)?;
+    let lines = temp_lines(input.lin1, input.lin2, color, seconds);
+    let voice = input.hint_voice.map(Text::into_string).unwrap_or_default();
+    let open = input.open_gate.is_some_and(Flag::get);
     if lines.is_empty() && voice.is_empty() && !open {
         return Err(ApiError::bad_input("nothing to do: give lin1/lin2, hintVoice or openGate=1"));
     }
+    let c = controller_or_only(&req.branch, input.device_id.as_deref())?;
     let until = deadline(&req);
     if !lines.is_empty() || !voice.is_empty() {
         send(&ctx, &req, &c.device_id, action::ALLINONE, to_params(&AllInOne { lines, voice }), until).await?;
@@ -239,35 +300,53 @@ async fn all_in_one(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     if open {
         send(&ctx, &req, &c.device_id, action::GATE_OPEN, json!({}), until).await?;
     }
-    Ok(Reply::empty())
+    Ok(Empty {})
+}
+
+/// 6.104 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct IntercomCallIn {
+    #[serde(rename = "controllerNo")]
+    pub controller_no: Text,
+    #[serde(rename = "roomId")]
+    pub room_id: Text,
 }
 
 /// 6.104: the intercom unit is named by controller number, which need not be
 /// a lane controller, so it is passed to the site as given.
-async fn intercom_request(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let unit = req.data.str("controllerNo")?;
-    let room = req.data.str("roomId")?;
-    send(&ctx, &req, &unit, action::INTERCOM_CALL, json!({ "roomId": room }), deadline(&req)).await?;
-    Ok(Reply::empty())
+async fn intercom_request(ctx: Ctx, req: Req, input: IntercomCallIn) -> ApiResult<Empty> {
+    let params = json!({ "roomId": input.room_id });
+    send(&ctx, &req, &input.controller_no, action::INTERCOM_CALL, params, deadline(&req)).await?;
+    Ok(Empty {})
+}
+
+/// 6.105 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct IntercomStopIn {
+    #[serde(rename = "controllerNo")]
+    pub controller_no: Text,
 }
 
 /// 6.105.
-async fn intercom_stop(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let unit = req.data.str("controllerNo")?;
-    send(&ctx, &req, &unit, action::INTERCOM_HANGUP, json!({}), deadline(&req)).await?;
-    Ok(Reply::empty())
+async fn intercom_stop(ctx: Ctx, req: Req, input: IntercomStopIn) -> ApiResult<Empty> {
+    send(&ctx, &req, &input.controller_no, action::INTERCOM_HANGUP, json!({}), deadline(&req)).await?;
+    Ok(Empty {})
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.gate.open", handler(gate_open));
-    reg.handle("park.gate.close", handler(gate_close));
-    reg.handle("park.gate.setpeakmode", handler(peak_mode));
-    reg.handle("park.led.temp", handler(led_temp));
-    reg.handle("park.led.fixed", handler(led_fixed));
-    reg.handle("park.voice", handler(voice));
-    reg.handle("park.allinone", handler(all_in_one));
-    reg.handle("park.intercom.request", handler(intercom_request));
-    reg.handle("park.intercom.stop", handler(intercom_stop));
+/// Every route drives a device (and 6.25 logs the opening): all writes, so a
+/// replayed request does not move the barrier twice.
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::write("park.gate.open", gate_open),
+        kit::write("park.gate.close", gate_close),
+        kit::write("park.gate.setpeakmode", peak_mode),
+        kit::write("park.led.temp", led_temp),
+        kit::write("park.led.fixed", led_fixed),
+        kit::write("park.voice", voice),
+        kit::write("park.allinone", all_in_one),
+        kit::write("park.intercom.request", intercom_request),
+        kit::write("park.intercom.stop", intercom_stop),
+    ]
 }
 
 #[cfg(test)]

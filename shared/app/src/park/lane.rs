@@ -15,9 +15,10 @@ use super::stays;
 use crate::cards::CardState;
 use chrono::NaiveDateTime;
 use onecard_core::config::{Branch, Lane};
-use onecard_core::fields::normalize_plate;
+use onecard_core::kit::Plate;
 use onecard_core::{ApiError, ApiResult, Ctx, Fen};
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 /// Which lane a car stands at: a controller (its lane and area come from the
 /// branch configuration) or a bare direction (area unknown: the whole branch).
@@ -42,18 +43,37 @@ pub struct Decision {
     pub due: Fen,
 }
 
+/// The 9.18 answer, every field a string as printed.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct PassOut {
+    #[serde(rename = "carNo")]
+    pub car_no: String,
+    /// 1 open the gate, 0 may not pass.
+    #[serde(rename = "passFlag")]
+    pub pass_flag: String,
+    #[serde(rename = "hintVoice")]
+    pub hint_voice: String,
+    #[serde(rename = "hintText")]
+    pub hint_text: String,
+    #[serde(rename = "hintType")]
+    pub hint_type: String,
+    #[serde(rename = "hintTime")]
+    pub hint_time: String,
+    #[serde(rename = "offMoney")]
+    pub off_money: String,
+}
+
 impl Decision {
-    /// The 9.18 answer.
-    pub fn to_wire(&self) -> Value {
-        json!({
-            "carNo": self.plate,
-            "passFlag": if self.pass { "1" } else { "0" },
-            "hintVoice": self.hint_text,
-            "hintText": self.hint_text,
-            "hintType": self.hint_type.to_string(),
-            "hintTime": "0",
-            "offMoney": self.due.yuan(),
-        })
+    pub fn to_wire(&self) -> PassOut {
+        PassOut {
+            car_no: self.plate.clone(),
+            pass_flag: if self.pass { "1" } else { "0" }.into(),
+            hint_voice: self.hint_text.clone(),
+            hint_text: self.hint_text.clone(),
+            hint_type: self.hint_type.to_string(),
+            hint_time: "0".into(),
+            off_money: self.due.yuan(),
+        }
     }
 }
 
@@ -74,12 +94,9 @@ fn days_left(card: &CardTerms, at: NaiveDateTime) -> i64 {
 
 /// Decides whether `plate` may pass `lane` at `at`. `area` narrows a bare
 /// direction to an area for the capacity check.
-pub async fn decide(ctx: &Ctx, branch: &Branch, lane: LaneRef<'_>, plate: &str, at: NaiveDateTime) -> ApiResult<Decision> {
+pub async fn decide(ctx: &Ctx, branch: &Branch, lane: LaneRef<'_>, plate: &Plate, at: NaiveDateTime) -> ApiResult<Decision> {
     let (dir, area) = resolve(branch, lane)?;
-    let plate = normalize_plate(plate);
-    if plate.is_empty() {
-        return Err(ApiError::missing("carNo"));
-    }
+    let plate = plate.norm().to_string();
     let b = branch.branchno.as_str();
     let card = card_terms(ctx, b, &plate).await?;
     let mut d = Decision { plate: plate.clone(), lane: dir, pass: false, hint_text: String::new(), hint_type: 0, due: Fen::ZERO };

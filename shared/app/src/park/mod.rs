@@ -21,8 +21,8 @@ use onecard_core::Registry;
 pub fn register(reg: &mut Registry) {
     reg.add(cartype::routes());
     lanes::register(reg);
-    hardware::register(reg);
-    scan_pass::register(reg);
+    reg.add(hardware::routes());
+    reg.add(scan_pass::routes());
     tariffs::register(reg);
     fees::register(reg);
     payments::register(reg);

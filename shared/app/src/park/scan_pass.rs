@@ -14,11 +14,14 @@ use super::hardware::{controller, deadline, send};
 use super::lane::{decide, LaneRef};
 use super::stays::{self, Arrival, ExitFacts, Stay};
 use crate::cards;
+use crate::cat::noted::noted;
 use onecard_core::config::Lane;
-use onecard_core::fields::normalize_plate;
+use onecard_core::kit::{self, stamp, Int, Plate, RouteDef, Text, WithMessage};
 use onecard_core::link::action;
-use onecard_core::{handler, time, ApiError, ApiResult, Ctx, Fen, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// 6.24 results.
 const IN_ALLOWED: &str = "0";
@@ -33,6 +36,23 @@ const OUT_ENTRY_LANE: &str = "5";
 /// "Other reason" in both (printed 0xFF).
 const OTHER: &str = "255";
 
+/// 6.24 / 6.42 input: what the driver scanned, at which lane. `credentialType`
+/// says what `credential` holds (1 plate, 2 barcode, 3 IC/ID card face
+/// number), so it stays text until the type is known.
+#[derive(Deserialize, JsonSchema)]
+pub struct ScanIn {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "deviceid")]
+    pub device_id: Text,
+    #[serde(rename = "credentialType")]
+    pub kind: Int,
+    pub credential: Option<Text>,
+    #[serde(rename = "openId", alias = "openid")]
+    pub open_id: Option<Text>,
+    /// 1 other tool, 2 WeChat, 3 Alipay: informative only.
+    #[serde(rename = "scanTool")]
+    pub scan_tool: Option<Text>,
+}
+
 /// What the driver scanned.
 struct Credential {
     kind: i64,
@@ -40,41 +60,49 @@ struct Credential {
     open_id: Option<String>,
 }
 
-fn credential(req: &Req) -> ApiResult<Credential> {
-    let kind = req.data.i64("credentialType")?;
-    if !(1..=3).contains(&kind) {
-        return Err(ApiError::field("credentialType", format!("{kind} is not 1 (plate), 2 (barcode) or 3 (IC/ID card)")));
+impl ScanIn {
+    fn credential(&self) -> ApiResult<Credential> {
+        let kind = self.kind.get();
+        if !(1..=3).contains(&kind) {
+            return Err(ApiError::field("credentialType", format!("{kind} is not 1 (plate), 2 (barcode) or 3 (IC/ID card)")));
+        }
+        let value = self.credential.clone().map(String::from);
+        let open_id = self.open_id.clone().map(String::from);
+        if value.is_none() && open_id.is_none() {
+            return Err(ApiError::field("credential", "one of credential and openId is required"));
+        }
+        if kind == 1 {
+            if let Some(v) = &value {
+                Plate::parse(v).map_err(|e| ApiError::field("credential", e))?;
+            }
+        }
+        Ok(Credential { kind, value, open_id })
     }
-    let value = req.data.opt_str("credential")?;
-    let open_id = req.data.opt_str_any(&["openId", "openid"])?;
-    if value.is_none() && open_id.is_none() {
-        return Err(ApiError::field("credential", "one of credential and openId is required"));
-    }
-    Ok(Credential { kind, value, open_id })
 }
 
 /// The plate a credential stands for at an entrance: the plate itself, or the
 /// first plate of the card whose face number was scanned.
-async fn entry_plate(ctx: &Ctx, branch: &str, c: &Credential) -> ApiResult<Option<String>> {
+async fn entry_plate(ctx: &Ctx, branch: &str, c: &Credential) -> ApiResult<Option<Plate>> {
     let Some(v) = &c.value else { return Ok(None) };
     match c.kind {
-        1 => Ok(Some(normalize_plate(v))),
-        3 => Ok(cards::get_card(ctx, branch, v).await?.and_then(|card| card.plates.into_iter().next()).map(|p| normalize_plate(&p))),
+        1 => Ok(Plate::parse(v).ok()),
+        3 => Ok(cards::get_card(ctx, branch, v).await?.and_then(|card| card.plates.into_iter().next()).and_then(|p| Plate::parse(&p).ok())),
         _ => Ok(None),
     }
 }
 
-fn answer(result: &str, reason: &str, extra: Value) -> Reply {
-    let mut data = json!({ "result": result });
-    if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
-        d.extend(e);
-    }
-    let r = Reply::data(data);
-    if reason.is_empty() {
-        r
-    } else {
-        r.with_message(reason)
-    }
+/// 6.24 output; a refusal's reason is the envelope's message.
+#[derive(Serialize, JsonSchema)]
+pub struct InNoticeOut {
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indate: Option<String>,
+    #[serde(rename = "cardInId", skip_serializing_if = "Option::is_none")]
+    pub card_in_id: Option<String>,
+}
+
+fn refuse_in(result: &str, reason: impl Into<String>) -> WithMessage<InNoticeOut> {
+    noted(InNoticeOut { result: result.into(), indate: None, card_in_id: None }, Some(reason.into()))
 }
 
 fn new_card_in_id(req: &Req) -> String {
@@ -82,28 +110,28 @@ fn new_card_in_id(req: &Req) -> String {
 }
 
 /// 6.24.
-async fn in_notice(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let lane = controller(&req)?.clone();
-    let cred = credential(&req)?;
+async fn in_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<InNoticeOut>> {
+    let lane = controller(&req.branch, &input.device_id)?.clone();
+    let cred = input.credential()?;
     let b = req.branchno();
     if lane.lane != Lane::In {
-        return Ok(answer(IN_EXIT_LANE, "an exit lane does not admit cars", json!({})));
+        return Ok(refuse_in(IN_EXIT_LANE, "an exit lane does not admit cars"));
     }
     let Some(plate) = entry_plate(&ctx, b, &cred).await? else {
-        return Ok(answer(OTHER, "the credential names no plate this car park knows", json!({})));
+        return Ok(refuse_in(OTHER, "the credential names no plate this car park knows"));
     };
-    if stays::in_park(&ctx, b, 1, &plate).await?.is_some() {
-        return Ok(answer(IN_PLATE_IN_PARK, &format!("{plate} is already in the car park"), json!({})));
+    if stays::in_park(&ctx, b, 1, plate.norm()).await?.is_some() {
+        return Ok(refuse_in(IN_PLATE_IN_PARK, format!("{} is already in the car park", plate.norm())));
     }
     let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &plate, req.now).await?;
     if !d.pass {
-        return Ok(answer(OTHER, &d.hint_text, json!({})));
+        return Ok(refuse_in(OTHER, d.hint_text));
     }
     send(&ctx, &req, &lane.device_id, action::GATE_OPEN, json!({}), deadline(&req)).await?;
-    let card = card_terms(&ctx, b, &plate).await?;
+    let card = card_terms(&ctx, b, plate.norm()).await?;
     let stay = Stay::arrived(Arrival {
         card_in_id: new_card_in_id(&req),
-        plate,
+        plate: plate.norm().to_string(),
         card_no: if cred.kind == 3 { cred.value.clone() } else { None },
         area: lane.area.clone(),
         entry: req.now,
@@ -114,16 +142,50 @@ async fn in_notice(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         func_type: card.as_ref().map(|c| c.func_type_at(req.now)).unwrap_or(TEMPORARY),
     });
     stays::enter(&ctx, b, &stay, &[]).await?;
-    Ok(answer(IN_ALLOWED, "", json!({ "indate": time::format(req.now), "cardInId": stay.card_in_id })))
+    let out = InNoticeOut { result: IN_ALLOWED.into(), indate: Some(stamp(req.now)), card_in_id: Some(stay.card_in_id) };
+    Ok(noted(out, None))
+}
+
+/// 6.42 output: `result`, and when the car leaves the 6.1 fields of its stay
+/// (a car refused for payment gets what is due).
+#[derive(Default, Serialize, JsonSchema)]
+pub struct OutNoticeOut {
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carno: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numno: Option<String>,
+    #[serde(rename = "cardNo", skip_serializing_if = "Option::is_none")]
+    pub card_no: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entertime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parktime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parkcost: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(rename = "cardInId", skip_serializing_if = "Option::is_none")]
+    pub card_in_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calcstarttime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calcendtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentialtype: Option<String>,
+}
+
+fn refuse_out(result: &str, reason: impl Into<String>) -> WithMessage<OutNoticeOut> {
+    noted(OutNoticeOut { result: result.into(), ..OutNoticeOut::default() }, Some(reason.into()))
 }
 
 /// 6.42.
-async fn out_notice(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let lane = controller(&req)?.clone();
-    let cred = credential(&req)?;
+async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<OutNoticeOut>> {
+    let lane = controller(&req.branch, &input.device_id)?.clone();
+    let cred = input.credential()?;
     let b = req.branchno();
     if lane.lane != Lane::Out {
-        return Ok(answer(OUT_ENTRY_LANE, "an entrance does not let cars out", json!({})));
+        return Ok(refuse_out(OUT_ENTRY_LANE, "an entrance does not let cars out"));
     }
     let stay = match (&cred.value, cred.kind) {
         (Some(v), 1) => stays::in_park(&ctx, b, 1, v).await?,
@@ -145,46 +207,52 @@ async fn out_notice(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     };
     let Some((stay, _)) = stay else {
         return Ok(match cred.value {
-            Some(v) => answer(OUT_UNKNOWN_PLATE, &format!("{v} is not in the car park"), json!({})),
-            None => answer(OUT_UNKNOWN_OPENID, "no car in the car park is known by this openId", json!({})),
+            Some(v) => refuse_out(OUT_UNKNOWN_PLATE, format!("{v} is not in the car park")),
+            None => refuse_out(OUT_UNKNOWN_OPENID, "no car in the car park is known by this openId"),
         });
     };
     if let (Some(want), Some(have)) = (&cred.open_id, &stay.user_id) {
         if cred.value.is_some() && want != have {
-            return Ok(answer(OUT_MISMATCH, "openId and plate do not match", json!({})));
+            return Ok(refuse_out(OUT_MISMATCH, "openId and plate do not match"));
         }
     }
     let plate = stay.display_plate();
-    let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &plate, req.now).await?;
+    let known = Plate::parse(&plate).map_err(|e| ApiError::system(format!("stay {} holds no plate: {e}", stay.card_in_id)))?;
+    let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &known, req.now).await?;
     if !d.pass {
-        return Ok(answer(OTHER, &d.hint_text, json!({ "carno": plate, "parkcost": d.due.yuan(), "amount": d.due.yuan() })));
+        let due = OutNoticeOut {
+            result: OTHER.into(),
+            carno: Some(plate),
+            parkcost: Some(d.due.yuan()),
+            amount: Some(d.due.yuan()),
+            ..OutNoticeOut::default()
+        };
+        return Ok(noted(due, Some(d.hint_text)));
     }
     send(&ctx, &req, &lane.device_id, action::GATE_OPEN, json!({}), deadline(&req)).await?;
     let facts = ExitFacts { at: req.now, controller_no: lane.controller_no.clone(), controller_name: lane.name.clone() };
     let left = stays::exit(&ctx, b, &stay.card_in_id, &facts, &|_| Vec::new()).await?;
     let minutes = ((req.now - left.entry).num_seconds().max(0) + 59) / 60;
-    Ok(answer(
-        OUT_ALLOWED,
-        "",
-        json!({
-            "carno": plate,
-            "numno": left.numno(),
-            "cardNo": left.card_no.clone().unwrap_or_default(),
-            "entertime": time::format(left.entry),
-            "parktime": minutes.to_string(),
-            "parkcost": Fen::ZERO.yuan(),
-            "amount": Fen::ZERO.yuan(),
-            "cardInId": left.card_in_id,
-            "calcstarttime": time::format(left.last_paid_at().unwrap_or(left.entry)),
-            "calcendtime": time::format(req.now),
-            "credentialtype": if cred.kind == 2 { "2" } else { "1" },
-        }),
-    ))
+    let out = OutNoticeOut {
+        result: OUT_ALLOWED.into(),
+        carno: Some(plate),
+        numno: Some(left.numno()),
+        card_no: Some(left.card_no.clone().unwrap_or_default()),
+        entertime: Some(stamp(left.entry)),
+        parktime: Some(minutes.to_string()),
+        parkcost: Some(Fen::ZERO.yuan()),
+        amount: Some(Fen::ZERO.yuan()),
+        card_in_id: Some(left.card_in_id.clone()),
+        calcstarttime: Some(stamp(left.last_paid_at().unwrap_or(left.entry))),
+        calcendtime: Some(stamp(req.now)),
+        credentialtype: Some(if cred.kind == 2 { "2" } else { "1" }.into()),
+    };
+    Ok(noted(out, None))
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.in.notice", handler(in_notice));
-    reg.handle("park.out.notice", handler(out_notice));
+/// Both open a gate and record a passage.
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::write("park.in.notice", in_notice), kit::write("park.out.notice", out_notice)]
 }
 
 #[cfg(test)]

@@ -76,3 +76,16 @@ async fn bad_scans_name_the_field() {
         assert!(e.message.contains(field), "{} should name {field}", e.message);
     }
 }
+
+#[tokio::test]
+async fn a_scanned_plate_is_a_plate_and_pass_times_are_range_checked() {
+    let (ctx, _) = ctx_with(FakeSites::ok()).await;
+    let e = call(&ctx, "park.in.notice", json!({"deviceID": "1", "credentialType": "1", "credential": "浙A1234567890123456789"})).await.unwrap_err();
+    assert_eq!(e.code.0, 100001);
+    assert!(e.message.contains("'credential'"), "{}", e.message);
+    let e = call(&ctx, "cat.pass.validate", json!({"deviceID": "1", "carNo": "浙A12345", "passTime": "2150-01-01 00:00:00", "inOutFlag": "1"})).await.unwrap_err();
+    assert!(e.message.contains("'passTime'"), "{}", e.message);
+    // The sentinel still means now.
+    let r = call(&ctx, "cat.pass.validate", json!({"deviceID": "1", "carNo": "浙 a12345", "passTime": "1970-01-01 00:00:00", "inOutFlag": "1"})).await.unwrap();
+    assert_eq!((r.data["carNo"].as_str(), r.data["passFlag"].as_str()), (Some("浙A12345"), Some("1")));
+}

@@ -110,3 +110,21 @@ async fn a_plate_read_with_a_picture_is_pushed_as_13_7() {
     assert_eq!(hist[1]["notice"]["image"], r"D:\pic\20200421\19\0a0ac6d0.jpg");
     assert_eq!(hist[1]["event"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_agents_read_with_both_plate_spellings_is_taken_and_times_are_range_checked() {
+    let (ctx, q) = ctx().await;
+    // The agent's 9.19: `plateNo` and `licensePlate` both, `inOrOut`, a path for a picture.
+    let read = json!({"deviceID": "1", "controllerNo": "C0000001", "plateNo": "粤 b12345", "licensePlate": "粤B12345",
+        "plateColor": "unknown", "image": "none", "inOrOut": "0", "time": "2026-01-01 10:00:00.125", "open": "1", "text": "欢迎光临"});
+    call(&ctx, "cat.car.inout.notice", read).await.unwrap();
+    let hist = crate::cat::notices::list(&ctx, "1001", "cat.car.inout.notice").await.unwrap();
+    assert_eq!(hist[0]["notice"]["plateNo"], "粤B12345");
+    assert_eq!(hist[0]["notice"]["fullName"], "入口1");
+    assert_eq!(hist[0]["notice"]["time"], "2026-01-01 10:00:00.125");
+    // A time outside 2000..2099 is a typo, not a notice.
+    let e = call(&ctx, "cat.gate.gateStatus", dev(json!({"ioFlag": 1, "gateStatus": 1, "time": "9999-12-31 23:59:59.000"}))).await.unwrap_err();
+    assert_eq!(e.code.0, 100001);
+    assert!(e.message.contains("'time'") && e.message.contains("outside"), "{}", e.message);
+    assert!(published(&*q).await.is_empty());
+}
