@@ -3,7 +3,7 @@
 
 use crate::{ids, keys};
 use onecard_core::store::{Cond, Item, Query};
-use onecard_core::kit::{self, Decimal, Flag, Int, Null, Page, RouteDef, Text};
+use onecard_core::kit::{self, Both, Decimal, Flag, Int, Null, Page, RouteDef, Text};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -193,20 +193,18 @@ async fn add(ctx: Ctx, req: Req, input: CarTypeIn) -> ApiResult<AddOut> {
     Ok(AddOut { id: t.id })
 }
 
-/// 6.88 input: the car type to change and its new fields.
+/// 6.88 input: the car type to change (its fields are 6.87's).
 #[derive(Deserialize, JsonSchema)]
-pub struct UpdateIn {
+pub struct CarTypeKey {
     #[serde(rename = "carTypeId", alias = "carTypeID")]
     pub id: Int,
-    #[serde(flatten)]
-    pub fields: CarTypeIn,
 }
 
-async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<Null> {
-    let id = input.id.get();
+async fn update(ctx: Ctx, req: Req, Both(key, fields): Both<CarTypeKey, CarTypeIn>) -> ApiResult<Null> {
+    let id = key.id.get();
     let pk = keys::car_types(req.branchno());
     let old = ctx.store.get(&pk, &keys::id_sk(id)).await?.ok_or_else(|| ApiError::field("carTypeId", format!("car type {id} does not exist")))?;
-    let t = CarType::from_input(id, &input.fields)?;
+    let t = CarType::from_input(id, &fields)?;
     if t.default_charge {
         ensure_no_other_default(&ctx, req.branchno(), Some(id)).await?;
     }
@@ -215,14 +213,7 @@ async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<Null> {
     Ok(Null)
 }
 
-/// 6.89 input.
-#[derive(Deserialize, JsonSchema)]
-pub struct DeleteIn {
-    #[serde(rename = "carTypeId", alias = "carTypeID")]
-    pub id: Int,
-}
-
-async fn delete(ctx: Ctx, req: Req, input: DeleteIn) -> ApiResult<Null> {
+async fn delete(ctx: Ctx, req: Req, input: CarTypeKey) -> ApiResult<Null> {
     let id = input.id.get();
     let branch = req.branchno();
     if get(&ctx, branch, id).await?.is_none() {

@@ -74,6 +74,8 @@ fn split(e: &serde_path_to_error::Error<serde_json::Error>) -> (Option<String>, 
 
 fn error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     match split(e) {
+        // Already named by an inner parse (`Both`).
+        (_, p) if p.starts_with("field '") => ApiError::bad_input(p),
         (Some(f), p) => ApiError::field(&f, p),
         (None, p) => ApiError::bad_input(format!("data: {p}")),
     }
@@ -112,6 +114,21 @@ mod tests {
         assert!(e.message.contains("'periods[1].startTime'"), "{}", e.message);
         let e = parse::<In>(json!({"orderNo": "1", "periods": [{}]})).unwrap_err();
         assert!(e.message.contains("'periods[0].startTime'"), "{}", e.message);
+    }
+
+    #[test]
+    fn both_halves_name_their_fields() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Key {
+            id: Int,
+        }
+        let e = parse::<crate::kit::Both<Key, In>>(json!({"id": 1, "orderNo": "2", "periods": [{"startTime": "x"}]})).unwrap_err();
+        assert!(e.message.starts_with("field 'periods[0].startTime'"), "{}", e.message);
+        let e = parse::<crate::kit::Both<Key, In>>(json!({"orderNo": "2"})).unwrap_err();
+        assert!(e.message.contains("'id'") && e.message.contains("required"), "{}", e.message);
+        let crate::kit::Both(k, i) = parse::<crate::kit::Both<Key, In>>(json!({"id": "3", "orderno": "4"})).unwrap();
+        assert_eq!((k.id.0, i.order_no.as_str()), (3, "4"));
     }
 
     #[test]

@@ -45,6 +45,11 @@
 //! envelope, and a contained panic. `onecard routes` prints route → handler,
 //! `onecard openapi` the OpenAPI document made from your types.
 //!
+//! Two spellings of one field are `#[serde(rename = "seed", alias = "other")]`;
+//! a client that sends both at once is refused ("given twice"), so where real
+//! clients do that, declare two fields and pick. Do not `#[serde(flatten)]` an
+//! input struct (serde then forgets which field failed): use `Both<A, B>`.
+//!
 //! Inputs are built from the types of this module: `Text`, `Int`, `Flag`,
 //! `Money`, `DateTime` (2000..2099), `EndTime` (the `1970-01-01 00:00:00` "now"),
 //! `TimeOfDay` (`1970-01-01 HH:mm:ss`), `Plate`, `List`, and the code enums
@@ -60,7 +65,7 @@ mod scalars;
 
 pub use enums::{CardKind, CredentialType, OrderStatus, PayType, SourceType};
 pub use plate::{normalise as normalise_plate, Plate};
-pub use scalars::{stamp, DateTime, Decimal, EndTime, Flag, Int, List, Money, Text, TimeOfDay};
+pub use scalars::{stamp, DateTime, Decimal, EndTime, Flag, Int, List, Money, Picture, Text, TimeOfDay};
 
 use crate::codes::{ApiError, ApiResult};
 use crate::ctx::Ctx;
@@ -196,9 +201,45 @@ pub struct WithMessage<T> {
     pub message: String,
 }
 
+impl<T> WithMessage<T> {
+    /// A message on some outcomes only; `None` leaves the envelope's default.
+    pub fn optional(data: T, message: Option<String>) -> Self {
+        WithMessage { data, message: message.unwrap_or_default() }
+    }
+}
+
 impl<T: Serialize + Send + 'static> Respond for WithMessage<T> {
     fn into_reply(self) -> ApiResult<Reply> {
-        Ok(Reply::data(to_value(&self.data)?).with_message(self.message))
+        let r = Reply::data(to_value(&self.data)?);
+        Ok(if self.message.is_empty() { r } else { r.with_message(self.message) })
+    }
+}
+
+/// Two inputs read from the same `data`: e.g. a key (`carTypeId`) and the
+/// fields shared with the add route. Use this rather than `#[serde(flatten)]`,
+/// which makes serde forget which field failed (the 100001 would not name it).
+#[derive(Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<'de, A: DeserializeOwned, B: DeserializeOwned> serde::Deserialize<'de> for Both<A, B> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let a = input::parse(v.clone()).map_err(|e| serde::de::Error::custom(e.message))?;
+        let b = input::parse(v).map_err(|e| serde::de::Error::custom(e.message))?;
+        Ok(Both(a, b))
+    }
+}
+
+impl<A: JsonSchema, B: JsonSchema> JsonSchema for Both<A, B> {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}_and_{}", A::schema_name(), B::schema_name()))
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let (a, b) = (g.subschema_for::<A>(), g.subschema_for::<B>());
+        json_schema!({"allOf": [a, b]})
     }
 }
 

@@ -112,6 +112,32 @@ impl From<Text> for String {
     }
 }
 
+/// A picture as base64 text (entry/exit snapshots, faces, maps). Not bound
+/// by `Text`'s length: the route's body limit (3 MiB on picture routes)
+/// bounds it, and decision 16 sends it to the blob store, never into a record.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Picture(pub String);
+
+impl fmt::Debug for Picture {
+    // A picture in a log line is megabytes of noise.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Picture({} base64 chars)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for Picture {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let body = s.split_once("base64,").map_or(s.as_str(), |(_, b)| b);
+        if !body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\r' | b'\n')) {
+            return Err(de::Error::custom("is not base64"));
+        }
+        Ok(Picture(s))
+    }
+}
+schema!(Picture, "Picture", {"type": "string", "contentEncoding": "base64"});
+
 /// A whole number: `5`, `"5"`, `5.0` and `true` (1) all read as 5.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
