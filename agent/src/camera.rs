@@ -2,6 +2,7 @@
 //! `{ok, open, text}` once the lane has acted.
 
 use axum::body::Bytes;
+use onecard_core::kit::{Picture, Text};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -35,23 +36,29 @@ pub struct PlateAnswer {
     pub reason: String,
 }
 
+/// The camera's JSON, read with the route kit's field types: each camera
+/// brand spells the fields its own way.
+#[derive(serde::Deserialize)]
+struct CameraPlate {
+    #[serde(rename = "deviceID", alias = "deviceId", alias = "device")]
+    device_id: Text,
+    #[serde(rename = "plateNo", alias = "licensePlate", alias = "plate")]
+    plate_no: Text,
+    #[serde(rename = "plateColor")]
+    plate_color: Option<Text>,
+    time: Option<Text>,
+    image: Option<Picture>,
+}
+
 pub fn plate_event(v: &Value) -> Result<PlateEvent, String> {
-    let d = onecard_core::Data::new(v.clone());
-    let s = |names: &[&str]| d.opt_str_any(names).map_err(|e| e.message).map(Option::unwrap_or_default);
-    let ev = PlateEvent {
-        device_id: s(&["deviceID", "deviceId", "device"])?,
-        plate_no: s(&["plateNo", "licensePlate", "plate"])?,
-        plate_color: s(&["plateColor"])?,
-        time: s(&["time"])?,
-        image: d.opt_str("image").map_err(|e| e.message)?,
-    };
-    if ev.device_id.is_empty() {
-        return Err("deviceID is required".into());
-    }
-    if ev.plate_no.is_empty() {
-        return Err("plateNo is required".into());
-    }
-    Ok(ev)
+    let c: CameraPlate = onecard_core::kit::input::parse(v.clone()).map_err(|e| e.message)?;
+    Ok(PlateEvent {
+        device_id: c.device_id.into_string(),
+        plate_no: c.plate_no.into_string(),
+        plate_color: c.plate_color.map(Text::into_string).unwrap_or_default(),
+        time: c.time.map(Text::into_string).unwrap_or_default(),
+        image: c.image.map(|p| p.0),
+    })
 }
 
 async fn plate(State(agent): State<Arc<dyn PlateSink>>, body: Bytes) -> (StatusCode, Json<Value>) {
