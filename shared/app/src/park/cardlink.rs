@@ -3,13 +3,30 @@
 //! `crate::cards`, in one place so that the rest of parking does not depend on
 //! the card record's shape.
 
-use super::fees::CardTerms;
+use super::stays::Stay;
 use crate::cards::{self, Card, CardState};
 use chrono::NaiveDateTime;
-use onecard_core::{ApiResult, Ctx};
+use onecard_core::{ApiResult, Ctx, Fen};
 
 /// Function type of a temporary car (the seed's FuncType 0).
 pub const TEMPORARY: i64 = 0;
+
+/// What pricing needs to know about the car's card (rule 8).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardTerms {
+    pub card_no: String,
+    pub car_type_id: Option<i64>,
+    /// Validity of a usable monthly card; None for other kinds or a card that
+    /// is disabled or cancelled.
+    pub monthly: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// The seed's FuncType of the card (26 monthly, 20 stored-value...).
+    pub func_type: i64,
+    pub state: CardState,
+    pub stored_value: bool,
+    pub balance: Fen,
+    pub valid_from: NaiveDateTime,
+    pub valid_to: NaiveDateTime,
+}
 
 impl CardTerms {
     fn from_card(c: &Card) -> CardTerms {
@@ -51,7 +68,7 @@ pub async fn card_terms(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Optio
 
 /// The card of a stay: by plate, else by the parking card number a card-only
 /// entry carries.
-pub async fn card_terms_of_stay(ctx: &Ctx, branch: &str, stay: &super::stays::Stay) -> ApiResult<Option<CardTerms>> {
+pub async fn card_terms_of_stay(ctx: &Ctx, branch: &str, stay: &Stay) -> ApiResult<Option<CardTerms>> {
     card_terms_by(ctx, branch, &stay.plate, stay.card_no.as_deref()).await
 }
 
@@ -66,4 +83,22 @@ pub async fn card_terms_by(ctx: &Ctx, branch: &str, plate: &str, card_no: Option
         Some(no) => Ok(cards::get_card(ctx, branch, no).await?.filter(|c| c.parking).as_ref().map(CardTerms::from_card)),
         None => Ok(None),
     }
+}
+
+/// The stored-value card that pays for a stay (payType 3): the card bound to
+/// its plate, else the parking card a card-only entry carries.
+pub async fn stored_value_card(ctx: &Ctx, branch: &str, stay: &Stay) -> ApiResult<Option<String>> {
+    if let Some(t) = card_terms(ctx, branch, &stay.plate).await? {
+        if t.stored_value {
+            return Ok(Some(t.card_no));
+        }
+    }
+    if let Some(no) = &stay.card_no {
+        if let Some(c) = cards::get_card(ctx, branch, no).await? {
+            if c.is_stored_value() {
+                return Ok(Some(c.card_no));
+            }
+        }
+    }
+    Ok(None)
 }

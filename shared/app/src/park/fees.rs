@@ -1,38 +1,28 @@
 //! What a stay costs now (tariff.md rules 6-8) and the `calc` route (6.1).
 //!
+//! Dependencies run one way: this module uses orders, stays and the card link;
+//! none of them uses it.
+//!
 //! `quote_stay` is pure reading: the lane decision (9.18) uses it without
 //! creating anything. `calc` adds the order (fee above 0) or the calculation
 //! record (fee 0) that `commit` pays.
 
-use super::orders::{self, Order, UNPAID};
+use super::cardlink;
+use super::orders::{self, Order};
 use super::stays::{self, Stay};
 use super::tariffs;
 use crate::park::cartype;
-use crate::tariff::engine::{self, month_cover, within_grace, MonthCover};
+use crate::tariff::engine::{self, month_cover, started_minutes, within_grace, MonthCover};
 use crate::tariff::{fee_detail, price_rule_text};
 use chrono::{Duration, NaiveDateTime};
 use onecard_core::config::Branch;
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Fen, Registry, Reply, Req};
-use serde_json::json;
+use onecard_core::kit::{self, CredentialType, DateTime, EndTime, Int, Money, OrderStatus, PayType, RouteDef, Text};
+use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-pub use engine::started_minutes;
-
-/// What pricing needs to know about the car's card (rule 8).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CardTerms {
-    pub card_no: String,
-    pub car_type_id: Option<i64>,
-    /// Validity of a usable monthly card; None for other kinds or a card that
-    /// is disabled or cancelled.
-    pub monthly: Option<(NaiveDateTime, NaiveDateTime)>,
-    /// The seed's FuncType of the card (26 monthly, 20 stored-value...).
-    pub func_type: i64,
-    pub state: crate::cards::CardState,
-    pub stored_value: bool,
-    pub balance: Fen,
-    pub valid_from: NaiveDateTime,
-    pub valid_to: NaiveDateTime,
-}
+/// Pricing takes the card's terms; callers name them from here.
+pub use super::cardlink::CardTerms;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StayQuote {
@@ -121,39 +111,85 @@ pub async fn quote_stay(
     })
 }
 
-/// `calcendtime`: the sentinel (or nothing) means now.
-pub fn end_time(req: &Req, name: &str) -> ApiResult<NaiveDateTime> {
-    match req.data.opt_str(name)? {
-        Some(s) if s == onecard_core::time::NOW_SENTINEL => Ok(req.now),
-        Some(_) => req.data.time(name),
-        None => Err(ApiError::missing(name)),
-    }
+/// 6.1 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct CalcIn {
+    /// The seed marks it required, but callers have always been able to leave
+    /// it out for a plate.
+    #[serde(rename = "credentialtype")]
+    pub credential_type: Option<CredentialType>,
+    /// A plate or a parking card number, as `credentialtype` says.
+    pub credential: Text,
+    pub calcendtime: EndTime,
+    /// -1 or absent: the car's card's type, else the branch default.
+    #[serde(rename = "carType")]
+    pub car_type: Option<Int>,
+    #[serde(rename = "payType")]
+    pub pay_type: Option<PayType>,
+    #[serde(rename = "wsNo")]
+    pub ws_no: Option<Text>,
+    #[serde(rename = "operId")]
+    pub oper_id: Option<Text>,
 }
 
-pub fn credential_type(req: &Req, name: &str) -> ApiResult<i64> {
-    match req.data.i64_or(name, 1)? {
-        t @ (1 | 2) => Ok(t),
-        t => Err(ApiError::field(name, format!("{t} is not a credential type (1 plate, 2 parking card)"))),
-    }
+/// 6.1 output. The seed creates no order for a zero fee: `commit` takes the
+/// `calcId` instead, so exactly one of `orderNo` and `calcId` is answered.
+#[derive(Serialize, JsonSchema)]
+pub struct CalcOut {
+    pub numno: String,
+    pub carno: String,
+    #[serde(rename = "cardNo")]
+    pub card_no: String,
+    #[serde(rename = "cardId")]
+    pub card_id: String,
+    pub entertime: DateTime,
+    pub parkposi: String,
+    /// Started minutes of the whole stay.
+    pub parktime: String,
+    pub parkcost: Money,
+    #[serde(rename = "shoppingDiscount")]
+    pub shopping_discount: Money,
+    #[serde(rename = "billDiscount")]
+    pub bill_discount: Money,
+    #[serde(rename = "scoreDiscount")]
+    pub score_discount: Money,
+    pub amount: Money,
+    pub calcstarttime: DateTime,
+    pub calcendtime: DateTime,
+    #[serde(rename = "priceRule")]
+    pub price_rule: String,
+    #[serde(rename = "feeDetail")]
+    pub fee_detail: String,
+    #[serde(rename = "cardInId")]
+    pub card_in_id: String,
+    #[serde(rename = "chargeSeqNo")]
+    pub charge_seq_no: String,
+    #[serde(rename = "credentialtype")]
+    pub credential_type: CredentialType,
+    #[serde(rename = "chargeAreaNumber")]
+    pub charge_area_number: String,
+    #[serde(rename = "carType")]
+    pub car_type: String,
+    #[serde(rename = "orderNo", skip_serializing_if = "Option::is_none")]
+    pub order_no: Option<String>,
+    #[serde(rename = "calcId", skip_serializing_if = "Option::is_none")]
+    pub calc_id: Option<String>,
 }
 
-async fn calc(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
     let b = req.branchno();
-    let ctype = credential_type(&req, "credentialtype")?;
-    let credential = d.str("credential")?;
-    let end = end_time(&req, "calcendtime")?;
-    let asked = d.opt_i64("carType")?;
-    let pay_type = d.opt_i64("payType")?;
-    let (stay, _) = stays::in_park(&ctx, b, ctype, &credential).await?.ok_or_else(|| stays::not_in_park(&credential))?;
+    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let credential = input.credential.as_str();
+    let end = input.calcendtime.or_now(req.now);
+    let (stay, _) = stays::find(&ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
     if end < stay.entry {
         return Err(ApiError::field(
             "calcendtime",
             format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
         ));
     }
-    let card = super::cardlink::card_terms_of_stay(&ctx, b, &stay).await?;
-    let car_type_id = car_type_for(&ctx, b, asked, card.as_ref()).await?;
+    let card = cardlink::card_terms_of_stay(&ctx, b, &stay).await?;
+    let car_type_id = car_type_for(&ctx, b, input.car_type.map(Int::get), card.as_ref()).await?;
     let q = quote_stay(&ctx, &req.branch, &stay, car_type_id, card.as_ref(), end).await?;
     let order = Order {
         order_no: String::new(),
@@ -169,51 +205,48 @@ async fn calc(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         parkcost: q.due,
         amount: q.due,
         base_settled: stay.settled,
-        status: UNPAID,
+        status: OrderStatus::Unpaid,
         created_at: req.now,
         expires_at: req.now + Duration::minutes(req.branch.settings.order_minutes.max(1)),
         paid_at: None,
-        pay_type,
+        pay_type: input.pay_type,
         trade_no: None,
         trade_time: None,
-        ws_no: d.opt_str("wsNo")?,
-        oper_id: d.opt_str("operId")?,
+        ws_no: input.ws_no.map(String::from),
+        oper_id: input.oper_id.map(String::from),
         free_type: None,
         partial: false,
     };
     let order = orders::create(&ctx, b, order).await?;
     let area_name = req.branch.areas.iter().find(|a| a.id == stay.area).map(|a| a.name.clone()).unwrap_or_else(|| stay.area.clone());
-    let mut out = json!({
-        "numno": stay.numno(),
-        "carno": stay.display_plate(),
-        "cardNo": stay.card_no.clone().unwrap_or_default(),
-        "cardId": stay.card_no.clone().unwrap_or_default(),
-        "entertime": onecard_core::time::format(stay.entry),
-        "parkposi": area_name,
-        "parktime": q.minutes.to_string(),
-        "parkcost": q.due.yuan(),
-        "shoppingDiscount": "0.00",
-        "billDiscount": "0.00",
-        "scoreDiscount": "0.00",
-        "amount": q.due.yuan(),
-        "calcstarttime": onecard_core::time::format(q.calc_start),
-        "calcendtime": onecard_core::time::format(end),
-        "priceRule": q.price_rule,
-        "feeDetail": q.fee_detail,
-        "cardInId": stay.card_in_id,
-        "chargeSeqNo": order.charge_seq_no.to_string(),
-        "credentialtype": ctype.to_string(),
-        "chargeAreaNumber": stay.area,
-        "carType": car_type_id.to_string(),
-    });
-    if let Some(m) = out.as_object_mut() {
-        // The seed: no order for a zero fee; `commit` takes the calcId instead.
-        let key = if order.zero { "calcId" } else { "orderNo" };
-        m.insert(key.into(), json!(order.order_no));
-    }
-    Ok(Reply::data(out))
+    let (order_no, calc_id) = if order.zero { (None, Some(order.order_no.clone())) } else { (Some(order.order_no.clone()), None) };
+    Ok(CalcOut {
+        numno: stay.numno(),
+        carno: stay.display_plate(),
+        card_no: stay.card_no.clone().unwrap_or_default(),
+        card_id: stay.card_no.clone().unwrap_or_default(),
+        entertime: DateTime(stay.entry),
+        parkposi: area_name,
+        parktime: q.minutes.to_string(),
+        parkcost: Money(q.due),
+        shopping_discount: Money(Fen::ZERO),
+        bill_discount: Money(Fen::ZERO),
+        score_discount: Money(Fen::ZERO),
+        amount: Money(q.due),
+        calcstarttime: DateTime(q.calc_start),
+        calcendtime: DateTime(end),
+        price_rule: q.price_rule,
+        fee_detail: q.fee_detail,
+        card_in_id: stay.card_in_id,
+        charge_seq_no: order.charge_seq_no.to_string(),
+        credential_type: ctype,
+        charge_area_number: stay.area,
+        car_type: car_type_id.to_string(),
+        order_no,
+        calc_id,
+    })
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("calc", handler(calc));
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::write("calc", calc)]
 }

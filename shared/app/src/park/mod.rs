@@ -10,10 +10,12 @@ pub mod lpfix;
 pub mod orders;
 #[cfg(test)]
 mod parking_tests;
+pub mod pay_types;
 pub mod payments;
 pub mod scan_pass;
 pub mod records;
 pub mod stays;
+mod stored;
 pub mod tariffs;
 
 use onecard_core::Registry;
@@ -24,8 +26,8 @@ pub fn register(reg: &mut Registry) {
     reg.add(hardware::routes());
     reg.add(scan_pass::routes());
     tariffs::register(reg);
-    fees::register(reg);
-    payments::register(reg);
-    records::register(reg);
+    reg.add(fees::routes());
+    reg.add(payments::routes());
+    reg.add(records::routes());
     lpfix::register(reg);
 }

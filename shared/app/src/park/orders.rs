@@ -1,4 +1,6 @@
-//! Parking orders: what `calc` (6.1) quotes and `commit` (6.2) pays.
+//! Parking orders: what `calc` (6.1) quotes and `commit` (6.2) pays. This
+//! module owns their storage: the orders, the payment records and the payment
+//! journal; nothing else builds their keys.
 //!
 //! An order is created when a fee above 0 is quoted; a zero fee creates a
 //! calculation record instead, named by `calcId`, which `commit` accepts to
@@ -8,20 +10,25 @@
 //! An order carries `base_settled`, what the stay had settled when it was
 //! quoted. Paying it is only right while the stay still has settled exactly
 //! that; otherwise the quote is stale and the caller must calculate again (510).
-//! Status 0 unpaid, 1 paid, 2 cancelled; an unpaid order past `expires_at` reads
-//! as 2 without being rewritten.
+//! An unpaid order past `expires_at` reads as cancelled without being rewritten.
 
-use super::stays::{opt_ts, ts, Stay};
+use super::stays::Stay;
+use super::stored::{opt_pay_type, opt_ts, order_status, ts};
 use crate::keys;
+use crate::tariff::engine::started_minutes;
 use chrono::NaiveDateTime;
-use onecard_core::store::{Cond, Item, StoreError};
-use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen};
+use onecard_core::kit::{DateTime, Money, OrderStatus, PayType};
+use onecard_core::retry::{self, Step};
+use onecard_core::store::{Cond, Item, Query, Write};
+use onecard_core::{ApiResult, Ctx, Fen};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const UNPAID: i64 = 0;
-pub const PAID: i64 = 1;
-pub const CANCELLED: i64 = 2;
+/// The statuses under their old names, for callers not yet on `OrderStatus`.
+pub const UNPAID: OrderStatus = OrderStatus::Unpaid;
+pub const PAID: OrderStatus = OrderStatus::Paid;
+pub const CANCELLED: OrderStatus = OrderStatus::Cancelled;
 
 /// The seed's default order prefix (revision 1.27: "CA", two characters).
 const ORDER_PREFIX: &str = "CA";
@@ -51,15 +58,16 @@ pub struct Order {
     /// `amount`: what is (or was) to be paid.
     pub amount: Fen,
     pub base_settled: Fen,
-    pub status: i64,
+    #[serde(with = "order_status")]
+    pub status: OrderStatus,
     #[serde(with = "ts")]
     pub created_at: NaiveDateTime,
     #[serde(with = "ts")]
     pub expires_at: NaiveDateTime,
     #[serde(with = "opt_ts", default)]
     pub paid_at: Option<NaiveDateTime>,
-    #[serde(default)]
-    pub pay_type: Option<i64>,
+    #[serde(with = "opt_pay_type", default)]
+    pub pay_type: Option<PayType>,
     #[serde(default)]
     pub trade_no: Option<String>,
     #[serde(default)]
@@ -82,6 +90,36 @@ pub fn sk(order_no: &str, zero: bool) -> String {
     }
 }
 
+/// A 6.26 / 6.29 row.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct OrderRow {
+    #[serde(rename = "orderNo")]
+    pub order_no: String,
+    #[serde(rename = "cardInId")]
+    pub card_in_id: String,
+    #[serde(rename = "chargeSeqNo")]
+    pub charge_seq_no: String,
+    pub numno: String,
+    pub carno: String,
+    #[serde(rename = "cardId")]
+    pub card_id: String,
+    pub entertime: DateTime,
+    /// Whole minutes, truncated (the sections say 取整, unlike 6.1).
+    pub parktime: String,
+    pub parkcost: Money,
+    pub amount: Money,
+    pub calcstarttime: DateTime,
+    pub calcendtime: DateTime,
+    /// Empty while unpaid.
+    #[serde(rename = "payType")]
+    pub pay_type: String,
+    #[serde(rename = "tradeNo")]
+    pub trade_no: String,
+    #[serde(rename = "tradeTime")]
+    pub trade_time: String,
+    pub status: OrderStatus,
+}
+
 impl Order {
     pub fn sk(&self) -> String {
         sk(&self.order_no, self.zero)
@@ -89,7 +127,7 @@ impl Order {
 
     pub fn item(&self, branch: &str, version: u64) -> Item {
         let item = Item::new(keys::orders(branch), self.sk(), serde_json::to_value(self).unwrap_or_default()).with_version(version);
-        if self.zero && self.status == UNPAID {
+        if self.zero && self.status == OrderStatus::Unpaid {
             // TTLs are judged by the store against the wall clock, so the
             // lifetime is counted from it, not from branch-local times.
             let life = (self.expires_at - self.created_at).num_seconds().max(0);
@@ -99,37 +137,57 @@ impl Order {
         }
     }
 
+    /// The payment record of a paid order: `MustNotExist` on it makes a
+    /// payment exactly-once.
+    pub fn payment_record(&self, branch: &str) -> Item {
+        Item::new(keys::payments(branch), self.sk(), serde_json::to_value(self).unwrap_or_default())
+    }
+
+    fn journal_item(&self, branch: &str, at: NaiveDateTime) -> Item {
+        let sk = keys::log_sk(&onecard_core::time::format(at), &self.sk());
+        Item::new(keys::payment_log(branch), sk, json!({ "orderNo": self.order_no, "zero": self.zero, "cardInId": self.card_in_id }))
+    }
+
+    /// The writes that record this order as paid at `at`, read at `version`
+    /// while unpaid: the order, its payment record and its journal entry. Any
+    /// of them failing its condition means another payment got there first.
+    pub fn paid_writes(&self, branch: &str, version: u64, at: NaiveDateTime) -> Vec<Write> {
+        vec![
+            Write::put(self.item(branch, version + 1), Cond::VersionIs(version)),
+            Write::put(self.payment_record(branch), Cond::MustNotExist),
+            Write::put(self.journal_item(branch, at), Cond::MustNotExist),
+        ]
+    }
+
     /// Status as of `now`: an unpaid order past its expiry is cancelled.
-    pub fn status_at(&self, now: NaiveDateTime) -> i64 {
-        if self.status == UNPAID && now > self.expires_at {
-            CANCELLED
+    pub fn status_at(&self, now: NaiveDateTime) -> OrderStatus {
+        if self.status == OrderStatus::Unpaid && now > self.expires_at {
+            OrderStatus::Cancelled
         } else {
             self.status
         }
     }
 
-    /// 6.26 / 6.29 row. `parktime` is truncated to whole minutes there (the
-    /// section says 取整, unlike 6.1).
-    pub fn to_wire(&self, now: NaiveDateTime) -> Value {
+    pub fn to_row(&self, now: NaiveDateTime) -> OrderRow {
         let parktime = (self.calc_end - self.entry).num_minutes().max(0);
-        json!({
-            "orderNo": self.order_no,
-            "cardInId": self.card_in_id,
-            "chargeSeqNo": self.charge_seq_no.to_string(),
-            "numno": self.card_no.clone().unwrap_or_else(|| self.plate.clone()),
-            "carno": self.plate,
-            "cardId": self.card_no.clone().unwrap_or_default(),
-            "entertime": onecard_core::time::format(self.entry),
-            "parktime": parktime.to_string(),
-            "parkcost": self.parkcost.yuan(),
-            "amount": self.amount.yuan(),
-            "calcstarttime": onecard_core::time::format(self.calc_start),
-            "calcendtime": onecard_core::time::format(self.calc_end),
-            "payType": self.pay_type.map(|p| p.to_string()).unwrap_or_default(),
-            "tradeNo": self.trade_no.clone().unwrap_or_default(),
-            "tradeTime": self.trade_time.clone().unwrap_or_default(),
-            "status": self.status_at(now).to_string(),
-        })
+        OrderRow {
+            order_no: self.order_no.clone(),
+            card_in_id: self.card_in_id.clone(),
+            charge_seq_no: self.charge_seq_no.to_string(),
+            numno: self.card_no.clone().unwrap_or_else(|| self.plate.clone()),
+            carno: self.plate.clone(),
+            card_id: self.card_no.clone().unwrap_or_default(),
+            entertime: DateTime(self.entry),
+            parktime: parktime.to_string(),
+            parkcost: Money(self.parkcost),
+            amount: Money(self.amount),
+            calcstarttime: DateTime(self.calc_start),
+            calcendtime: DateTime(self.calc_end),
+            pay_type: self.pay_type.map(|p| p.0.to_string()).unwrap_or_default(),
+            trade_no: self.trade_no.clone().unwrap_or_default(),
+            trade_time: self.trade_time.clone().unwrap_or_default(),
+            status: self.status_at(now),
+        }
     }
 
     /// 13.4 record, pushed when a temporary car pays.
@@ -141,16 +199,16 @@ impl Order {
             "plateNo": stay.display_plate(),
             "openId": stay.user_id.clone().unwrap_or_default(),
             "entertime": onecard_core::time::format(self.entry),
-            "parktime": super::fees::started_minutes(self.entry, self.calc_end).to_string(),
+            "parktime": started_minutes(self.entry, self.calc_end).to_string(),
             "parkcost": self.parkcost.yuan(),
             "discountAmount": (self.parkcost - self.amount).max0().yuan(),
             "amount": self.amount.yuan(),
             "calcstarttime": onecard_core::time::format(self.calc_start),
             "calcendtime": onecard_core::time::format(self.calc_end),
-            "payType": self.pay_type.unwrap_or(10).to_string(),
+            "payType": self.pay_type.unwrap_or(PayType::THIRD_PARTY).0.to_string(),
             "tradeNo": self.trade_no.clone().unwrap_or_default(),
             "tradeTime": self.trade_time.clone().unwrap_or_default(),
-            "status": self.status.to_string(),
+            "status": self.status.code().to_string(),
         })
     }
 }
@@ -167,16 +225,16 @@ fn new_number(now: NaiveDateTime, zero: bool) -> String {
 }
 
 /// Stores a new order (or calculation), drawing numbers until one is free.
-pub async fn create(ctx: &Ctx, branch: &str, mut order: Order) -> ApiResult<Order> {
-    for _ in 0..8 {
-        order.order_no = new_number(order.created_at, order.zero);
-        match ctx.store.put(order.item(branch, 1), Cond::MustNotExist).await {
-            Ok(()) => return Ok(order),
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e.into()),
+pub async fn create(ctx: &Ctx, branch: &str, order: Order) -> ApiResult<Order> {
+    retry::on_conflict("drawing a free order number", || {
+        let mut order = order.clone();
+        async move {
+            order.order_no = new_number(order.created_at, order.zero);
+            let put = ctx.store.put(order.item(branch, 1), Cond::MustNotExist).await;
+            Step::of(put, order)
         }
-    }
-    Err(ApiError::new(Code::SYSTEM, "could not draw a free order number"))
+    })
+    .await
 }
 
 pub async fn get(ctx: &Ctx, branch: &str, order_no: &str, zero: bool) -> ApiResult<Option<(Order, u64)>> {
@@ -184,4 +242,25 @@ pub async fn get(ctx: &Ctx, branch: &str, order_no: &str, zero: bool) -> ApiResu
         Some(item) => Ok(Some((item.parse()?, item.version))),
         None => Ok(None),
     }
+}
+
+/// Writes an order back over the version it was read at.
+pub async fn put_over(ctx: &Ctx, branch: &str, order: &Order, version: u64) -> onecard_core::store::StoreResult<()> {
+    ctx.store.put(order.item(branch, version + 1), Cond::VersionIs(version)).await
+}
+
+/// Orders paid in [from, to) (open ends when None), oldest payment first.
+pub async fn paid_in_window(ctx: &Ctx, branch: &str, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> ApiResult<Vec<Order>> {
+    let lo = from.map(onecard_core::time::format).unwrap_or_else(|| "0".into());
+    // '#' sorts before the digits of a time, so "{to}#" excludes `to` itself.
+    let hi = to.map(|t| format!("{}#", onecard_core::time::format(t))).unwrap_or_else(|| "~".into());
+    let items = ctx.store.query_all(&Query::between(keys::payment_log(branch), lo, hi)).await?;
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let (Some(no), zero) = (i.body["orderNo"].as_str(), i.body["zero"].as_bool().unwrap_or(false)) else { continue };
+        if let Some((o, _)) = get(ctx, branch, no, zero).await? {
+            out.push(o);
+        }
+    }
+    Ok(out)
 }

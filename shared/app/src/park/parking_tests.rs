@@ -273,6 +273,56 @@ async fn bad_payments_are_refused_naming_the_field_and_record_nothing() {
 }
 
 #[tokio::test]
+async fn typed_inputs_refuse_what_the_old_parsing_let_through() {
+    let k = Kit::new("2026-03-02 11:00:00").await;
+    k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;
+    let calc = |end: &str| json!({"credentialtype": "1", "credential": "粤A00001", "calcendtime": end});
+    names_field(&k.err("calc", calc("9999-12-31 00:00:00")).await, "calcendtime");
+    names_field(&k.err("calc", json!({"credentialtype": "3", "credential": "粤A00001", "calcendtime": "1970-01-01 00:00:00"})).await, "credentialtype");
+    names_field(&k.err("park.in.info", json!({"credentialtype": 9, "credential": "粤A00001"})).await, "credentialtype");
+    names_field(&k.err("park.order.list", json!({"payType": "5,x"})).await, "payType");
+    names_field(&k.err("park.charge.exist", json!({"licensePlate": "粤A".repeat(10), "afterTime": "2026-03-02 10:00:00"})).await, "licensePlate");
+    let year = json!({"dateStart": "2024-01-01 00:00:00", "dateEnd": "2026-01-01 00:00:00", "dateType": "0"});
+    names_field(&k.err("park.inoutlist.info", year).await, "dateEnd");
+    names_field(&k.err("park.lot.GetTraffic", json!({"startTime": "2024-01-01 00:00:00", "endTime": "2026-01-01 00:00:00"})).await, "endTime");
+    names_field(&k.err("park.out.info", json!({"starttime": "2026-03-02 10:00:00", "endtime": "2026-03-01 10:00:00"})).await, "endtime");
+    // Nothing was quoted or paid by the refusals.
+    assert_eq!(k.count(crate::keys::orders(BRANCH)).await, 0);
+}
+
+#[tokio::test]
+async fn orders_keep_their_codes_stored_as_integers() {
+    let k = Kit::new("2026-03-02 11:00:00").await;
+    k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;
+    let q = k.calc("粤A00001").await;
+    k.pay("粤A00001", &q).await.unwrap();
+    let no = q["orderNo"].as_str().unwrap();
+    let order = k.ctx.store.get(&crate::keys::orders(BRANCH), no).await.unwrap().unwrap();
+    assert_eq!((&order.body["status"], &order.body["pay_type"]), (&json!(1), &json!(7)));
+    let stay = k.ctx.store.get(&crate::keys::stays(BRANCH), "1").await.unwrap().unwrap();
+    assert_eq!(stay.body["payments"][0]["pay_type"], json!(7));
+    // An order written before the kit (status as an integer) still reads.
+    let mut old = order.body.clone();
+    old["status"] = json!(0);
+    old["pay_type"] = json!(null);
+    let o: crate::park::orders::Order = serde_json::from_value(old).unwrap();
+    assert_eq!((o.status, o.pay_type), (onecard_core::kit::OrderStatus::Unpaid, None));
+}
+
+#[tokio::test]
+async fn cancelling_without_an_order_number_says_why_nothing_changed() {
+    let k = Kit::new("2026-03-02 11:00:00").await;
+    k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;
+    let r = k.call("park.charge.cancel", json!({"credentialtype": "1", "credential": "粤A00001"})).await.unwrap();
+    assert_eq!(r.data, Value::Null);
+    assert!(r.message.unwrap().contains("expire by themselves"));
+    let q = k.calc("粤A00001").await;
+    let r = k.call("park.charge.cancel", json!({"credentialtype": "1", "credential": "粤A00001", "orderNo": q["orderNo"]})).await.unwrap();
+    assert_eq!((r.data, r.message.as_deref()), (Value::Null, Some("success")));
+    assert_eq!(code(&k.err("park.charge.cancel", json!({"credential": "粤A09999"})).await), 700);
+}
+
+#[tokio::test]
 async fn an_order_expires_after_the_order_minutes() {
     let k = Kit::new("2026-03-02 11:00:00").await;
     k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;

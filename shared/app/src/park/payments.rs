@@ -13,22 +13,24 @@
 //! 511 having written nothing. An order quoted before another payment of the
 //! same stay is stale (the stay's settled sum moved): 510, calculate again.
 
-use super::fees::{credential_type, started_minutes};
-use super::orders::{self, Order, CANCELLED, PAID};
+use super::cardlink;
+use super::orders::{self, Order, OrderRow};
+use super::pay_types::PayTypes;
 use super::stays::{self, PaymentRef, Stay, StayState};
-use crate::keys;
+use crate::push::verify::{self, VerifyRequest};
 use chrono::NaiveDateTime;
 use onecard_core::events::{outbox_write, publish_committed};
 use onecard_core::fields::normalize_plate;
+use onecard_core::kit::{self, CredentialType, DateTime, Flag, Money, Null, OrderStatus, Page, PayType, Plate, RouteDef, Text, WithMessage};
 use onecard_core::queue::OutEvent;
-use onecard_core::store::{Cond, Item, Query, Write};
-use onecard_core::{handler, ApiError, ApiResult, Code, Ctx, Fen, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::retry::{self, Step};
+use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen, Origin, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// payType 3: paid from a stored-value card.
-pub const STORED_VALUE: i64 = 3;
-/// The seed's default payType: third-party payment.
-pub const DEFAULT_PAY_TYPE: i64 = 10;
+/// The envelope's message when a route sets none; 6.20 answers it for a
+/// cancellation, and its own note when there was nothing to cancel.
+const SUCCESS: &str = "success";
 
 fn duplicate(no: &str) -> ApiError {
     ApiError::new(Code::DUPLICATE, format!("order {no} is already paid"))
@@ -39,22 +41,59 @@ fn expired(no: &str) -> ApiError {
 }
 
 /// Does the order belong to the car the caller names?
-fn same_car(order: &Order, ctype: i64, credential: &str) -> bool {
-    match ctype {
-        2 => order.card_no.as_deref() == Some(credential.trim()),
-        _ => normalize_plate(&order.plate) == normalize_plate(credential),
+fn same_car(order: &Order, by: CredentialType, credential: &str) -> bool {
+    match by {
+        CredentialType::Card => order.card_no.as_deref() == Some(credential.trim()),
+        CredentialType::Plate => normalize_plate(&order.plate) == normalize_plate(credential),
     }
 }
 
-/// What a commit asks for, read and checked before any store access.
+/// 6.2 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct CommitIn {
+    /// Required by the seed; callers have always been able to leave it out for a plate.
+    #[serde(rename = "credentialtype")]
+    pub credential_type: Option<CredentialType>,
+    pub credential: Text,
+    pub parkcost: Money,
+    /// Defaults to `parkcost`.
+    pub amount: Option<Money>,
+    /// The order 6.1 made; a zero fee has none and is paid by `calcId`.
+    #[serde(rename = "orderNo", alias = "orderno")]
+    pub order_no: Option<Text>,
+    #[serde(rename = "calcId")]
+    pub calc_id: Option<Text>,
+    #[serde(rename = "payType")]
+    pub pay_type: Option<PayType>,
+    #[serde(rename = "onlyPartialFee")]
+    pub partial: Option<Flag>,
+    #[serde(rename = "freeType")]
+    pub free_type: Option<Text>,
+    #[serde(rename = "thirdPayId")]
+    pub third_pay_id: Option<Text>,
+    #[serde(rename = "thirdPayTime")]
+    pub third_pay_time: Option<DateTime>,
+    #[serde(rename = "wsNo")]
+    pub ws_no: Option<Text>,
+    #[serde(rename = "operId")]
+    pub oper_id: Option<Text>,
+    /// Only passed on to a caller's payment verification (6.2.3), and only
+    /// read for it: a payment is not refused for a field that does not
+    /// concern it.
+    pub entertime: Option<Text>,
+    #[serde(rename = "carno", alias = "carNo")]
+    pub car_no: Option<Text>,
+}
+
+/// What a commit asks for, checked before any store access.
 struct PayRequest {
-    ctype: i64,
+    ctype: CredentialType,
     credential: String,
     number: String,
     zero: bool,
     parkcost: Fen,
     amount: Fen,
-    pay_type: i64,
+    pay_type: PayType,
     partial: bool,
     free_type: Option<String>,
     trade_no: Option<String>,
@@ -63,78 +102,72 @@ struct PayRequest {
     oper_id: Option<String>,
 }
 
-impl PayRequest {
-    fn read(req: &Req) -> ApiResult<PayRequest> {
-        let d = &req.data;
-        let ctype = credential_type(req, "credentialtype")?;
-        let credential = d.str("credential")?;
-        let parkcost = d.money("parkcost")?;
+impl CommitIn {
+    fn validate(&self) -> ApiResult<PayRequest> {
+        let parkcost = self.parkcost.fen();
         if parkcost.0 < 0 {
             return Err(ApiError::field("parkcost", "must not be negative"));
         }
-        let amount = d.opt_money("amount")?.unwrap_or(parkcost);
+        let amount = self.amount.map(Money::fen).unwrap_or(parkcost);
         if amount.0 < 0 {
             return Err(ApiError::field("amount", "must not be negative"));
         }
         if amount > parkcost {
             return Err(ApiError::field("amount", format!("{amount} is more than the fee due {parkcost}")));
         }
-        let (number, zero) = match (d.opt_str_any(&["orderNo", "orderno"])?, d.opt_str("calcId")?) {
-            (Some(o), _) => (o, false),
-            (None, Some(c)) => (c, true),
+        let (number, zero) = match (&self.order_no, &self.calc_id) {
+            (Some(o), _) => (o.to_string(), false),
+            (None, Some(c)) => (c.to_string(), true),
             (None, None) => return Err(ApiError::field("orderNo", "is required (or calcId for a zero fee)")),
         };
         if zero && parkcost.0 != 0 {
             return Err(ApiError::field("parkcost", "must be 0.00 when paying a zero-fee calculation (calcId)"));
         }
-        let trade_time = match d.opt_time("thirdPayTime")? {
-            Some(t) => Some(onecard_core::time::format(t)),
-            None => None,
-        };
+        let text = |t: &Option<Text>| t.as_ref().map(Text::to_string);
         Ok(PayRequest {
-            ctype,
-            credential,
+            ctype: self.credential_type.unwrap_or(CredentialType::Plate),
+            credential: self.credential.to_string(),
             number,
             zero,
             parkcost,
             amount,
-            pay_type: d.i64_or("payType", DEFAULT_PAY_TYPE)?,
-            partial: d.opt_bool("onlyPartialFee")?.unwrap_or(false),
-            free_type: d.opt_str("freeType")?,
-            trade_no: d.opt_str("thirdPayId")?,
-            trade_time,
-            ws_no: d.opt_str("wsNo")?,
-            oper_id: d.opt_str("operId")?,
+            pay_type: self.pay_type.unwrap_or(PayType::THIRD_PARTY),
+            partial: self.partial.is_some_and(Flag::get),
+            free_type: text(&self.free_type),
+            trade_no: text(&self.third_pay_id),
+            trade_time: self.third_pay_time.map(|t| kit::stamp(t.get())),
+            ws_no: text(&self.ws_no),
+            oper_id: text(&self.oper_id),
         })
     }
-}
 
-fn payment_log_item(branch: &str, order: &Order, at: NaiveDateTime) -> Item {
-    let sk = keys::log_sk(&onecard_core::time::format(at), &order.sk());
-    Item::new(keys::payment_log(branch), sk, json!({ "orderNo": order.order_no, "zero": order.zero, "cardInId": order.card_in_id }))
-}
-
-/// The stored-value card that pays for this stay (payType 3).
-async fn stored_value_card(ctx: &Ctx, branch: &str, stay: &Stay) -> ApiResult<String> {
-    if let Some(t) = super::cardlink::card_terms(ctx, branch, &stay.plate).await? {
-        if t.stored_value {
-            return Ok(t.card_no);
-        }
+    /// What 6.2.3 sends the caller about this payment.
+    fn verify_request(&self, p: &PayRequest) -> ApiResult<VerifyRequest> {
+        let entertime = match &self.entertime {
+            None => None,
+            Some(s) => Some(
+                onecard_core::time::parse(s)
+                    .ok_or_else(|| ApiError::field("entertime", format!("'{s}' is not a time yyyy-MM-dd HH:mm:ss")))?,
+            ),
+        };
+        Ok(VerifyRequest {
+            order_id: (!p.zero).then(|| p.number.clone()),
+            third_pay_id: p.trade_no.clone(),
+            parkcost: p.parkcost,
+            entertime,
+            car_no: self.car_no.as_ref().map(Text::to_string),
+            credential: p.credential.clone(),
+        })
     }
-    if let Some(no) = &stay.card_no {
-        if let Some(c) = crate::cards::get_card(ctx, branch, no).await? {
-            if c.is_stored_value() {
-                return Ok(c.card_no);
-            }
-        }
-    }
-    Err(ApiError::field("payType", format!("3 (stored-value card) but {} has no stored-value card", stay.display_plate())))
 }
 
 /// Pays an order once. Answers the paid order and the stay as committed.
 async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, now: NaiveDateTime) -> ApiResult<(Order, Stay)> {
     let b = branch.branchno.as_str();
-    for _ in 0..32 {
+    // A conflict means someone else changed the order, the stay or the card:
+    // the next attempt reads again and judges again (paid now -> 511, stay
+    // moved on -> 510).
+    let (order, stay, ev) = retry::on_conflict("payment not recorded", || async {
         let Some((mut order, ov)) = orders::get(ctx, b, &p.number, p.zero).await? else {
             // Calculation records disappear after expiring; an unknown order
             // number was never issued.
@@ -144,9 +177,9 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             return Err(ApiError::field("credential", format!("order {} is not for {}", p.number, p.credential)));
         }
         match order.status_at(now) {
-            PAID => return Err(duplicate(&p.number)),
-            CANCELLED => return Err(expired(&p.number)),
-            _ => {}
+            OrderStatus::Paid => return Err(duplicate(&p.number)),
+            OrderStatus::Cancelled => return Err(expired(&p.number)),
+            OrderStatus::Unpaid => {}
         }
         if order.parkcost != p.parkcost {
             return Err(ApiError::field("parkcost", format!("is {} but order {} is for {}", p.parkcost, p.number, order.parkcost)));
@@ -160,7 +193,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         if stay.settled != order.base_settled {
             // The order was read before the stay; if the payment that moved the
             // stay on was this very order, it reads as paid now: a duplicate.
-            if orders::get(ctx, b, &p.number, p.zero).await?.is_some_and(|(o, _)| o.status == PAID) {
+            if orders::get(ctx, b, &p.number, p.zero).await?.is_some_and(|(o, _)| o.status == OrderStatus::Paid) {
                 return Err(duplicate(&p.number));
             }
             return Err(ApiError::new(
@@ -169,7 +202,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             ));
         }
 
-        order.status = PAID;
+        order.status = OrderStatus::Paid;
         order.paid_at = Some(now);
         order.amount = p.amount;
         order.pay_type = Some(p.pay_type);
@@ -197,29 +230,20 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         });
 
         let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record(&stay), now);
-        let mut writes = vec![
-            Write::put(order.item(b, ov + 1), Cond::VersionIs(ov)),
-            Write::put(Item::new(keys::payments(b), order.sk(), serde_json::to_value(&order).unwrap_or_default()), Cond::MustNotExist),
-            Write::put(payment_log_item(b, &order, now), Cond::MustNotExist),
-            Write::put(stay.item(b, sv + 1), Cond::VersionIs(sv)),
-            outbox_write(&ev),
-        ];
-        if p.pay_type == STORED_VALUE {
-            let card_no = stored_value_card(ctx, b, &stay).await?;
+        let mut writes = order.paid_writes(b, ov, now);
+        writes.push(stay.write_over(b, sv));
+        writes.push(outbox_write(&ev));
+        if p.pay_type == PayType::STORED_VALUE {
+            let card_no = cardlink::stored_value_card(ctx, b, &stay).await?.ok_or_else(|| {
+                ApiError::field("payType", format!("3 (stored-value card) but {} has no stored-value card", stay.display_plate()))
+            })?;
             writes.extend(crate::cards::debit_writes(ctx, b, &card_no, p.amount, &order.sk(), now).await?);
         }
-        match ctx.store.transact(writes).await {
-            Ok(()) => {
-                publish_committed(ctx, &[ev]).await;
-                return Ok((order, stay));
-            }
-            // Someone else changed the order, the stay or the card: re-read and
-            // judge again (paid now -> 511, stay moved on -> 510).
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(Code::SYSTEM, "payment not recorded: too much contention, retry"))
+        Step::of(ctx.store.transact(writes).await, (order, stay, ev))
+    })
+    .await?;
+    publish_committed(ctx, &[ev]).await;
+    Ok((order, stay))
 }
 
 /// The refusals that do not depend on the payer (511 paid, 510 lapsed); `pay`
@@ -227,164 +251,201 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
 async fn refuse_settled(ctx: &Ctx, b: &str, p: &PayRequest, now: NaiveDateTime) -> ApiResult<()> {
     if let Some((order, _)) = orders::get(ctx, b, &p.number, p.zero).await? {
         match order.status_at(now) {
-            PAID => return Err(duplicate(&p.number)),
-            CANCELLED => return Err(expired(&p.number)),
-            _ => {}
+            OrderStatus::Paid => return Err(duplicate(&p.number)),
+            OrderStatus::Cancelled => return Err(expired(&p.number)),
+            OrderStatus::Unpaid => {}
         }
     }
     Ok(())
 }
 
-async fn commit(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let p = PayRequest::read(&req)?;
-    // 6.2.3: a caller that verifies its payments confirms this one first; an
-    // order that is already paid or lapsed is refused before anyone is asked.
-    if matches!(&req.origin, onecard_core::Origin::Caller(c) if c.verify_url.is_some()) {
-        refuse_settled(&ctx, req.branchno(), &p, req.now).await?;
-    }
-    crate::push::verify::verify_commit(&ctx, &req, (!p.zero).then_some(p.number.as_str()), p.trade_no.as_deref(), p.parkcost, &p.credential).await?;
-    let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
-    let mut out = json!({
-        "flag": "1",
-        "memo": "",
-        "credential": p.credential,
-        "orderNo": if order.zero { String::new() } else { order.order_no.clone() },
-    });
-    if !p.partial {
-        if let Some(m) = out.as_object_mut() {
-            m.insert("FreeLeaveMinutes".into(), json!(req.branch.settings.grace_minutes.to_string()));
-        }
-    }
-    Ok(Reply::data(out))
+/// 6.2 output.
+#[derive(Serialize, JsonSchema)]
+pub struct CommitOut {
+    /// Always "1": a failure is an error answer.
+    pub flag: String,
+    pub memo: String,
+    pub credential: String,
+    /// Empty for a zero fee paid by `calcId`.
+    #[serde(rename = "orderNo")]
+    pub order_no: String,
+    /// The grace after a full payment; none after a partial one.
+    #[serde(rename = "FreeLeaveMinutes", skip_serializing_if = "Option::is_none")]
+    pub free_leave_minutes: Option<String>,
 }
 
-async fn cancel(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn commit(ctx: Ctx, req: Req, input: CommitIn) -> ApiResult<CommitOut> {
+    let p = input.validate()?;
+    // 6.2.3: a caller that verifies its payments confirms this one first; an
+    // order that is already paid or lapsed is refused before anyone is asked.
+    if matches!(&req.origin, Origin::Caller(c) if c.verify_url.is_some()) {
+        refuse_settled(&ctx, req.branchno(), &p, req.now).await?;
+        verify::verify_commit(&**ctx.http(), &req.origin, &input.verify_request(&p)?).await?;
+    }
+    let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
+    Ok(CommitOut {
+        flag: "1".into(),
+        memo: String::new(),
+        credential: p.credential,
+        order_no: if order.zero { String::new() } else { order.order_no },
+        free_leave_minutes: (!p.partial).then(|| req.branch.settings.grace_minutes.to_string()),
+    })
+}
+
+/// 6.20 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct CancelIn {
+    #[serde(rename = "credentialtype")]
+    pub credential_type: Option<CredentialType>,
+    pub credential: Text,
+    #[serde(rename = "orderno", alias = "orderNo")]
+    pub order_no: Option<Text>,
+}
+
+async fn cancel(ctx: Ctx, req: Req, input: CancelIn) -> ApiResult<WithMessage<Null>> {
     let b = req.branchno();
-    let ctype = credential_type(&req, "credentialtype")?;
-    let credential = req.data.str("credential")?;
-    let Some(no) = req.data.opt_str_any(&["orderno", "orderNo"])? else {
+    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let credential = input.credential.as_str();
+    let Some(no) = input.order_no.as_deref() else {
         // Without an order number there is nothing to release now: unpaid
         // orders lapse on their own after the branch's order minutes (6.20).
-        stays::in_park(&ctx, b, ctype, &credential).await?.ok_or_else(|| stays::not_in_park(&credential))?;
-        return Ok(Reply::data(Value::Null).with_message("no orderno given: unpaid orders expire by themselves"));
+        stays::find(&ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
+        return Ok(WithMessage { data: Null, message: "no orderno given: unpaid orders expire by themselves".into() });
     };
-    for _ in 0..16 {
-        let (mut order, v) = orders::get(&ctx, b, &no, false)
-            .await?
-            .ok_or_else(|| ApiError::field("orderno", format!("order {no} does not exist")))?;
-        if !same_car(&order, ctype, &credential) {
+    retry::on_conflict("order not cancelled", || async {
+        let (mut order, v) =
+            orders::get(&ctx, b, no, false).await?.ok_or_else(|| ApiError::field("orderno", format!("order {no} does not exist")))?;
+        if !same_car(&order, ctype, credential) {
             return Err(ApiError::field("credential", format!("order {no} is not for {credential}")));
         }
         match order.status {
-            PAID => return Err(ApiError::failed(format!("order {no} is paid and cannot be cancelled"))),
-            CANCELLED => return Ok(Reply::data(Value::Null)),
-            _ => {}
+            OrderStatus::Paid => return Err(ApiError::failed(format!("order {no} is paid and cannot be cancelled"))),
+            OrderStatus::Cancelled => return Ok(Step::Done(())),
+            OrderStatus::Unpaid => {}
         }
-        order.status = CANCELLED;
-        match ctx.store.put(order.item(b, v + 1), Cond::VersionIs(v)).await {
-            Ok(()) => return Ok(Reply::data(Value::Null)),
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(Code::SYSTEM, "order not cancelled: too much contention, retry"))
+        order.status = OrderStatus::Cancelled;
+        Step::of(orders::put_over(&ctx, b, &order, v).await, ())
+    })
+    .await?;
+    Ok(WithMessage { data: Null, message: SUCCESS.into() })
 }
 
-async fn order_get(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let no = req.data.str_any(&["orderNo", "orderno"])?;
-    let (order, _) = orders::get(&ctx, req.branchno(), &no, false)
-        .await?
-        .ok_or_else(|| ApiError::field("orderNo", format!("order {no} does not exist")))?;
-    Ok(Reply::data(order.to_wire(req.now)))
+/// 6.26 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct OrderGetIn {
+    #[serde(rename = "orderNo", alias = "orderno")]
+    pub order_no: Text,
 }
 
-/// Paid orders whose payment time lies in [from, to), oldest first.
-pub async fn paid_in_window(ctx: &Ctx, branch: &str, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> ApiResult<Vec<Order>> {
-    let lo = from.map(onecard_core::time::format).unwrap_or_else(|| "0".into());
-    // '#' sorts before the digits of a time, so "{to}#" excludes `to` itself.
-    let hi = to.map(|t| format!("{}#", onecard_core::time::format(t))).unwrap_or_else(|| "~".into());
-    let items = ctx.store.query_all(&Query::between(keys::payment_log(branch), lo, hi)).await?;
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        let (Some(no), zero) = (i.body["orderNo"].as_str(), i.body["zero"].as_bool().unwrap_or(false)) else { continue };
-        if let Some((o, _)) = orders::get(ctx, branch, no, zero).await? {
-            out.push(o);
-        }
-    }
-    Ok(out)
+async fn order_get(ctx: Ctx, req: Req, input: OrderGetIn) -> ApiResult<OrderRow> {
+    let no = input.order_no.as_str();
+    let (order, _) =
+        orders::get(&ctx, req.branchno(), no, false).await?.ok_or_else(|| ApiError::field("orderNo", format!("order {no} does not exist")))?;
+    Ok(order.to_row(req.now))
 }
 
-fn pay_types(s: Option<String>, field: &str) -> ApiResult<Option<Vec<i64>>> {
-    match s {
-        None => Ok(None),
-        Some(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| t.parse::<i64>().map_err(|_| ApiError::field(field, format!("'{t}' is not a payment type"))))
-            .collect::<ApiResult<Vec<_>>>()
-            .map(|v| if v.is_empty() { None } else { Some(v) }),
-    }
+/// 6.29 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct OrderListIn {
+    #[serde(rename = "OrderNo")]
+    pub order_no: Option<Text>,
+    #[serde(rename = "CredentialType")]
+    pub credential_type: Option<CredentialType>,
+    #[serde(rename = "Credential")]
+    pub credential: Option<Text>,
+    #[serde(rename = "ChargeTimeStart")]
+    pub from: Option<DateTime>,
+    #[serde(rename = "ChargeTimeEnd")]
+    pub to: Option<DateTime>,
+    #[serde(rename = "payType")]
+    pub pay_types: Option<PayTypes>,
 }
 
-async fn order_list(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn order_list(ctx: Ctx, req: Req, input: OrderListIn) -> ApiResult<Page<OrderRow>> {
     let b = req.branchno();
-    let types = pay_types(d.opt_str("payType")?, "payType")?;
-    let ctype = d.i64_or("CredentialType", 1)?;
-    let credential = d.opt_str("Credential")?;
-    let orders = match d.opt_str("OrderNo")? {
-        Some(no) => orders::get(&ctx, b, &no, false).await?.map(|(o, _)| o).into_iter().collect(),
-        None => paid_in_window(&ctx, b, d.opt_time("ChargeTimeStart")?, d.opt_time("ChargeTimeEnd")?).await?,
+    let (from, to) = (input.from.map(DateTime::get), input.to.map(DateTime::get));
+    if let (Some(f), Some(t)) = (from, to) {
+        kit::check_window(f, t, "ChargeTimeEnd")?;
+    }
+    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let types = input.pay_types.unwrap_or_default();
+    let orders = match &input.order_no {
+        Some(no) => orders::get(&ctx, b, no, false).await?.map(|(o, _)| o).into_iter().collect(),
+        None => orders::paid_in_window(&ctx, b, from, to).await?,
     };
     let rows = orders
         .into_iter()
-        .filter(|o| o.status == PAID && !o.zero)
-        .filter(|o| credential.as_deref().is_none_or(|c| same_car(o, ctype, c)))
-        .filter(|o| types.as_ref().is_none_or(|t| o.pay_type.is_some_and(|p| t.contains(&p))))
-        .map(|o| o.to_wire(req.now))
+        .filter(|o| o.status == OrderStatus::Paid && !o.zero)
+        .filter(|o| input.credential.as_deref().is_none_or(|c| same_car(o, ctype, c)))
+        .filter(|o| types.0.is_empty() || o.pay_type.is_some_and(|p| types.admits(p)))
+        .map(|o| o.to_row(req.now))
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
-async fn charge_exist(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
-    let plate = d.str("licensePlate")?;
-    let after = d.time("afterTime")?;
-    let types = pay_types(d.opt_str("payType")?, "payType")?;
-    let stay = stays::in_park(&ctx, req.branchno(), 1, &plate).await?.map(|(s, _)| s);
+/// 6.45 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct ChargeExistIn {
+    #[serde(rename = "licensePlate")]
+    pub plate: Plate,
+    #[serde(rename = "afterTime")]
+    pub after: DateTime,
+    #[serde(rename = "payType")]
+    pub pay_types: Option<PayTypes>,
+}
+
+/// 6.45 output: `exist` "True" with the latest payment, or "False" alone.
+#[derive(Serialize, JsonSchema)]
+pub struct ChargeExistOut {
+    pub exist: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub last: Option<LastCharge>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct LastCharge {
+    pub receivable: Money,
+    pub amount: Money,
+    #[serde(rename = "payTime")]
+    pub pay_time: DateTime,
+    #[serde(rename = "payType")]
+    pub pay_type: PayType,
+    #[serde(rename = "freeLeaveMinutes")]
+    pub free_leave_minutes: String,
+    #[serde(rename = "orderNo")]
+    pub order_no: String,
+}
+
+async fn charge_exist(ctx: Ctx, req: Req, input: ChargeExistIn) -> ApiResult<ChargeExistOut> {
+    let after = input.after.get();
+    let types = input.pay_types.unwrap_or_default();
+    let stay = stays::find(&ctx, req.branchno(), CredentialType::Plate, input.plate.norm()).await?.map(|(s, _)| s);
     let last = stay.as_ref().and_then(|s| {
-        s.payments
-            .iter()
-            .filter(|p| p.paid_at > after)
-            .filter(|p| types.as_ref().is_none_or(|t| t.contains(&p.pay_type)))
-            .max_by_key(|p| p.paid_at)
-            .cloned()
+        s.payments.iter().filter(|p| p.paid_at > after).filter(|p| types.admits(p.pay_type)).max_by_key(|p| p.paid_at).cloned()
     });
     let Some(p) = last else {
-        return Ok(Reply::data(json!({ "exist": "False" })));
+        return Ok(ChargeExistOut { exist: "False".into(), last: None });
     };
     let grace = if p.full { req.branch.settings.grace_minutes } else { 0 };
-    Ok(Reply::data(json!({
-        "exist": "True",
-        "receivable": p.due.yuan(),
-        "amount": p.amount.yuan(),
-        "payTime": onecard_core::time::format(p.paid_at),
-        "payType": p.pay_type.to_string(),
-        "freeLeaveMinutes": grace.to_string(),
-        "orderNo": p.order_no,
-    })))
+    Ok(ChargeExistOut {
+        exist: "True".into(),
+        last: Some(LastCharge {
+            receivable: Money(p.due),
+            amount: Money(p.amount),
+            pay_time: DateTime(p.paid_at),
+            pay_type: p.pay_type,
+            free_leave_minutes: grace.to_string(),
+            order_no: p.order_no,
+        }),
+    })
 }
 
-/// Minutes of a stay at a payment, for journal rows.
-pub fn minutes_at(stay: &Stay, at: NaiveDateTime) -> i64 {
-    started_minutes(stay.entry, at)
-}
-
-pub fn register(reg: &mut Registry) {
-    reg.handle("commit", handler(commit));
-    reg.handle("park.charge.cancel", handler(cancel));
-    reg.handle("park.order.get", handler(order_get));
-    reg.handle("park.order.list", handler(order_list));
-    reg.handle("park.charge.exist", handler(charge_exist));
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::write("commit", commit),
+        kit::write("park.charge.cancel", cancel),
+        kit::read("park.order.get", order_get),
+        kit::read("park.order.list", order_list),
+        kit::read("park.charge.exist", charge_exist),
+    ]
 }

@@ -5,15 +5,16 @@
 //! Occupancy is counted from the in-park index (one item per car); time
 //! windows are ranges over the entry, exit and payment journals.
 
-use super::fees::started_minutes;
-use super::payments::paid_in_window;
-use super::stays::{self, Stay, StayState};
-use crate::keys;
+use super::orders::paid_in_window;
+use super::stays::{self, Journal, Stay, StayState};
+use crate::tariff::engine::started_minutes;
 use chrono::{NaiveDateTime, Timelike};
 use onecard_core::config::Branch;
 use onecard_core::fields::normalize_plate;
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::kit::{self, CredentialType, DateTime, Empty, Flag, Int, Money, Page, Plate, RouteDef, Text};
+use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Cars in the park per area id.
@@ -25,88 +26,102 @@ async fn used_per_area(ctx: &Ctx, branch: &str) -> ApiResult<BTreeMap<String, i6
     Ok(m)
 }
 
-fn area_rows(branch: &Branch, used: &BTreeMap<String, i64>) -> Vec<Value> {
+/// A 6.27 row (and 6.3's `details`).
+#[derive(Serialize, JsonSchema)]
+pub struct AreaRow {
+    #[serde(rename = "areaID")]
+    pub id: String,
+    #[serde(rename = "areaName")]
+    pub name: String,
+    pub total: String,
+    pub remain: String,
+}
+
+fn area_rows(branch: &Branch, used: &BTreeMap<String, i64>) -> Vec<AreaRow> {
     branch
         .areas
         .iter()
         .map(|a| {
             let u = used.get(&a.id).copied().unwrap_or(0);
-            json!({
-                "areaID": a.id,
-                "areaName": a.name,
-                "total": a.capacity.to_string(),
-                "remain": (a.capacity - u).max(0).to_string(),
-            })
+            AreaRow { id: a.id.clone(), name: a.name.clone(), total: a.capacity.to_string(), remain: (a.capacity - u).max(0).to_string() }
         })
         .collect()
+}
+
+/// 6.3 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct LotTotalIn {
+    /// "1" adds the areas; anything else does not.
+    #[serde(rename = "includeDetails")]
+    pub include_details: Option<Text>,
+}
+
+/// 6.3 output.
+#[derive(Serialize, JsonSchema)]
+pub struct LotTotal {
+    pub total: String,
+    pub remain: String,
+    #[serde(rename = "tempNumber")]
+    pub temp_number: String,
+    #[serde(rename = "useLotNow")]
+    pub use_lot_now: String,
+    pub reserve: String,
+    #[serde(rename = "remainReserv")]
+    pub remain_reserv: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<AreaRow>>,
 }
 
 /// 6.3 (and its old address `getstates`). No spaces are reserved for monthly
 /// cards in the branch configuration, so all spaces are temporary spaces and
 /// the reserved counts are 0.
-async fn lot_total(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn lot_total(ctx: Ctx, req: Req, input: LotTotalIn) -> ApiResult<LotTotal> {
     let used = used_per_area(&ctx, req.branchno()).await?;
     let total = req.branch.capacity();
     let in_park: i64 = used.values().sum();
     let remain = (total - in_park).max(0);
-    let mut out = json!({
-        "total": total.to_string(),
-        "remain": remain.to_string(),
-        "tempNumber": total.to_string(),
-        "useLotNow": remain.to_string(),
-        "reserve": "0",
-        "remainReserv": "0",
-    });
-    if req.data.opt_str("includeDetails")?.as_deref() == Some("1") {
-        if let Some(m) = out.as_object_mut() {
-            m.insert("details".into(), Value::Array(area_rows(&req.branch, &used)));
-        }
-    }
-    Ok(Reply::data(out))
+    let details = (input.include_details.as_deref() == Some("1")).then(|| area_rows(&req.branch, &used));
+    Ok(LotTotal {
+        total: total.to_string(),
+        remain: remain.to_string(),
+        temp_number: total.to_string(),
+        use_lot_now: remain.to_string(),
+        reserve: "0".into(),
+        remain_reserv: "0".into(),
+        details,
+    })
 }
 
-async fn lot_of_area(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn lot_of_area(ctx: Ctx, req: Req, _: Empty) -> ApiResult<Page<AreaRow>> {
     let used = used_per_area(&ctx, req.branchno()).await?;
-    Ok(req.list(area_rows(&req.branch, &used)))
+    Ok(req.page(area_rows(&req.branch, &used)))
 }
 
 fn area_name(branch: &Branch, id: &str) -> String {
     branch.areas.iter().find(|a| a.id == id).map(|a| a.name.clone()).unwrap_or_else(|| id.to_string())
 }
 
-fn fmt(t: NaiveDateTime) -> String {
-    onecard_core::time::format(t)
-}
-
 fn hour_floor(t: NaiveDateTime) -> NaiveDateTime {
     t.with_minute(0).and_then(|t| t.with_second(0)).unwrap_or(t)
 }
 
-/// Every stay in the park now.
-async fn stays_in_park(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Stay>> {
-    let items = ctx.store.query_all(&onecard_core::store::Query::partition(keys::in_park(branch))).await?;
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        if let Some(id) = i.body["cardInId"].as_str() {
-            if let Some((s, _)) = stays::get(ctx, branch, id).await? {
-                if s.state == StayState::InPark {
-                    out.push(s);
-                }
-            }
-        }
+/// Refuses a window longer than the kit allows when both ends are given; an
+/// open end is the seed's "no bound".
+fn check_open_window(from: Option<DateTime>, to: Option<DateTime>, end_field: &str) -> ApiResult<()> {
+    match (from, to) {
+        (Some(f), Some(t)) => kit::check_window(f.get(), t.get(), end_field),
+        _ => Ok(()),
     }
-    out.sort_by(|a, b| a.entry.cmp(&b.entry).then_with(|| a.card_in_id.cmp(&b.card_in_id)));
-    Ok(out)
 }
 
-fn credential_matches(s: &Stay, ctype: i64, credential: &str, like: bool) -> bool {
-    match ctype {
-        2 => match &s.card_no {
+fn credential_matches(s: &Stay, by: CredentialType, credential: &str, like: bool) -> bool {
+    match by {
+        CredentialType::Card => match &s.card_no {
             Some(c) if like => c.contains(credential.trim()),
             Some(c) => c == credential.trim(),
             None => false,
         },
-        _ => {
+        CredentialType::Plate => {
             let q = normalize_plate(credential);
             if like {
                 s.plate.contains(&q)
@@ -117,55 +132,98 @@ fn credential_matches(s: &Stay, ctype: i64, credential: &str, like: bool) -> boo
     }
 }
 
+/// 6.9 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct InInfoIn {
+    #[serde(rename = "credentialtype")]
+    pub credential_type: Option<CredentialType>,
+    /// A plate or card number, or a part of one with `searchLike`.
+    pub credential: Option<Text>,
+    /// Absent, empty or "0": no photos.
+    #[serde(rename = "getphoto")]
+    pub photo: Option<Text>,
+    #[serde(rename = "starttime")]
+    pub from: Option<DateTime>,
+    #[serde(rename = "endtime")]
+    pub to: Option<DateTime>,
+    #[serde(rename = "searchLike")]
+    pub like: Option<Flag>,
+}
+
+/// A 6.9 row. A partial search leaves out the card's details and `functype`.
+#[derive(Serialize, JsonSchema)]
+pub struct InRow {
+    pub numno: String,
+    pub carno: String,
+    pub entertime: DateTime,
+    pub parkposi: String,
+    pub parkingtime: String,
+    /// Pictures are pushed to partners (13.7), not kept by the cloud: empty when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photoin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub functype: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub card: Option<InRowCard>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct InRowCard {
+    pub issuedate: DateTime,
+    pub startdate: DateTime,
+    pub expirydate: DateTime,
+    pub username: String,
+    pub mobile: String,
+}
+
 /// 6.9: cars in the park, by entry time window [starttime, endtime), plate or
 /// card, exact or partial (`searchLike` 1; then only the hour of the window
 /// counts and the card details are left out).
-async fn in_info(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> {
+    check_open_window(input.from, input.to, "endtime")?;
     let b = req.branchno();
-    let like = d.opt_bool("searchLike")?.unwrap_or(false);
-    let ctype = d.i64_or("credentialtype", 1)?;
-    let credential = d.opt_str("credential")?;
-    let photo = d.opt_str("getphoto")?.is_some_and(|p| p != "0");
-    let (mut from, mut to) = (d.opt_time("starttime")?, d.opt_time("endtime")?);
+    let like = input.like.is_some_and(Flag::get);
+    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let photo = input.photo.as_deref().is_some_and(|p| p != "0");
+    let (mut from, mut to) = (input.from.map(DateTime::get), input.to.map(DateTime::get));
     if like {
         from = from.map(hour_floor);
         to = to.map(hour_floor);
     }
     let mut rows = Vec::new();
-    for s in stays_in_park(&ctx, b).await? {
+    for s in stays::all_in_park(&ctx, b).await? {
         if from.is_some_and(|f| s.entry < f) || to.is_some_and(|t| s.entry >= t) {
             continue;
         }
-        if credential.as_deref().is_some_and(|c| !credential_matches(&s, ctype, c, like)) {
+        if input.credential.as_deref().is_some_and(|c| !credential_matches(&s, ctype, c, like)) {
             continue;
         }
-        let mut row = json!({
-            "numno": s.numno(),
-            "carno": s.display_plate(),
-            "entertime": fmt(s.entry),
-            "parkposi": area_name(&req.branch, &s.area),
-            "parkingtime": started_minutes(s.entry, req.now.max(s.entry)).to_string(),
-        });
-        let m = row.as_object_mut().expect("object literal");
-        if photo {
-            // Pictures are pushed to partners (13.7), not kept by the cloud.
-            m.insert("photoin".into(), json!(""));
-        }
+        let mut row = InRow {
+            numno: s.numno(),
+            carno: s.display_plate(),
+            entertime: DateTime(s.entry),
+            parkposi: area_name(&req.branch, &s.area),
+            parkingtime: started_minutes(s.entry, req.now.max(s.entry)).to_string(),
+            photoin: photo.then(String::new),
+            functype: None,
+            card: None,
+        };
         if !like {
-            m.insert("functype".into(), json!(s.func_type.to_string()));
+            row.functype = Some(s.func_type.to_string());
             if let Some(card) = card_of(&ctx, b, &s).await? {
-                m.insert("issuedate".into(), json!(fmt(card.issued_at)));
-                m.insert("startdate".into(), json!(fmt(card.valid_from)));
-                m.insert("expirydate".into(), json!(fmt(card.valid_to)));
                 let holder = crate::cards::store::get_holder(&ctx, b, &card.user_no).await?;
-                m.insert("username".into(), json!(holder.as_ref().map(|h| h.name.clone()).unwrap_or_default()));
-                m.insert("mobile".into(), json!(holder.as_ref().map(|h| h.mobile().to_string()).unwrap_or_default()));
+                row.card = Some(InRowCard {
+                    issuedate: DateTime(card.issued_at),
+                    startdate: DateTime(card.valid_from),
+                    expirydate: DateTime(card.valid_to),
+                    username: holder.as_ref().map(|h| h.name.clone()).unwrap_or_default(),
+                    mobile: holder.as_ref().map(|h| h.mobile().to_string()).unwrap_or_default(),
+                });
             }
         }
         rows.push(row);
     }
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
 async fn card_of(ctx: &Ctx, branch: &str, s: &Stay) -> ApiResult<Option<crate::cards::Card>> {
@@ -183,33 +241,53 @@ async fn card_of(ctx: &Ctx, branch: &str, s: &Stay) -> ApiResult<Option<crate::c
 const EPOCH: &str = "1970-01-01 00:00:00";
 const FAR: &str = "9999-12-31 23:59:59";
 
-fn window(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> (NaiveDateTime, NaiveDateTime) {
-    let lo = from.unwrap_or_else(|| onecard_core::time::parse(EPOCH).expect("constant time"));
-    let hi = to.unwrap_or_else(|| onecard_core::time::parse(FAR).expect("constant time"));
+fn window(from: Option<DateTime>, to: Option<DateTime>) -> (NaiveDateTime, NaiveDateTime) {
+    let lo = from.map(DateTime::get).unwrap_or_else(|| onecard_core::time::parse(EPOCH).expect("constant time"));
+    let hi = to.map(DateTime::get).unwrap_or_else(|| onecard_core::time::parse(FAR).expect("constant time"));
     (lo, hi)
 }
 
+/// 6.10 input. The seed marks `starttime` required; an open start has always
+/// been read as "since the beginning".
+#[derive(Deserialize, JsonSchema)]
+pub struct OutInfoIn {
+    #[serde(rename = "credentialtype")]
+    pub credential_type: Option<CredentialType>,
+    pub credential: Option<Text>,
+    #[serde(rename = "starttime")]
+    pub from: Option<DateTime>,
+    #[serde(rename = "endtime")]
+    pub to: Option<DateTime>,
+}
+
+/// A 6.10 row.
+#[derive(Serialize, JsonSchema)]
+pub struct OutRow {
+    pub numno: String,
+    pub carno: String,
+    pub entertime: DateTime,
+    /// Empty if the stay has no exit time.
+    pub exittime: String,
+}
+
 /// 6.10: exit records whose exit time lies in [starttime, endtime).
-async fn out_info(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn out_info(ctx: Ctx, req: Req, input: OutInfoIn) -> ApiResult<Page<OutRow>> {
+    check_open_window(input.from, input.to, "endtime")?;
     let b = req.branchno();
-    let ctype = d.i64_or("credentialtype", 1)?;
-    let credential = d.opt_str("credential")?;
-    let (from, to) = window(d.opt_time("starttime")?, d.opt_time("endtime")?);
-    let rows = stays::in_window(&ctx, b, keys::exit_log(b), from, to)
+    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let (from, to) = window(input.from, input.to);
+    let rows = stays::in_window(&ctx, b, Journal::Exits, from, to)
         .await?
         .into_iter()
-        .filter(|s| credential.as_deref().is_none_or(|c| credential_matches(s, ctype, c, false)))
-        .map(|s| {
-            json!({
-                "numno": s.numno(),
-                "carno": s.display_plate(),
-                "entertime": fmt(s.entry),
-                "exittime": s.exit.map(fmt).unwrap_or_default(),
-            })
+        .filter(|s| input.credential.as_deref().is_none_or(|c| credential_matches(s, ctype, c, false)))
+        .map(|s| OutRow {
+            numno: s.numno(),
+            carno: s.display_plate(),
+            entertime: DateTime(s.entry),
+            exittime: s.exit.map(kit::stamp).unwrap_or_default(),
         })
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
 /// 6.56's card type: a temporary car is an hourly card (6) in this table.
@@ -217,38 +295,69 @@ fn park_card_type(func_type: i64) -> String {
     if func_type == 0 { 6 } else { func_type }.to_string()
 }
 
+/// A 6.56 row. Fields that do not apply to the record type are empty strings.
+#[derive(Clone, Serialize, JsonSchema)]
+pub struct JournalRow {
+    #[serde(rename = "recordType")]
+    pub record_type: String,
+    #[serde(rename = "cardInOutId")]
+    pub card_in_out_id: String,
+    #[serde(rename = "licensePlate")]
+    pub license_plate: String,
+    #[serde(rename = "parkCardTypeId")]
+    pub park_card_type_id: String,
+    #[serde(rename = "inControllerName")]
+    pub in_controller_name: String,
+    #[serde(rename = "outControllerName")]
+    pub out_controller_name: String,
+    #[serde(rename = "inDateTime")]
+    pub in_date_time: DateTime,
+    /// The exit, or the payment time of a payment row.
+    #[serde(rename = "outDateTime")]
+    pub out_date_time: String,
+    #[serde(rename = "parkTime")]
+    pub park_time: String,
+    /// The seed's spelling.
+    #[serde(rename = "aeceivable")]
+    pub receivable: String,
+    pub amount: String,
+    #[serde(rename = "payType")]
+    pub pay_type: String,
+    #[serde(rename = "operName")]
+    pub oper_name: String,
+}
+
 /// The journal rows of one stay: its entry (type 0, still in the park) or exit
 /// (type 2), and each payment (type 1 in the park, 3 after leaving).
-fn journal_rows(s: &Stay, payments_only: Option<(NaiveDateTime, NaiveDateTime)>) -> Vec<Value> {
+fn journal_rows(s: &Stay, payments_only: Option<(NaiveDateTime, NaiveDateTime)>) -> Vec<JournalRow> {
     let left = s.state == StayState::Left;
-    let base = |record_type: &str| {
-        json!({
-            "recordType": record_type,
-            "cardInOutId": s.card_in_id,
-            "licensePlate": s.display_plate(),
-            "parkCardTypeId": park_card_type(s.func_type),
-            "inControllerName": s.in_controller_name,
-            "outControllerName": "",
-            "inDateTime": fmt(s.entry),
-            "outDateTime": "",
-            "parkTime": "",
-            "aeceivable": "",
-            "amount": "",
-            "payType": "",
-            "operName": "",
-        })
+    let base = |record_type: &str| JournalRow {
+        record_type: record_type.into(),
+        card_in_out_id: s.card_in_id.clone(),
+        license_plate: s.display_plate(),
+        park_card_type_id: park_card_type(s.func_type),
+        in_controller_name: s.in_controller_name.clone(),
+        out_controller_name: String::new(),
+        in_date_time: DateTime(s.entry),
+        out_date_time: String::new(),
+        park_time: String::new(),
+        receivable: String::new(),
+        amount: String::new(),
+        pay_type: String::new(),
+        oper_name: String::new(),
     };
     let mut rows = Vec::new();
     if payments_only.is_none() {
         if left {
-            let mut r = base("2");
             let exit = s.exit.unwrap_or(s.entry);
-            r["outControllerName"] = json!(s.out_controller_name);
-            r["outDateTime"] = json!(fmt(exit));
-            r["parkTime"] = json!(started_minutes(s.entry, exit).to_string());
-            r["aeceivable"] = json!("0.00");
-            r["amount"] = json!("0.00");
-            rows.push(r);
+            rows.push(JournalRow {
+                out_controller_name: s.out_controller_name.clone(),
+                out_date_time: kit::stamp(exit),
+                park_time: started_minutes(s.entry, exit).to_string(),
+                receivable: Fen::ZERO.yuan(),
+                amount: Fen::ZERO.yuan(),
+                ..base("2")
+            });
         } else {
             rows.push(base("0"));
         }
@@ -257,97 +366,150 @@ fn journal_rows(s: &Stay, payments_only: Option<(NaiveDateTime, NaiveDateTime)>)
         if payments_only.is_some_and(|(f, t)| p.paid_at < f || p.paid_at >= t) {
             continue;
         }
-        let mut r = base(if left { "3" } else { "1" });
-        r["outDateTime"] = json!(fmt(p.paid_at));
-        r["parkTime"] = json!(started_minutes(s.entry, p.paid_at).to_string());
-        r["aeceivable"] = json!(p.due.yuan());
-        r["amount"] = json!(p.amount.yuan());
-        r["payType"] = json!(p.pay_type.to_string());
-        rows.push(r);
+        rows.push(JournalRow {
+            out_date_time: kit::stamp(p.paid_at),
+            park_time: started_minutes(s.entry, p.paid_at).to_string(),
+            receivable: p.due.yuan(),
+            amount: p.amount.yuan(),
+            pay_type: p.pay_type.0.to_string(),
+            ..base(if left { "3" } else { "1" })
+        });
     }
     rows
 }
 
+/// 6.56 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct InOutListIn {
+    #[serde(rename = "dateStart")]
+    pub from: DateTime,
+    #[serde(rename = "dateEnd")]
+    pub to: DateTime,
+    /// 0 by entry time, 1 by exit time, 2 by payment time.
+    #[serde(rename = "dateType")]
+    pub date_type: Int,
+}
+
 /// 6.56: dateType 0 by entry time, 1 by exit time, 2 by payment time.
-async fn inout_list(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn inout_list(ctx: Ctx, req: Req, input: InOutListIn) -> ApiResult<Page<JournalRow>> {
     let b = req.branchno();
-    let from = d.time("dateStart")?;
-    let to = d.time("dateEnd")?;
-    let rows: Vec<Value> = match d.i64("dateType")? {
-        0 => stays::in_window(&ctx, b, keys::entry_log(b), from, to).await?.iter().flat_map(|s| journal_rows(s, None)).collect(),
-        1 => stays::in_window(&ctx, b, keys::exit_log(b), from, to).await?.iter().flat_map(|s| journal_rows(s, None)).collect(),
-        2 => {
-            let mut ids: Vec<String> = paid_in_window(&ctx, b, Some(from), Some(to)).await?.into_iter().map(|o| o.card_in_id).collect();
-            ids.dedup();
+    let (from, to) = (input.from.get(), input.to.get());
+    let by = match input.date_type.get() {
+        0 => Some(Journal::Entries),
+        1 => Some(Journal::Exits),
+        2 => None,
+        t => return Err(ApiError::field("dateType", format!("{t} is not 0 (entry), 1 (exit) or 2 (payment)"))),
+    };
+    kit::check_window(from, to, "dateEnd")?;
+    let rows: Vec<JournalRow> = match by {
+        Some(j) => stays::in_window(&ctx, b, j, from, to).await?.iter().flat_map(|s| journal_rows(s, None)).collect(),
+        None => {
             let mut rows = Vec::new();
             let mut seen = std::collections::HashSet::new();
-            for id in ids {
-                if !seen.insert(id.clone()) {
+            for o in paid_in_window(&ctx, b, Some(from), Some(to)).await? {
+                if !seen.insert(o.card_in_id.clone()) {
                     continue;
                 }
-                if let Some((s, _)) = stays::get(&ctx, b, &id).await? {
+                if let Some((s, _)) = stays::get(&ctx, b, &o.card_in_id).await? {
                     rows.extend(journal_rows(&s, Some((from, to))));
                 }
             }
             rows
         }
-        t => return Err(ApiError::field("dateType", format!("{t} is not 0 (entry), 1 (exit) or 2 (payment)"))),
     };
-    Ok(req.list(rows))
+    Ok(req.page(rows))
+}
+
+/// 6.64 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct TrafficIn {
+    #[serde(rename = "startTime")]
+    pub from: DateTime,
+    #[serde(rename = "endTime")]
+    pub to: DateTime,
+}
+
+/// 6.64 output: the section answers its own status inside `data`.
+#[derive(Serialize, JsonSchema)]
+pub struct TrafficOut {
+    pub code: String,
+    pub message: String,
+    pub status: String,
+    #[serde(rename = "inNum")]
+    pub in_num: String,
+    #[serde(rename = "outNum")]
+    pub out_num: String,
 }
 
 /// 6.64: entries and exits in [startTime, endTime).
-async fn traffic(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn traffic(ctx: Ctx, req: Req, input: TrafficIn) -> ApiResult<TrafficOut> {
     let b = req.branchno();
-    let from = d.time("startTime")?;
-    let to = d.time("endTime")?;
+    let (from, to) = (input.from.get(), input.to.get());
     if to < from {
         return Err(ApiError::field("endTime", "is before startTime"));
     }
-    let ins = stays::count_in_window(&ctx, keys::entry_log(b), from, to).await?;
-    let outs = stays::count_in_window(&ctx, keys::exit_log(b), from, to).await?;
-    Ok(Reply::data(json!({
-        "code": "200",
-        "message": "",
-        "status": "true",
-        "inNum": ins.to_string(),
-        "outNum": outs.to_string(),
-    })))
+    kit::check_window(from, to, "endTime")?;
+    let ins = stays::count_in_window(&ctx, b, Journal::Entries, from, to).await?;
+    let outs = stays::count_in_window(&ctx, b, Journal::Exits, from, to).await?;
+    Ok(TrafficOut {
+        code: "200".into(),
+        message: String::new(),
+        status: "true".into(),
+        in_num: ins.to_string(),
+        out_num: outs.to_string(),
+    })
+}
+
+/// 6.11 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct ChargeHistoryIn {
+    #[serde(rename = "licenseplate")]
+    pub plate: Plate,
+    #[serde(rename = "starttime")]
+    pub from: DateTime,
+    #[serde(rename = "endtime")]
+    pub to: DateTime,
+}
+
+/// A 6.11 row.
+#[derive(Serialize, JsonSchema)]
+pub struct ChargeRow {
+    pub chargedatetime: String,
+    pub amount: Money,
+    pub parktime: String,
 }
 
 /// 6.11: payments of a plate in [starttime, endtime), once the car has left.
-async fn charge_history(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
+async fn charge_history(ctx: Ctx, req: Req, input: ChargeHistoryIn) -> ApiResult<Page<ChargeRow>> {
     let b = req.branchno();
-    let plate = normalize_plate(&d.str("licenseplate")?);
-    let from = d.time("starttime")?;
-    let to = d.time("endtime")?;
+    let (from, to) = (input.from.get(), input.to.get());
+    kit::check_window(from, to, "endtime")?;
     let mut rows = Vec::new();
     for o in paid_in_window(&ctx, b, Some(from), Some(to)).await? {
-        if normalize_plate(&o.plate) != plate {
+        if normalize_plate(&o.plate) != input.plate.norm() {
             continue;
         }
         let left = stays::get(&ctx, b, &o.card_in_id).await?.is_some_and(|(s, _)| s.state == StayState::Left);
         if !left {
             continue;
         }
-        rows.push(json!({
-            "chargedatetime": o.paid_at.map(fmt).unwrap_or_default(),
-            "amount": o.amount.yuan(),
-            "parktime": started_minutes(o.entry, o.calc_end).to_string(),
-        }));
+        rows.push(ChargeRow {
+            chargedatetime: o.paid_at.map(kit::stamp).unwrap_or_default(),
+            amount: Money(o.amount),
+            parktime: started_minutes(o.entry, o.calc_end).to_string(),
+        });
     }
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.lot.status.total", handler(lot_total));
-    reg.handle("park.lot.status.total.of.area", handler(lot_of_area));
-    reg.handle("park.in.info", handler(in_info));
-    reg.handle("park.out.info", handler(out_info));
-    reg.handle("park.inoutlist.info", handler(inout_list));
-    reg.handle("park.lot.GetTraffic", handler(traffic));
-    reg.handle("park.hcard.charge.history", handler(charge_history));
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::read("park.lot.status.total", lot_total),
+        kit::read("park.lot.status.total.of.area", lot_of_area),
+        kit::read("park.in.info", in_info),
+        kit::read("park.out.info", out_info),
+        kit::read("park.inoutlist.info", inout_list),
+        kit::read("park.lot.GetTraffic", traffic),
+        kit::read("park.hcard.charge.history", charge_history),
+    ]
 }

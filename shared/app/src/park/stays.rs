@@ -19,45 +19,18 @@
 //! with `VersionIs`; a conflict means someone else changed the stay, so the
 //! operation re-reads and tries again.
 
+use super::stored::{opt_ts, pay_type, ts};
 use crate::keys;
 use chrono::NaiveDateTime;
+use onecard_core::events::{outbox_write, publish_committed};
 use onecard_core::fields::normalize_plate;
-use onecard_core::store::{Cond, Item, StoreError, Write};
+use onecard_core::kit::{CredentialType, PayType};
+use onecard_core::queue::OutEvent;
+use onecard_core::retry::{self, Step};
+use onecard_core::store::{Cond, Item, Query, StoreError, Write};
 use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-/// Times are stored as the spec writes them (chrono's serde is not enabled).
-pub(crate) mod ts {
-    use chrono::NaiveDateTime;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&onecard_core::time::format(*t))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
-        let s = String::deserialize(d)?;
-        onecard_core::time::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad time '{s}'")))
-    }
-}
-
-pub(crate) mod opt_ts {
-    use chrono::NaiveDateTime;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&onecard_core::time::format(*t)),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            None => Ok(None),
-            Some(s) => onecard_core::time::parse(&s).map(Some).ok_or_else(|| serde::de::Error::custom(format!("bad time '{s}'"))),
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,7 +58,8 @@ pub struct PaymentRef {
     pub settled: Fen,
     /// What was actually collected.
     pub amount: Fen,
-    pub pay_type: i64,
+    #[serde(with = "pay_type")]
+    pub pay_type: PayType,
     /// A full payment opens the grace period (rule 7).
     pub full: bool,
 }
@@ -188,6 +162,11 @@ impl Stay {
             .with_version(version)
     }
 
+    /// The write that stores this stay over the version it was read at.
+    pub fn write_over(&self, branch: &str, version: u64) -> Write {
+        Write::put(self.item(branch, version + 1), Cond::VersionIs(version))
+    }
+
     fn index_item(&self, branch: &str, version: u64) -> Item {
         let body = json!({
             "cardInId": self.card_in_id,
@@ -250,26 +229,20 @@ pub async fn get(ctx: &Ctx, branch: &str, card_in_id: &str) -> ApiResult<Option<
     }
 }
 
-/// The stay of a car in the park, by plate (credential type 1) or parking card
-/// number (type 2).
-pub async fn in_park(ctx: &Ctx, branch: &str, credential_type: i64, credential: &str) -> ApiResult<Option<(Stay, u64)>> {
+/// The stay of a car in the park, by plate or by parking card number.
+pub async fn find(ctx: &Ctx, branch: &str, by: CredentialType, credential: &str) -> ApiResult<Option<(Stay, u64)>> {
     let pk = keys::in_park(branch);
-    let idx = match credential_type {
-        2 => {
+    let idx = match by {
+        CredentialType::Card => {
             let card = credential.trim();
             match ctx.store.get(&pk, &index_sk("", Some(card))).await? {
                 Some(i) => Some(i),
                 // A card car that also has a plate is indexed by plate; its card
                 // number is in the index body.
-                None => ctx
-                    .store
-                    .query_all(&onecard_core::store::Query::partition(pk.clone()))
-                    .await?
-                    .into_iter()
-                    .find(|i| i.body["cardNo"].as_str() == Some(card)),
+                None => ctx.store.query_all(&Query::partition(pk.clone())).await?.into_iter().find(|i| i.body["cardNo"].as_str() == Some(card)),
             }
         }
-        _ => ctx.store.get(&pk, &index_sk(&normalize_plate(credential), None)).await?,
+        CredentialType::Plate => ctx.store.get(&pk, &index_sk(&normalize_plate(credential), None)).await?,
     };
     let Some(idx) = idx else { return Ok(None) };
     let Some(id) = idx.body["cardInId"].as_str() else {
@@ -279,6 +252,13 @@ pub async fn in_park(ctx: &Ctx, branch: &str, credential_type: i64, credential: 
         Some((s, v)) if s.state == StayState::InPark => Ok(Some((s, v))),
         _ => Ok(None),
     }
+}
+
+/// `find` for callers that still hold the credential type as the seed's code
+/// (2 a parking card, anything else a plate).
+pub async fn in_park(ctx: &Ctx, branch: &str, credential_type: i64, credential: &str) -> ApiResult<Option<(Stay, u64)>> {
+    let by = if credential_type == CredentialType::Card.code() { CredentialType::Card } else { CredentialType::Plate };
+    find(ctx, branch, by, credential).await
 }
 
 pub fn not_in_park(credential: &str) -> ApiError {
@@ -294,13 +274,13 @@ pub enum Entered {
 }
 
 /// Records an entry: stay, index, journal and the outbound events, in one
-/// transaction. `events` are the outbox events to add (the caller builds them
+/// transaction. `extra_events` are outbox events to add (the caller builds them
 /// from the stay, so that they go out only if the entry is recorded).
-pub async fn enter(ctx: &Ctx, branch: &str, stay: &Stay, extra_events: &[onecard_core::queue::OutEvent]) -> ApiResult<Entered> {
+pub async fn enter(ctx: &Ctx, branch: &str, stay: &Stay, extra_events: &[OutEvent]) -> ApiResult<Entered> {
     let at = stay.entry;
-    for _ in 0..16 {
+    let (entered, publish) = retry::on_conflict("entry not recorded", || async {
         if get(ctx, branch, &stay.card_in_id).await?.is_some() {
-            return Ok(Entered::Repeat);
+            return Ok(Step::Done((Entered::Repeat, Vec::new())));
         }
         let mut stay = stay.clone();
         let mut writes = Vec::new();
@@ -330,24 +310,21 @@ pub async fn enter(ctx: &Ctx, branch: &str, stay: &Stay, extra_events: &[onecard
         writes.push(Write::put(stay.item(branch, 1), Cond::MustNotExist));
         writes.push(Write::put(log_item(keys::entry_log(branch), at, &stay.card_in_id), Cond::None));
         if stay.state == StayState::InPark {
-            let ev = onecard_core::queue::OutEvent::new(branch, "report/parkInData", stay.in_record(), at);
-            writes.push(onecard_core::events::outbox_write(&ev));
+            let ev = OutEvent::new(branch, "report/parkInData", stay.in_record(), at);
+            writes.push(outbox_write(&ev));
             publish.push(ev);
         }
         for ev in extra_events {
-            writes.push(onecard_core::events::outbox_write(ev));
+            writes.push(outbox_write(ev));
             publish.push(ev.clone());
         }
-        match ctx.store.transact(writes).await {
-            Ok(()) => {
-                onecard_core::events::publish_committed(ctx, &publish).await;
-                return Ok(Entered::New);
-            }
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(Code::SYSTEM, "entry not recorded: too much contention, retry"))
+        // A conflict is a concurrent upload of this entry or a change of the
+        // car's index: the next attempt sees which.
+        Step::of(ctx.store.transact(writes).await, (Entered::New, publish))
+    })
+    .await?;
+    publish_committed(ctx, &publish).await;
+    Ok(entered)
 }
 
 /// Facts of an exit.
@@ -366,14 +343,14 @@ pub async fn exit(
     branch: &str,
     card_in_id: &str,
     facts: &ExitFacts,
-    extra_events: &(dyn Fn(&Stay) -> Vec<onecard_core::queue::OutEvent> + Sync),
+    extra_events: &(dyn Fn(&Stay) -> Vec<OutEvent> + Sync),
 ) -> ApiResult<Stay> {
-    for _ in 0..16 {
+    let (stay, events) = retry::on_conflict("exit not recorded", || async {
         let Some((mut stay, v)) = get(ctx, branch, card_in_id).await? else {
             return Err(ApiError::new(Code::CAR_NOT_IN_PARK, format!("no entry record with cardInId {card_in_id}")));
         };
         if stay.state == StayState::Left {
-            return Ok(stay);
+            return Ok(Step::Done((stay, Vec::new())));
         }
         if facts.at < stay.entry {
             return Err(ApiError::field("outDate", format!("is before the entry time {}", onecard_core::time::format(stay.entry))));
@@ -392,36 +369,69 @@ pub async fn exit(
         stay.out_controller_name = facts.controller_name.clone();
         writes.push(Write::put(stay.item(branch, v + 1), Cond::VersionIs(v)));
         writes.push(Write::put(log_item(keys::exit_log(branch), facts.at, card_in_id), Cond::None));
-        let mut events = vec![onecard_core::queue::OutEvent::new(branch, "report/parkOutdata", stay.out_record(), facts.at)];
+        let mut events = vec![OutEvent::new(branch, "report/parkOutdata", stay.out_record(), facts.at)];
         events.extend(extra_events(&stay));
-        writes.extend(events.iter().map(onecard_core::events::outbox_write));
-        match ctx.store.transact(writes).await {
-            Ok(()) => {
-                onecard_core::events::publish_committed(ctx, &events).await;
-                return Ok(stay);
-            }
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(Code::SYSTEM, "exit not recorded: too much contention, retry"))
+        writes.extend(events.iter().map(outbox_write));
+        Step::of(ctx.store.transact(writes).await, (stay, events))
+    })
+    .await?;
+    publish_committed(ctx, &events).await;
+    Ok(stay)
 }
 
 /// Every car in the park now: (area, funcType) of each, from the index.
 pub async fn occupancy(ctx: &Ctx, branch: &str) -> ApiResult<Vec<(String, i64)>> {
-    let items = ctx.store.query_all(&onecard_core::store::Query::partition(keys::in_park(branch))).await?;
+    let items = ctx.store.query_all(&Query::partition(keys::in_park(branch))).await?;
     Ok(items
         .into_iter()
         .map(|i| (i.body["area"].as_str().unwrap_or_default().to_string(), i.body["funcType"].as_i64().unwrap_or(0)))
         .collect())
 }
 
-/// Stays whose journal time (entry or exit, by `log_pk`) lies in [from, to).
-pub async fn in_window(ctx: &Ctx, branch: &str, log_pk: String, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<Vec<Stay>> {
+/// Every stay in the park now, by entry time.
+pub async fn all_in_park(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Stay>> {
+    let items = ctx.store.query_all(&Query::partition(keys::in_park(branch))).await?;
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        if let Some(id) = i.body["cardInId"].as_str() {
+            if let Some((s, _)) = get(ctx, branch, id).await? {
+                if s.state == StayState::InPark {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.entry.cmp(&b.entry).then_with(|| a.card_in_id.cmp(&b.card_in_id)));
+    Ok(out)
+}
+
+/// The two journals of stays, by time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Journal {
+    Entries,
+    Exits,
+}
+
+impl Journal {
+    fn pk(self, branch: &str) -> String {
+        match self {
+            Journal::Entries => keys::entry_log(branch),
+            Journal::Exits => keys::exit_log(branch),
+        }
+    }
+}
+
+/// Journal items in [from, to).
+async fn journal(ctx: &Ctx, branch: &str, journal: Journal, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<Vec<Item>> {
     let lo = onecard_core::time::format(from);
     // '#' sorts before digits, so "{to}#" excludes records at exactly `to`.
     let hi = format!("{}#", onecard_core::time::format(to));
-    let items = ctx.store.query_all(&onecard_core::store::Query::between(log_pk, lo, hi)).await?;
+    Ok(ctx.store.query_all(&Query::between(journal.pk(branch), lo, hi)).await?)
+}
+
+/// Stays whose entry or exit time lies in [from, to).
+pub async fn in_window(ctx: &Ctx, branch: &str, by: Journal, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<Vec<Stay>> {
+    let items = journal(ctx, branch, by, from, to).await?;
     let mut out = Vec::with_capacity(items.len());
     for i in items {
         if let Some(id) = i.body["cardInId"].as_str() {
@@ -433,10 +443,7 @@ pub async fn in_window(ctx: &Ctx, branch: &str, log_pk: String, from: NaiveDateT
     Ok(out)
 }
 
-/// Journal count in [from, to) without reading the stays (6.64).
-pub async fn count_in_window(ctx: &Ctx, log_pk: String, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<usize> {
-    let lo = onecard_core::time::format(from);
-    let to_s = onecard_core::time::format(to);
-    let items = ctx.store.query_all(&onecard_core::store::Query::between(log_pk, lo, format!("{to_s}#"))).await?;
-    Ok(items.len())
+/// How many entries or exits lie in [from, to), without reading the stays (6.64).
+pub async fn count_in_window(ctx: &Ctx, branch: &str, by: Journal, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<usize> {
+    Ok(journal(ctx, branch, by, from, to).await?.len())
 }

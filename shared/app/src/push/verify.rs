@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use onecard_core::config::Caller;
 use onecard_core::outbound::Outbound;
-use onecard_core::{ApiError, ApiResult, Ctx, Fen, Origin, Req};
+use onecard_core::{ApiError, ApiResult, Fen, Origin};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -86,21 +86,13 @@ pub async fn verify_payment(http: &dyn Outbound, caller: &Caller, req: &VerifyRe
 }
 
 /// The 6.2 `commit` hook: verifies with the calling caller, if it has a verify
-/// URL; entertime and carNo come from the commit request when it carries them.
-pub async fn verify_commit(ctx: &Ctx, req: &Req, order_id: Option<&str>, third_pay_id: Option<&str>, parkcost: Fen, credential: &str) -> ApiResult<()> {
-    let Origin::Caller(caller) = &req.origin else { return Ok(()) };
+/// URL.
+pub async fn verify_commit(http: &dyn Outbound, origin: &Origin, v: &VerifyRequest) -> ApiResult<()> {
+    let Origin::Caller(caller) = origin else { return Ok(()) };
     if caller.verify_url.is_none() {
         return Ok(());
     }
-    let v = VerifyRequest {
-        order_id: order_id.map(str::to_string),
-        third_pay_id: third_pay_id.map(str::to_string),
-        parkcost,
-        entertime: req.data.opt_time("entertime")?,
-        car_no: req.data.opt_str_any(&["carno", "carNo"])?,
-        credential: credential.to_string(),
-    };
-    verify_payment(&**ctx.http(), caller, &v).await
+    verify_payment(http, caller, v).await
 }
 
 #[cfg(test)]
