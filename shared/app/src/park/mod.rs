@@ -20,12 +20,12 @@ use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
     reg.add(cartype::routes());
-    lanes::register(reg);
+    reg.add(lanes::routes());
     hardware::register(reg);
     scan_pass::register(reg);
-    tariffs::register(reg);
+    reg.add(tariffs::routes());
     fees::register(reg);
     payments::register(reg);
     records::register(reg);
-    lpfix::register(reg);
+    reg.add(lpfix::routes());
 }
