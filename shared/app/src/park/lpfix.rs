@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// 6.55 input.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct FixIn {
     pub old: Plate,
     pub new: Plate,
@@ -65,4 +65,22 @@ async fn fix(ctx: Ctx, req: Req, input: FixIn) -> ApiResult<Null> {
 
 pub fn routes() -> Vec<RouteDef> {
     vec![kit::write("park.lp.fix", fix)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FixIn;
+    use onecard_core::kit::input::parse;
+    use serde_json::json;
+
+    #[test]
+    fn plates_are_parsed_at_the_edge() {
+        let i = parse::<FixIn>(json!({"old": " 粤 b12345 ", "new": "粤B12345", "operId": 1, "wsNo": "出口一"})).unwrap();
+        assert!(i.old == i.new, "the same plate written two ways is no change");
+        assert_eq!(i.old.original(), "粤 b12345");
+        let e = parse::<FixIn>(json!({"old": "粤B12345", "new": "粤B1234567890123456789"})).unwrap_err();
+        assert_eq!(e.code.0, 100001);
+        assert!(e.message.contains("'new'") && e.message.contains("longer"), "{}", e.message);
+        assert!(parse::<FixIn>(json!({"new": "粤B12345"})).unwrap_err().message.contains("'old'"));
+    }
 }

@@ -497,3 +497,71 @@ pub fn demo_tariff(car_type_id: i64) -> TempAddIn {
         }]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onecard_core::kit::input::parse;
+    use serde_json::Value;
+
+    fn body() -> Value {
+        json!({"areaNo": "FFFFFFFF", "carTypeId": "3", "chargeMode": 1, "midnight": "1970-01-01 00:00:00", "timeNumber": 2,
+               "chargePeriod": [
+                   {"stTime": "1970-01-01 08:00:00", "endTime": "1970-01-01 20:00:00", "fixCharge": 5},
+                   {"stTime": "1970-01-01 20:00:00", "endTime": "1970-01-01 08:00:00", "fixCharge": "2.50"}]})
+    }
+
+    #[test]
+    fn a_route_input_names_a_field_inside_a_period() {
+        let i = parse::<TempAddIn>(body()).unwrap();
+        assert_eq!((i.car_type_id.get(), i.tariff().unwrap().periods()[1].fix_charge), (3, Fen(250)));
+        let mut v = body();
+        v["chargePeriod"][1]["endTime"] = json!("8 o'clock");
+        let e = parse::<TempAddIn>(v.clone()).unwrap_err();
+        assert!(e.message.contains("'chargePeriod[1].endTime'"), "{}", e.message);
+        // Sent as a string, the array is still read, and a bad period still named.
+        v["chargePeriod"] = json!(v["chargePeriod"].to_string());
+        let e = parse::<TempAddIn>(v).unwrap_err();
+        assert!(e.message.contains("'chargePeriod'") && e.message.contains("[1].endTime"), "{}", e.message);
+        let mut v = body();
+        v["chargePeriod"][0]["freeMinutes"] = json!(-5);
+        let e = parse::<TempAddIn>(v).unwrap().tariff().unwrap_err();
+        assert!(e.message.contains("'chargePeriod[0].freeMinutes'"), "{}", e.message);
+        // 6.97 needs the tariff it changes; 6.96 reads one as nothing.
+        assert!(parse::<TempUpdateIn>(body()).unwrap_err().message.contains("'tariffId'"));
+        assert!(parse::<TempAddIn>(json!({"chargePeriod": []})).unwrap_err().message.contains("'areaNo'"));
+    }
+
+    #[test]
+    fn the_demo_tariff_is_what_its_json_says() {
+        let typed = demo_tariff(7);
+        let from_json = parse::<TempAddIn>(json!({
+            "areaNo": ALL_AREAS, "carTypeId": 7, "chargeMode": 1, "midnight": "1970-01-01 00:00:00", "maxCharge": "40", "stayOver": "0",
+            "timeNumber": 1, "chargePeriod": [{"periodName": "全天", "stTime": "1970-01-01 00:00:00", "endTime": "1970-01-01 00:00:00",
+            "freeMinutes": 15, "fstSectTime": 60, "fstSectCharge": "5", "sectTime": 30, "sectCharge": "2", "maxCharge": "0", "fixCharge": "0"}]
+        }))
+        .unwrap();
+        assert_eq!(typed.tariff().unwrap(), from_json.tariff().unwrap());
+        assert_eq!(price_rule_text(&typed.tariff().unwrap()), "全天 全天(00:00起) 免费15分钟，首60分钟5.00元，之后每30分钟2.00元；每日最高40.00元");
+    }
+
+    #[test]
+    fn answers_keep_their_wire_types() {
+        let rec = TempTariffRecord {
+            tariff_id: 4,
+            area_no: "1".into(),
+            car_type_id: 7,
+            charge_mode: 1,
+            generated: true,
+            remark: String::new(),
+            tariff: demo_tariff(7).tariff().unwrap(),
+        };
+        let w = serde_json::to_value(rec.to_wire()).unwrap();
+        assert_eq!((w["tariffId"].clone(), w["carTypeId"].clone(), w["chargeMode"].clone(), w["generated"].clone()), (json!(4), json!(7), json!(1), json!(true)));
+        assert_eq!((w["maxCharge"].clone(), w["midnight"].clone(), w["timeNumber"].clone()), (json!("40.00"), json!("1970-01-01 00:00:00"), json!(1)));
+        assert_eq!(w["chargePeriod"][0]["fstSectCharge"], json!("5.00"));
+        assert_eq!(serde_json::to_value(rec.to_list_row()).unwrap(), json!({"tariffId": 4, "areaNo": "1", "carType": 7, "chargeMode": 1, "maxCharge": "40.00"}));
+        let m = MonthTariffRecord { tariff_id: 2, car_type_id: None, tariff: MonthTariff { name: "m".into(), car_type_id: None, charge: Fen(12050), remark: String::new() } };
+        assert_eq!(serde_json::to_value(m.to_wire()).unwrap(), json!({"tariffId": 2, "tariffName": "m", "carTypeId": null, "charge": "120.50", "remark": ""}));
+    }
+}
