@@ -38,7 +38,8 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     // The default car type needs a tariff, or the demo car park cannot price a stay.
     if let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? {
         let now = onecard_core::time::to_local(ctx.clock.now(), &b.tz);
-        park::tariffs::create_temp(ctx, &b, &park::tariffs::demo_tariff(car_type.id), now).await?;
+        let tariff = onecard_core::kit::input::parse(park::tariffs::demo_tariff(car_type.id))?;
+        park::tariffs::create_temp(ctx, &b, &tariff, now).await?;
     }
     Ok(())
 }

@@ -22,12 +22,12 @@ use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
     reg.add(cartype::routes());
-    lanes::register(reg);
+    reg.add(lanes::routes());
     reg.add(hardware::routes());
     reg.add(scan_pass::routes());
-    tariffs::register(reg);
+    reg.add(tariffs::routes());
     reg.add(fees::routes());
     reg.add(payments::routes());
     reg.add(records::routes());
-    lpfix::register(reg);
+    reg.add(lpfix::routes());
 }

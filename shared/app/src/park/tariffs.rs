@@ -15,14 +15,16 @@
 //! transaction as the change.
 
 use crate::park::cartype;
-use crate::tariff::{price_rule_text, MonthTariff, TempTariff};
+use crate::tariff::{price_rule_text, MonthAddIn, MonthTariff, MonthTariffOut, MonthUpdateIn, PeriodIn, Seq, TariffIn, TariffOut, TempTariff};
 use crate::{ids, keys};
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
 use onecard_core::events::{outbox_write, publish_committed};
+use onecard_core::kit::{self, Flag, Int, Money, Null, Page, RouteDef, Text, TimeOfDay};
 use onecard_core::queue::OutEvent;
 use onecard_core::store::{Cond, Item, Query, StoreError, Write};
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Registry, Reply, Req};
+use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -50,31 +52,60 @@ impl TempTariffRecord {
         Item::new(keys::temp_tariffs(branch), self.sk(), serde_json::to_value(self).unwrap_or_default())
     }
 
-    /// 6.100: the tariff as 6.96 takes it, plus its id; ids and modes typed Int
-    /// as the section's table says.
-    pub fn to_wire(&self) -> Value {
-        let mut v = self.tariff.to_wire();
-        if let Some(m) = v.as_object_mut() {
-            m.insert("tariffId".into(), json!(self.tariff_id));
-            m.insert("areaNo".into(), json!(self.area_no));
-            m.insert("carTypeId".into(), json!(self.car_type_id));
-            m.insert("chargeMode".into(), json!(self.charge_mode));
-            m.insert("remark".into(), json!(self.remark));
-            m.insert("generated".into(), json!(self.generated));
+    /// 6.100: the tariff as 6.96 takes it, plus its id.
+    pub fn to_wire(&self) -> TempTariffOut {
+        TempTariffOut {
+            tariff_id: self.tariff_id,
+            area_no: self.area_no.clone(),
+            car_type_id: self.car_type_id,
+            charge_mode: self.charge_mode,
+            remark: self.remark.clone(),
+            generated: self.generated,
+            tariff: self.tariff.to_wire(),
         }
-        v
     }
 
-    /// 6.99 row (the section names the car type `carType`).
-    fn to_list_row(&self) -> Value {
-        json!({
-            "tariffId": self.tariff_id,
-            "areaNo": self.area_no,
-            "carType": self.car_type_id,
-            "chargeMode": self.charge_mode,
-            "maxCharge": self.tariff.max_charge().yuan(),
-        })
+    fn to_list_row(&self) -> TempListRow {
+        TempListRow {
+            tariff_id: self.tariff_id,
+            area_no: self.area_no.clone(),
+            car_type_id: self.car_type_id,
+            charge_mode: self.charge_mode,
+            max_charge: Money(self.tariff.max_charge()),
+        }
     }
+}
+
+/// 6.100 output; ids and modes are numbers as the section's table types them.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TempTariffOut {
+    #[serde(rename = "tariffId")]
+    pub tariff_id: i64,
+    #[serde(rename = "areaNo")]
+    pub area_no: String,
+    #[serde(rename = "carTypeId")]
+    pub car_type_id: i64,
+    #[serde(rename = "chargeMode")]
+    pub charge_mode: i64,
+    pub remark: String,
+    pub generated: bool,
+    #[serde(flatten)]
+    pub tariff: TariffOut,
+}
+
+/// 6.99 row (the section names the car type `carType`).
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TempListRow {
+    #[serde(rename = "tariffId")]
+    pub tariff_id: i64,
+    #[serde(rename = "areaNo")]
+    pub area_no: String,
+    #[serde(rename = "carType")]
+    pub car_type_id: i64,
+    #[serde(rename = "chargeMode")]
+    pub charge_mode: i64,
+    #[serde(rename = "maxCharge")]
+    pub max_charge: Money,
 }
 
 fn temp_sk(area: &str, car_type_id: i64) -> String {
@@ -86,9 +117,9 @@ fn is_all_areas(s: &str) -> bool {
     s.len() >= 8 && s.chars().all(|c| c.eq_ignore_ascii_case(&'F'))
 }
 
-fn area_no(branch: &Branch, d: &Data) -> ApiResult<String> {
-    let a = d.str("areaNo")?;
-    if is_all_areas(&a) {
+/// The area an `areaNo` names, by id or by name.
+fn area_no(branch: &Branch, a: &str) -> ApiResult<String> {
+    if is_all_areas(a) {
         return Ok(ALL_AREAS.into());
     }
     match branch.areas.iter().find(|x| x.id == a || x.name == a) {
@@ -97,8 +128,7 @@ fn area_no(branch: &Branch, d: &Data) -> ApiResult<String> {
     }
 }
 
-async fn existing_car_type(ctx: &Ctx, branch: &str, d: &Data) -> ApiResult<cartype::CarType> {
-    let id = d.i64("carTypeId")?;
+async fn existing_car_type(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<cartype::CarType> {
     cartype::get(ctx, branch, id).await?.ok_or_else(|| ApiError::field("carTypeId", format!("car type {id} does not exist")))
 }
 
@@ -154,13 +184,60 @@ fn taken(area: &str, car_type_id: i64) -> ApiError {
     ApiError::field("carTypeId", format!("area {area} already has a temporary tariff for car type {car_type_id}; update it instead"))
 }
 
+/// 6.96 (`TempAddIn`) and 6.97 (`TempUpdateIn`) input. Declared whole rather
+/// than flattening `TariffIn` in, because a flattened struct's errors lose
+/// their field path.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+pub struct TempTariffIn<Id> {
+    /// The tariff 6.97 changes; 6.96 ignores it.
+    #[serde(rename = "tariffId")]
+    pub id: Id,
+    #[serde(rename = "areaNo")]
+    pub area_no: Text,
+    #[serde(rename = "carTypeId")]
+    pub car_type_id: Int,
+    /// Defaults to 1 on add and to the stored mode on update.
+    #[serde(rename = "chargeMode")]
+    pub charge_mode: Option<Int>,
+    pub generated: Option<Flag>,
+    pub remark: Option<Text>,
+    pub midnight: TimeOfDay,
+    #[serde(rename = "maxCharge")]
+    pub max_charge: Option<Money>,
+    #[serde(rename = "stayOver")]
+    pub stay_over: Option<Money>,
+    #[serde(rename = "timeNumber")]
+    pub time_number: Option<Int>,
+    #[serde(rename = "chargePeriod")]
+    pub periods: Seq<PeriodIn>,
+}
+
+pub type TempAddIn = TempTariffIn<Option<Int>>;
+pub type TempUpdateIn = TempTariffIn<Int>;
+
+impl<Id> TempTariffIn<Id> {
+    fn tariff(&self) -> ApiResult<TempTariff> {
+        TariffIn {
+            midnight: self.midnight,
+            max_charge: self.max_charge,
+            stay_over: self.stay_over,
+            time_number: self.time_number,
+            periods: self.periods.clone(),
+        }
+        .to_tariff()
+    }
+
+    fn remark(&self) -> String {
+        self.remark.as_ref().map(ToString::to_string).unwrap_or_default()
+    }
+}
+
 /// Validates and stores a new temporary tariff (also used to seed the demo).
-pub async fn create_temp(ctx: &Ctx, branch: &Branch, d: &Data, now: NaiveDateTime) -> ApiResult<TempTariffRecord> {
+pub async fn create_temp(ctx: &Ctx, branch: &Branch, d: &TempAddIn, now: NaiveDateTime) -> ApiResult<TempTariffRecord> {
     let b = &branch.branchno;
-    let area = area_no(branch, d)?;
-    let car_type = existing_car_type(ctx, b, d).await?;
-    let tariff = TempTariff::from_request(d)?;
-    let charge_mode = d.i64_or("chargeMode", 1)?;
+    let area = area_no(branch, &d.area_no)?;
+    let car_type = existing_car_type(ctx, b, d.car_type_id.get()).await?;
+    let tariff = d.tariff()?;
     if ctx.store.get(&keys::temp_tariffs(b), &temp_sk(&area, car_type.id)).await?.is_some() {
         return Err(taken(&area, car_type.id));
     }
@@ -169,9 +246,9 @@ pub async fn create_temp(ctx: &Ctx, branch: &Branch, d: &Data, now: NaiveDateTim
         tariff_id: id,
         area_no: area,
         car_type_id: car_type.id,
-        charge_mode,
-        generated: d.opt_bool("generated")?.unwrap_or(false),
-        remark: d.opt_str("remark")?.unwrap_or_default(),
+        charge_mode: d.charge_mode.map_or(1, Int::get),
+        generated: d.generated.is_some_and(Flag::get),
+        remark: d.remark(),
         tariff,
     };
     let ev = rule_event(ctx, b, &rec, false, now).await?;
@@ -184,26 +261,32 @@ pub async fn create_temp(ctx: &Ctx, branch: &Branch, d: &Data, now: NaiveDateTim
     Ok(rec)
 }
 
-async fn temp_add(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let rec = create_temp(&ctx, &req.branch, &req.data, req.now).await?;
-    Ok(Reply::data(json!({ "tariffId": rec.tariff_id })))
+/// 6.91 / 6.96 output.
+#[derive(Serialize, JsonSchema)]
+pub struct TariffIdOut {
+    #[serde(rename = "tariffId")]
+    pub id: i64,
 }
 
-async fn temp_update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn temp_add(ctx: Ctx, req: Req, input: TempAddIn) -> ApiResult<TariffIdOut> {
+    let rec = create_temp(&ctx, &req.branch, &input, req.now).await?;
+    Ok(TariffIdOut { id: rec.tariff_id })
+}
+
+async fn temp_update(ctx: Ctx, req: Req, d: TempUpdateIn) -> ApiResult<Null> {
     let b = req.branchno();
-    let d = &req.data;
-    let id = d.i64("tariffId")?;
-    let area = area_no(&req.branch, d)?;
-    let car_type = existing_car_type(&ctx, b, d).await?;
-    let tariff = TempTariff::from_request(d)?;
+    let id = d.id.get();
+    let area = area_no(&req.branch, &d.area_no)?;
+    let car_type = existing_car_type(&ctx, b, d.car_type_id.get()).await?;
+    let tariff = d.tariff()?;
     let (old, version) = temp_by_id(&ctx, b, id).await?;
     let rec = TempTariffRecord {
         tariff_id: id,
         area_no: area,
         car_type_id: car_type.id,
-        charge_mode: d.i64_or("chargeMode", old.charge_mode)?,
-        generated: d.opt_bool("generated")?.unwrap_or(old.generated),
-        remark: d.opt_str("remark")?.unwrap_or_default(),
+        charge_mode: d.charge_mode.map_or(old.charge_mode, Int::get),
+        generated: d.generated.map_or(old.generated, Flag::get),
+        remark: d.remark(),
         tariff,
     };
     let ev = rule_event(&ctx, b, &rec, false, req.now).await?;
@@ -222,12 +305,19 @@ async fn temp_update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         Err(e) => return Err(e.into()),
     }
     publish_committed(&ctx, &[ev]).await;
-    Ok(Reply::data(Value::Null))
+    Ok(Null)
 }
 
-async fn temp_delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+/// 6.93 / 6.98 / 6.100 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct TariffIdIn {
+    #[serde(rename = "tariffId")]
+    pub id: Int,
+}
+
+async fn temp_delete(ctx: Ctx, req: Req, input: TariffIdIn) -> ApiResult<Null> {
     let b = req.branchno();
-    let id = req.data.i64("tariffId")?;
+    let id = input.id.get();
     let (old, version) = temp_by_id(&ctx, b, id).await?;
     let ev = rule_event(&ctx, b, &old, true, req.now).await?;
     let writes = vec![Write::delete(keys::temp_tariffs(b), old.sk(), Cond::VersionIs(version)), outbox_write(&ev)];
@@ -237,18 +327,17 @@ async fn temp_delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         Err(e) => return Err(e.into()),
     }
     publish_committed(&ctx, &[ev]).await;
-    Ok(Reply::data(Value::Null))
+    Ok(Null)
 }
 
-async fn temp_list(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn temp_list(ctx: Ctx, req: Req, _: kit::Empty) -> ApiResult<Page<TempListRow>> {
     let rows = list_temp(&ctx, req.branchno()).await?.iter().map(|(t, _)| t.to_list_row()).collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
-async fn temp_query(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let id = req.data.i64("tariffId")?;
-    let (t, _) = temp_by_id(&ctx, req.branchno(), id).await?;
-    Ok(Reply::data(t.to_wire()))
+async fn temp_query(ctx: Ctx, req: Req, input: TariffIdIn) -> ApiResult<TempTariffOut> {
+    let (t, _) = temp_by_id(&ctx, req.branchno(), input.id.get()).await?;
+    Ok(t.to_wire())
 }
 
 // ---- monthly tariffs ----
@@ -268,13 +357,18 @@ impl MonthTariffRecord {
         Item::new(keys::month_tariffs(branch), keys::id_sk(self.tariff_id), serde_json::to_value(self).unwrap_or_default())
     }
 
-    pub fn to_wire(&self) -> Value {
-        let mut v = self.tariff.to_wire();
-        if let Some(m) = v.as_object_mut() {
-            m.insert("tariffId".into(), json!(self.tariff_id));
-        }
-        v
+    pub fn to_wire(&self) -> MonthTariffRow {
+        MonthTariffRow { tariff_id: self.tariff_id, tariff: self.tariff.to_wire() }
     }
+}
+
+/// 6.94 row.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct MonthTariffRow {
+    #[serde(rename = "tariffId")]
+    pub tariff_id: i64,
+    #[serde(flatten)]
+    pub tariff: MonthTariffOut,
 }
 
 /// A monthly tariff by id (the cards module prices renewals with it).
@@ -299,20 +393,20 @@ async fn check_month_car_type(ctx: &Ctx, branch: &str, t: &MonthTariff) -> ApiRe
     Ok(())
 }
 
-async fn month_add(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn month_add(ctx: Ctx, req: Req, input: MonthAddIn) -> ApiResult<TariffIdOut> {
     let b = req.branchno();
-    let t = MonthTariff::from_request(&req.data)?;
+    let t = MonthTariff::from_add(&input)?;
     check_month_car_type(&ctx, b, &t).await?;
     let id = ids::next_id(&ctx, b, "mtariff").await?;
     let rec = MonthTariffRecord { tariff_id: id, car_type_id: t.car_type_id, tariff: t };
     ctx.store.put(rec.item(b), Cond::MustNotExist).await?;
-    Ok(Reply::data(json!({ "tariffId": id })))
+    Ok(TariffIdOut { id })
 }
 
-async fn month_update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn month_update(ctx: Ctx, req: Req, input: MonthUpdateIn) -> ApiResult<Null> {
     let b = req.branchno();
-    let id = req.data.i64("tariffId")?;
-    let t = MonthTariff::from_update_request(&req.data)?;
+    let id = input.id.get();
+    let t = MonthTariff::from_update(&input)?;
     let old = ctx
         .store
         .get(&keys::month_tariffs(b), &keys::id_sk(id))
@@ -321,15 +415,15 @@ async fn month_update(ctx: Ctx, req: Req) -> ApiResult<Reply> {
     check_month_car_type(&ctx, b, &t).await?;
     let rec = MonthTariffRecord { tariff_id: id, car_type_id: t.car_type_id, tariff: t };
     match ctx.store.put(rec.item(b).with_version(old.version + 1), Cond::VersionIs(old.version)).await {
-        Ok(()) => Ok(Reply::data(Value::Null)),
+        Ok(()) => Ok(Null),
         Err(StoreError::ConditionFailed) => Err(ApiError::failed(format!("monthly tariff {id} was changed meanwhile; try again"))),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn month_delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn month_delete(ctx: Ctx, req: Req, input: TariffIdIn) -> ApiResult<Null> {
     let b = req.branchno();
-    let id = req.data.i64("tariffId")?;
+    let id = input.id.get();
     if month_tariff(&ctx, b, id).await?.is_none() {
         return Err(ApiError::field("tariffId", format!("monthly tariff {id} does not exist")));
     }
@@ -337,36 +431,45 @@ async fn month_delete(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         return Err(ApiError::failed(format!("monthly tariff {id} is bound to {binding} and cannot be deleted")));
     }
     ctx.store.delete(&keys::month_tariffs(b), &keys::id_sk(id), Cond::MustExist).await?;
-    Ok(Reply::data(Value::Null))
+    Ok(Null)
 }
 
-async fn month_query(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let only = req.data.opt_i64("tariffId")?;
+/// 6.94 input: without a tariff, all of them.
+#[derive(Deserialize, JsonSchema)]
+pub struct MonthQueryIn {
+    #[serde(rename = "tariffId")]
+    pub id: Option<Int>,
+}
+
+async fn month_query(ctx: Ctx, req: Req, input: MonthQueryIn) -> ApiResult<Page<MonthTariffRow>> {
+    let only = input.id.map(Int::get);
     let rows = list_month(&ctx, req.branchno())
         .await?
         .into_iter()
         .filter(|t| only.is_none_or(|id| t.tariff_id == id))
         .map(|t| t.to_wire())
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.monthtariff.add", handler(month_add));
-    reg.handle("park.monthtariff.update", handler(month_update));
-    reg.handle("park.monthtariff.delete", handler(month_delete));
-    reg.handle("park.monthtariff.query", handler(month_query));
-    reg.handle("park.temporarytariff.add", handler(temp_add));
-    reg.handle("park.temporarytariff.update", handler(temp_update));
-    reg.handle("park.temporarytariff.delete", handler(temp_delete));
-    reg.handle("park.temporarytarifflist.query", handler(temp_list));
-    reg.handle("park.temporarytariff.query", handler(temp_query));
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::write("park.monthtariff.add", month_add),
+        kit::write("park.monthtariff.update", month_update),
+        kit::write("park.monthtariff.delete", month_delete),
+        kit::read("park.monthtariff.query", month_query),
+        kit::write("park.temporarytariff.add", temp_add),
+        kit::write("park.temporarytariff.update", temp_update),
+        kit::write("park.temporarytariff.delete", temp_delete),
+        kit::read("park.temporarytarifflist.query", temp_list),
+        kit::read("park.temporarytariff.query", temp_query),
+    ]
 }
 
-/// The demo car park's tariff: 15 free minutes, 5.00 for the first hour, then
-/// 2.00 per started half hour, at most 40.00 a day.
-pub fn demo_tariff(car_type_id: i64) -> Data {
-    Data::new(json!({
+/// The demo car park's tariff, as a client sends it to 6.96: 15 free minutes,
+/// 5.00 for the first hour, then 2.00 per started half hour, at most 40.00 a day.
+pub fn demo_tariff(car_type_id: i64) -> Value {
+    json!({
         "areaNo": ALL_AREAS,
         "carTypeId": car_type_id,
         "chargeMode": 1,
@@ -386,5 +489,69 @@ pub fn demo_tariff(car_type_id: i64) -> Data {
             "maxCharge": "0",
             "fixCharge": "0",
         }],
-    }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onecard_core::kit::input::parse;
+    use onecard_core::Fen;
+
+    fn body() -> Value {
+        json!({"areaNo": "FFFFFFFF", "carTypeId": "3", "chargeMode": 1, "midnight": "1970-01-01 00:00:00", "timeNumber": 2,
+               "chargePeriod": [
+                   {"stTime": "1970-01-01 08:00:00", "endTime": "1970-01-01 20:00:00", "fixCharge": 5},
+                   {"stTime": "1970-01-01 20:00:00", "endTime": "1970-01-01 08:00:00", "fixCharge": "2.50"}]})
+    }
+
+    #[test]
+    fn a_route_input_names_a_field_inside_a_period() {
+        let i = parse::<TempAddIn>(body()).unwrap();
+        assert_eq!((i.car_type_id.get(), i.tariff().unwrap().periods()[1].fix_charge), (3, Fen(250)));
+        let mut v = body();
+        v["chargePeriod"][1]["endTime"] = json!("8 o'clock");
+        let e = parse::<TempAddIn>(v.clone()).unwrap_err();
+        assert!(e.message.contains("'chargePeriod[1].endTime'"), "{}", e.message);
+        // Sent as a string, the array is still read, and a bad period still named.
+        v["chargePeriod"] = json!(v["chargePeriod"].to_string());
+        let e = parse::<TempAddIn>(v).unwrap_err();
+        assert!(e.message.contains("'chargePeriod'") && e.message.contains("[1].endTime"), "{}", e.message);
+        let mut v = body();
+        v["chargePeriod"][0]["freeMinutes"] = json!(-5);
+        let e = parse::<TempAddIn>(v).unwrap().tariff().unwrap_err();
+        assert!(e.message.contains("'chargePeriod[0].freeMinutes'"), "{}", e.message);
+        // 6.97 needs the tariff it changes; 6.96 reads one as nothing.
+        assert!(parse::<TempUpdateIn>(body()).unwrap_err().message.contains("'tariffId'"));
+        assert!(parse::<TempAddIn>(json!({"chargePeriod": []})).unwrap_err().message.contains("'areaNo'"));
+    }
+
+    fn demo() -> TempTariff {
+        parse::<TempAddIn>(demo_tariff(7)).unwrap().tariff().unwrap()
+    }
+
+    #[test]
+    fn the_demo_tariff_is_a_valid_6_96_request() {
+        assert_eq!(price_rule_text(&demo()), "全天 全天(00:00起) 免费15分钟，首60分钟5.00元，之后每30分钟2.00元；每日最高40.00元");
+    }
+
+    #[test]
+    fn answers_keep_their_wire_types() {
+        let rec = TempTariffRecord {
+            tariff_id: 4,
+            area_no: "1".into(),
+            car_type_id: 7,
+            charge_mode: 1,
+            generated: true,
+            remark: String::new(),
+            tariff: demo(),
+        };
+        let w = serde_json::to_value(rec.to_wire()).unwrap();
+        assert_eq!((w["tariffId"].clone(), w["carTypeId"].clone(), w["chargeMode"].clone(), w["generated"].clone()), (json!(4), json!(7), json!(1), json!(true)));
+        assert_eq!((w["maxCharge"].clone(), w["midnight"].clone(), w["timeNumber"].clone()), (json!("40.00"), json!("1970-01-01 00:00:00"), json!(1)));
+        assert_eq!(w["chargePeriod"][0]["fstSectCharge"], json!("5.00"));
+        assert_eq!(serde_json::to_value(rec.to_list_row()).unwrap(), json!({"tariffId": 4, "areaNo": "1", "carType": 7, "chargeMode": 1, "maxCharge": "40.00"}));
+        let m = MonthTariffRecord { tariff_id: 2, car_type_id: None, tariff: MonthTariff { name: "m".into(), car_type_id: None, charge: Fen(12050), remark: String::new() } };
+        assert_eq!(serde_json::to_value(m.to_wire()).unwrap(), json!({"tariffId": 2, "tariffName": "m", "carTypeId": null, "charge": "120.50", "remark": ""}));
+    }
 }

@@ -4,11 +4,12 @@ pub mod engine;
 pub mod model;
 pub mod month;
 mod text;
-mod wire;
+pub mod wire;
 
 pub use engine::{due, fee_detail, price, price_rule_text, Day, Piece, Quote};
 pub use model::{Period, TempTariff};
-pub use month::MonthTariff;
+pub use month::{MonthAddIn, MonthTariff, MonthTariffOut, MonthUpdateIn};
+pub use wire::{PeriodIn, PeriodOut, Seq, TariffIn, TariffOut};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
 //! The pinned vectors, the worked example, validation cases and properties.
 
 use super::engine::{self, price, MonthCover};
-use super::{MonthTariff, Period, TempTariff};
+use super::{MonthAddIn, MonthTariff, MonthUpdateIn, Period, TempTariff};
 use chrono::{Duration, NaiveDateTime, NaiveTime};
-use onecard_core::{Data, Fen};
+use onecard_core::kit::input;
+use onecard_core::{ApiResult, Fen};
 use serde_json::{json, Value};
 
 mod props;
@@ -24,7 +25,7 @@ fn vectors() -> Value {
 }
 
 fn tariff(v: &Value) -> TempTariff {
-    TempTariff::from_request(&Data::new(v.clone())).unwrap_or_else(|e| panic!("tariff rejected: {e}"))
+    TempTariff::from_wire(v.clone()).unwrap_or_else(|e| panic!("tariff rejected: {e}"))
 }
 
 pub(super) fn t1() -> TempTariff {
@@ -54,7 +55,7 @@ fn every_vector_passes() {
     let mut bad = Vec::new();
     for x in list {
         let name = x["tariff"].as_str().unwrap();
-        let t = TempTariff::from_request(&Data::new(conformance_body(name))).unwrap();
+        let t = TempTariff::from_wire(conformance_body(name)).unwrap();
         let q = price(&t, at(x["entry"].as_str().unwrap()), at(x["end"].as_str().unwrap()));
         let got = engine::due(q.fee, Fen::ZERO).yuan();
         if got != x["parkcost"].as_str().unwrap() {
@@ -129,7 +130,7 @@ fn period(st: &str, end: &str) -> Value {
 }
 
 fn parse(v: Value) -> Result<TempTariff, onecard_core::ApiError> {
-    TempTariff::from_request(&Data::new(v))
+    TempTariff::from_wire(v)
 }
 
 fn rejects(v: Value, field: &str) -> String {
@@ -228,20 +229,20 @@ fn accepts_seed_forms_strings_numbers_and_bare_times() {
 #[test]
 fn wire_round_trip_keeps_names_and_money_strings() {
     for t in [t1(), t2()] {
-        let w = t.to_wire();
+        let w = serde_json::to_value(t.to_wire()).unwrap();
         assert_eq!(parse(w.clone()).unwrap(), t);
         for f in ["midnight", "maxCharge", "stayOver", "timeNumber", "chargePeriod"] {
             assert!(w.get(f).is_some(), "missing {f}");
         }
     }
-    let w = t1().to_wire();
+    let w = serde_json::to_value(t1().to_wire()).unwrap();
     assert_eq!(w["maxCharge"], json!("40.00"));
     assert_eq!(w["midnight"], json!("1970-01-01 00:00:00"));
     let p = &w["chargePeriod"][0];
     assert_eq!(p["stTime"], json!("1970-01-01 08:00:00"));
     assert_eq!((p["fstSectCharge"].clone(), p["sectCharge"].clone(), p["fstSectTime"].clone()), (json!("5.00"), json!("2.00"), json!(60)));
     assert_eq!(w["chargePeriod"][1]["fixCharge"], json!("10.00"));
-    assert_eq!(t2().to_wire()["chargePeriod"][0]["sectCharge"], json!("1.50"));
+    assert_eq!(serde_json::to_value(t2().to_wire()).unwrap()["chargePeriod"][0]["sectCharge"], json!("1.50"));
 }
 
 #[test]
@@ -322,16 +323,28 @@ fn texts_read_as_chinese_rules_and_details() {
     assert!(!d.contains("过夜"), "{d}");
 }
 
+fn month_add(v: Value) -> ApiResult<MonthTariff> {
+    MonthTariff::from_add(&input::parse::<MonthAddIn>(v)?)
+}
+
+fn month_update(v: Value) -> ApiResult<MonthTariff> {
+    MonthTariff::from_update(&input::parse::<MonthUpdateIn>(v)?)
+}
+
 #[test]
 fn month_tariff_add_update_wire() {
-    let m = MonthTariff::from_request(&Data::new(json!({ "tariffName": " 测 试", "carTypeId": 1, "charge": 1, "remark": "123" }))).unwrap();
+    let m = month_add(json!({ "tariffName": " 测 试", "carTypeId": 1, "charge": 1, "remark": "123" })).unwrap();
     assert_eq!((m.name.as_str(), m.car_type_id, m.charge), ("测 试", Some(1), Fen(100)));
-    assert_eq!(m.to_wire(), json!({"tariffName": "测 试", "carTypeId": 1, "charge": "1.00", "remark": "123"}));
-    let m = MonthTariff::from_request(&Data::new(json!({ "tariffName": "x" }))).unwrap();
+    assert_eq!(serde_json::to_value(m.to_wire()).unwrap(), json!({"tariffName": "测 试", "carTypeId": 1, "charge": "1.00", "remark": "123"}));
+    let m = month_add(json!({ "tariffName": "x" })).unwrap();
     assert_eq!((m.car_type_id, m.charge), (None, Fen::ZERO));
-    assert!(MonthTariff::from_update_request(&Data::new(json!({ "tariffName": "x" }))).unwrap_err().message.contains("'carTypeId'"));
-    assert!(MonthTariff::from_request(&Data::new(json!({ "tariffName": "x", "charge": -1 }))).unwrap_err().message.contains("'charge'"));
-    assert!(MonthTariff::from_request(&Data::new(json!({ "charge": 1 }))).unwrap_err().message.contains("'tariffName'"));
+    assert_eq!(serde_json::to_value(m.to_wire()).unwrap()["carTypeId"], Value::Null);
+    assert!(month_update(json!({ "tariffId": 1, "tariffName": "x" })).unwrap_err().message.contains("'carTypeId'"));
+    assert!(month_update(json!({ "tariffName": "x", "carTypeId": 1 })).unwrap_err().message.contains("'tariffId'"));
+    assert_eq!(month_update(json!({ "tariffId": 1, "tariffName": "x", "carTypeId": "2" })).unwrap().car_type_id, Some(2));
+    assert!(month_add(json!({ "tariffName": "x", "charge": -1 })).unwrap_err().message.contains("'charge'"));
+    assert!(month_add(json!({ "tariffName": "x", "charge": "1.005" })).unwrap_err().message.contains("'charge'"));
+    assert!(month_add(json!({ "charge": 1 })).unwrap_err().message.contains("'tariffName'"));
     let back: MonthTariff = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
     assert_eq!(back, m);
 }

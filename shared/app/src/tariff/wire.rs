@@ -1,118 +1,215 @@
 //! The temporary tariff as 6.96/6.97 send it and 6.100 returns it.
 
 use super::model::{Period, TempTariff};
-use chrono::NaiveTime;
-use onecard_core::{ApiError, ApiResult, Data, Fen};
-use serde_json::{json, Value};
+use onecard_core::kit::{self, Int, List, Money, Text, TimeOfDay};
+use onecard_core::{ApiError, ApiResult, Fen};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, DeserializeOwned, Deserializer, IntoDeserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
-/// The seed sends times of day as `1970-01-01 HH:mm:ss`; a bare `HH:mm[:ss]` is
-/// accepted too because only the time of day counts.
-fn time_of_day(d: &Data, name: &str) -> ApiResult<NaiveTime> {
-    let s = d.str(name)?;
-    if let Some(t) = onecard_core::time::parse(&s) {
-        return Ok(t.time());
-    }
-    ["%H:%M:%S", "%H:%M"]
-        .iter()
-        .find_map(|f| NaiveTime::parse_from_str(&s, f).ok())
-        .ok_or_else(|| ApiError::field(name, format!("'{s}' is not a time 1970-01-01 HH:mm:ss")))
+/// The tariff fields of a 6.96/6.97 request; the other fields (areaNo,
+/// carTypeId, chargeMode, generated, remark) are the route's.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+pub struct TariffIn {
+    pub midnight: TimeOfDay,
+    #[serde(rename = "maxCharge")]
+    pub max_charge: Option<Money>,
+    #[serde(rename = "stayOver")]
+    pub stay_over: Option<Money>,
+    /// 6.100 returns no timeNumber, so a tariff read back and sent again may
+    /// lack it; when present it must agree with the array.
+    #[serde(rename = "timeNumber")]
+    pub time_number: Option<Int>,
+    #[serde(rename = "chargePeriod")]
+    pub periods: Seq<PeriodIn>,
 }
 
-fn money0(d: &Data, name: &str) -> ApiResult<Fen> {
-    let v = d.opt_money(name)?.unwrap_or(Fen::ZERO);
-    if v.0 < 0 {
-        return Err(ApiError::field(name, "must not be negative"));
-    }
-    Ok(v)
+/// One `chargePeriod` entry. Amounts and minutes default to 0.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+pub struct PeriodIn {
+    #[serde(rename = "periodName")]
+    pub name: Option<Text>,
+    #[serde(rename = "stTime")]
+    pub start: TimeOfDay,
+    #[serde(rename = "endTime")]
+    pub end: TimeOfDay,
+    #[serde(rename = "freeMinutes")]
+    pub free_minutes: Option<Int>,
+    #[serde(rename = "fstSectTime")]
+    pub first_minutes: Option<Int>,
+    #[serde(rename = "fstSectCharge")]
+    pub first_charge: Option<Money>,
+    #[serde(rename = "sectTime")]
+    pub step_minutes: Option<Int>,
+    #[serde(rename = "sectCharge")]
+    pub step_charge: Option<Money>,
+    #[serde(rename = "maxCharge")]
+    pub max_charge: Option<Money>,
+    #[serde(rename = "fixCharge")]
+    pub fix_charge: Option<Money>,
+    pub remark: Option<Text>,
 }
 
-fn minutes0(d: &Data, name: &str) -> ApiResult<u32> {
-    let v = d.i64_or(name, 0)?;
+fn money0(v: Option<Money>) -> Fen {
+    v.map_or(Fen::ZERO, Money::fen)
+}
+
+fn minutes0(v: Option<Int>, name: &str) -> ApiResult<u32> {
+    let v = v.map_or(0, Int::get);
     u32::try_from(v).map_err(|_| ApiError::field(name, format!("{v} is not a number of minutes (0 or more)")))
 }
 
-fn wire_time(t: NaiveTime) -> String {
-    format!("1970-01-01 {}", t.format("%H:%M:%S"))
+impl PeriodIn {
+    fn to_period(&self, i: usize) -> ApiResult<Period> {
+        let field = |f: &str| format!("chargePeriod[{i}].{f}");
+        Ok(Period {
+            name: self.name.as_ref().map_or_else(|| format!("时段{}", i + 1), ToString::to_string),
+            start: self.start.0,
+            end: self.end.0,
+            free_minutes: minutes0(self.free_minutes, &field("freeMinutes"))?,
+            first_minutes: minutes0(self.first_minutes, &field("fstSectTime"))?,
+            first_charge: money0(self.first_charge),
+            step_minutes: minutes0(self.step_minutes, &field("sectTime"))?,
+            step_charge: money0(self.step_charge),
+            max_charge: money0(self.max_charge),
+            fix_charge: money0(self.fix_charge),
+            remark: self.remark.as_ref().map(ToString::to_string).unwrap_or_default(),
+        })
+    }
 }
 
-/// Errors inside a period name it by its place in the array, so the caller
-/// can find which period is wrong.
-fn in_period(i: usize, e: ApiError) -> ApiError {
-    let message = e.message.replacen("field '", &format!("field 'chargePeriod[{i}]."), 1);
-    ApiError { message, ..e }
-}
-
-fn period_from(i: usize, p: &Data) -> ApiResult<Period> {
-    Ok(Period {
-        name: p.opt_str("periodName")?.unwrap_or_else(|| format!("时段{}", i + 1)),
-        start: time_of_day(p, "stTime")?,
-        end: time_of_day(p, "endTime")?,
-        free_minutes: minutes0(p, "freeMinutes")?,
-        first_minutes: minutes0(p, "fstSectTime")?,
-        first_charge: money0(p, "fstSectCharge")?,
-        step_minutes: minutes0(p, "sectTime")?,
-        step_charge: money0(p, "sectCharge")?,
-        max_charge: money0(p, "maxCharge")?,
-        fix_charge: money0(p, "fixCharge")?,
-        remark: p.opt_str("remark")?.unwrap_or_default(),
-    })
+impl TariffIn {
+    /// The tariff, checked: minutes, money (`TempTariff::new` refuses negative
+    /// amounts naming the field), timeNumber, and the 24-hour coverage.
+    pub fn to_tariff(&self) -> ApiResult<TempTariff> {
+        let periods = self.periods.0.iter().enumerate().map(|(i, p)| p.to_period(i)).collect::<ApiResult<Vec<_>>>()?;
+        if let Some(n) = self.time_number.map(Int::get) {
+            if n != periods.len() as i64 {
+                return Err(ApiError::field("timeNumber", format!("is {n} but chargePeriod has {} periods", periods.len())));
+            }
+        }
+        TempTariff::new(self.midnight.0, money0(self.max_charge), money0(self.stay_over), periods)
+    }
 }
 
 impl TempTariff {
-    /// Reads the tariff part of a 6.96/6.97 request; other fields (areaNo,
-    /// carTypeId, chargeMode, generated, remark) are the handler's.
-    pub fn from_request(d: &Data) -> ApiResult<TempTariff> {
-        let midnight = time_of_day(d, "midnight")?;
-        let max_charge = money0(d, "maxCharge")?;
-        let stay_over = money0(d, "stayOver")?;
-        let raw = d.opt_array("chargePeriod")?.ok_or_else(|| ApiError::missing("chargePeriod"))?;
-        let mut periods = Vec::with_capacity(raw.len());
-        for (i, p) in raw.iter().enumerate() {
-            if !p.raw().is_object() {
-                return Err(ApiError::field(&format!("chargePeriod[{i}]"), "must be an object"));
-            }
-            periods.push(period_from(i, p).map_err(|e| in_period(i, e))?);
-        }
-        // 6.100 returns no timeNumber, so a tariff read back and sent again may
-        // lack it; when present it must agree with the array.
-        if let Some(n) = d.opt_i64("timeNumber")? {
-            if n != periods.len() as i64 {
-                return Err(ApiError::field(
-                    "timeNumber",
-                    format!("is {n} but chargePeriod has {} periods", periods.len()),
-                ));
-            }
-        }
-        TempTariff::new(midnight, max_charge, stay_over, periods)
+    /// Reads a tariff from its 6.96 JSON as the route does (tests, benches).
+    pub fn from_wire(v: Value) -> ApiResult<TempTariff> {
+        kit::input::parse::<TariffIn>(v)?.to_tariff()
     }
 
     /// The 6.100 shape (plus timeNumber, so it can be sent back to 6.97).
-    pub fn to_wire(&self) -> Value {
-        let periods: Vec<Value> = self
+    pub fn to_wire(&self) -> TariffOut {
+        let periods: Vec<PeriodOut> = self
             .periods()
             .iter()
-            .map(|p| {
-                json!({
-                    "periodName": p.name,
-                    "stTime": wire_time(p.start),
-                    "endTime": wire_time(p.end),
-                    "freeMinutes": p.free_minutes,
-                    "fstSectTime": p.first_minutes,
-                    "fstSectCharge": p.first_charge.yuan(),
-                    "sectTime": p.step_minutes,
-                    "sectCharge": p.step_charge.yuan(),
-                    "maxCharge": p.max_charge.yuan(),
-                    "fixCharge": p.fix_charge.yuan(),
-                    "remark": p.remark,
-                })
+            .map(|p| PeriodOut {
+                name: p.name.clone(),
+                start: TimeOfDay(p.start),
+                end: TimeOfDay(p.end),
+                free_minutes: p.free_minutes,
+                first_minutes: p.first_minutes,
+                first_charge: Money(p.first_charge),
+                step_minutes: p.step_minutes,
+                step_charge: Money(p.step_charge),
+                max_charge: Money(p.max_charge),
+                fix_charge: Money(p.fix_charge),
+                remark: p.remark.clone(),
             })
             .collect();
-        json!({
-            "midnight": wire_time(self.midnight()),
-            "maxCharge": self.max_charge().yuan(),
-            "stayOver": self.stay_over().yuan(),
-            "timeNumber": periods.len(),
-            "chargePeriod": periods,
-        })
+        TariffOut {
+            midnight: TimeOfDay(self.midnight()),
+            max_charge: Money(self.max_charge()),
+            stay_over: Money(self.stay_over()),
+            time_number: periods.len(),
+            periods,
+        }
+    }
+}
+
+/// The tariff part of 6.100's answer: money as yuan strings, times of day as
+/// `1970-01-01 HH:mm:ss`, minutes as numbers.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TariffOut {
+    pub midnight: TimeOfDay,
+    #[serde(rename = "maxCharge")]
+    pub max_charge: Money,
+    #[serde(rename = "stayOver")]
+    pub stay_over: Money,
+    #[serde(rename = "timeNumber")]
+    pub time_number: usize,
+    #[serde(rename = "chargePeriod")]
+    pub periods: Vec<PeriodOut>,
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct PeriodOut {
+    #[serde(rename = "periodName")]
+    pub name: String,
+    #[serde(rename = "stTime")]
+    pub start: TimeOfDay,
+    #[serde(rename = "endTime")]
+    pub end: TimeOfDay,
+    #[serde(rename = "freeMinutes")]
+    pub free_minutes: u32,
+    #[serde(rename = "fstSectTime")]
+    pub first_minutes: u32,
+    #[serde(rename = "fstSectCharge")]
+    pub first_charge: Money,
+    #[serde(rename = "sectTime")]
+    pub step_minutes: u32,
+    #[serde(rename = "sectCharge")]
+    pub step_charge: Money,
+    #[serde(rename = "maxCharge")]
+    pub max_charge: Money,
+    #[serde(rename = "fixCharge")]
+    pub fix_charge: Money,
+    pub remark: String,
+}
+
+/// An array that some clients send as a JSON string, like `kit::List`, but a
+/// real array is read element by element, so an error keeps its full path
+/// (`chargePeriod[1].stTime`) instead of `chargePeriod` with the rest in the
+/// message. The string form goes through `kit::List`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Seq<T>(pub Vec<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Seq<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
+            type Value = Seq<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Seq<T>, A::Error> {
+                let mut out = Vec::with_capacity(a.size_hint().unwrap_or(0));
+                while let Some(x) = a.next_element::<T>()? {
+                    out.push(x);
+                }
+                Ok(Seq(out))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Seq<T>, E> {
+                List::<T>::deserialize(s.into_deserializer()).map(|l| Seq(l.into_vec()))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Seq<T> {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Owned(format!("Seq_of_{}", T::schema_name()))
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let item = g.subschema_for::<T>();
+        json_schema!({"type": "array", "items": item, "description": "an array (or a string holding one)"})
     }
 }
