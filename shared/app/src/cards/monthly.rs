@@ -115,7 +115,7 @@ async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
     })
 }
 
-/// What a renewal asks for (6.6 input).
+/// What a renewal asks for (6.6 input, checked).
 #[derive(Clone, Debug, Default)]
 pub struct Renewal {
     pub months: Option<i64>,
@@ -359,7 +359,7 @@ pub struct ChargeOut {
 }
 
 async fn charge(ctx: Ctx, req: Req, input: ChargeIn) -> ApiResult<ChargeOut> {
-    let (kind, value) = credential("credentialtype", input.kind.clone(), input.value.clone(), &CREDENTIALS)?;
+    let (kind, value) = credential("credentialtype", input.kind, input.value.clone(), &CREDENTIALS)?;
     let r = Renewal::from_input(input)?;
     if r.group {
         let recs = super::group::renew_group(&ctx, req.branchno(), kind, &value, &r, req.now).await?;

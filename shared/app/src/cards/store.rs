@@ -121,6 +121,12 @@ pub async fn card_for_plate_versioned(ctx: &Ctx, branch: &str, plate: &str) -> A
     }
 }
 
+/// The plate index: every (plate, card number) entry of the branch.
+pub async fn plate_index(ctx: &Ctx, branch: &str) -> ApiResult<Vec<(String, String)>> {
+    let items = ctx.store.query_all(&Query::partition(keys::plate_cards(branch))).await?;
+    Ok(items.into_iter().map(|i| (i.sk.clone(), i.body.get("cardNo").and_then(|v| v.as_str()).unwrap_or_default().to_string())).collect())
+}
+
 /// The writes that point `plates` at `card_no`. A plate held by another card
 /// that is not cancelled is refused (100001 naming `field`); one left behind by
 /// a cancelled card is taken over, conditional on the index version read, so
