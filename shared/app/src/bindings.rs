@@ -1,6 +1,9 @@
 //! What refuses a delete because something else still points at it (6.89: a car
 //! type bound to a tariff; 6.93: a monthly tariff bound to a card). Each binding
 //! kind registers a check here, so the deleting module need not know them all.
+//!
+//! Dependencies go one way: `park` asks here, and this asks `cards`; `cards`
+//! depends on neither (it reads car types and tariffs from the store).
 
 use onecard_core::store::Query;
 use onecard_core::{ApiResult, Ctx};

@@ -1,17 +1,51 @@
 //! What a client needs before paying for a card: car types (6.32), monthly
 //! tariffs (6.33) and the car park's charging parameters (6.37).
 //!
-//! Tariffs are stored by the parking module (`park::tariffs`); they are read
-//! here through the store by their documented keys and body (`tariffId`,
-//! `carTypeId`, `tariff`), which keeps this module free of the parking
-//! handlers' code.
+//! Car types and tariffs belong to the parking module (`park::cartype`,
+//! `park::tariffs`), which depends on this one (lanes, fees and payments ask
+//! about cards). So that dependencies go one way, they are read here through the
+//! store by their documented keys and bodies (`keys::car_types` holding the
+//! `CarType` record; `keys::month_tariffs` with `tariffId`, `carTypeId`,
+//! `tariff`), never through the parking code.
 
-use crate::park::cartype;
-use crate::tariff::{price_rule_text, MonthTariff, TempTariff};
 use crate::keys;
+use crate::tariff::{price_rule_text, MonthTariff, TempTariff};
+use onecard_core::kit::{self, Empty, Money, Page, RouteDef};
 use onecard_core::store::{Item, Query};
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Fen, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A car type as cards use it: the fields of the parking module's stored
+/// `CarType` that pricing a card and 6.32/6.37 need.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CarTypeView {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub default_charge: bool,
+    #[serde(default)]
+    pub time_ltd: bool,
+    #[serde(default)]
+    pub stored_ltd: bool,
+    #[serde(default)]
+    pub free_min: Option<i64>,
+}
+
+pub async fn car_types(ctx: &Ctx, branch: &str) -> ApiResult<Vec<CarTypeView>> {
+    let items = ctx.store.query_all(&Query::partition(keys::car_types(branch))).await?;
+    Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
+}
+
+pub async fn car_type_exists(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<bool> {
+    Ok(ctx.store.get(&keys::car_types(branch), &keys::id_sk(id)).await?.is_some())
+}
+
+/// The branch's default car type (at most one is).
+pub async fn default_car_type(ctx: &Ctx, branch: &str) -> ApiResult<Option<CarTypeView>> {
+    Ok(car_types(ctx, branch).await?.into_iter().find(|t| t.default_charge))
+}
 
 /// A monthly tariff as cards use it: the fee per month of a car type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,63 +104,106 @@ fn bool_text(b: bool) -> &'static str {
     }
 }
 
-async fn car_types(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let rows = cartype::list(&ctx, req.branchno())
-        .await?
-        .into_iter()
-        .map(|t| {
-            json!({
-                "CarTypeID": t.id.to_string(),
-                "CarTypeName": t.name,
-                "DefaultCharge": bool_text(t.default_charge),
-                "TimeLtd": bool_text(t.time_ltd),
-                "StoredLtd": bool_text(t.stored_ltd),
-            })
-        })
-        .collect();
-    Ok(req.list(rows))
+/// A 6.32 row; the seed prints flags as `True`/`False`.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CarTypeRow {
+    #[serde(rename = "CarTypeID")]
+    pub id: String,
+    #[serde(rename = "CarTypeName")]
+    pub name: String,
+    #[serde(rename = "DefaultCharge")]
+    pub default_charge: &'static str,
+    #[serde(rename = "TimeLtd")]
+    pub time_ltd: &'static str,
+    #[serde(rename = "StoredLtd")]
+    pub stored_ltd: &'static str,
 }
 
-async fn month_tariffs(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn car_type_list(ctx: Ctx, req: Req, _: Empty) -> ApiResult<Page<CarTypeRow>> {
+    let rows = car_types(&ctx, req.branchno())
+        .await?
+        .into_iter()
+        .map(|t| CarTypeRow {
+            id: t.id.to_string(),
+            name: t.name,
+            default_charge: bool_text(t.default_charge),
+            time_ltd: bool_text(t.time_ltd),
+            stored_ltd: bool_text(t.stored_ltd),
+        })
+        .collect();
+    Ok(req.page(rows))
+}
+
+/// A 6.33 row.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct MonthTariffRow {
+    #[serde(rename = "TariffID")]
+    pub id: String,
+    #[serde(rename = "TariffName")]
+    pub name: String,
+    #[serde(rename = "CarTypeID")]
+    pub car_type_id: String,
+    #[serde(rename = "Charge")]
+    pub charge: Money,
+}
+
+async fn month_tariffs(ctx: Ctx, req: Req, _: Empty) -> ApiResult<Page<MonthTariffRow>> {
     let rows = month_fees(&ctx, req.branchno())
         .await?
         .into_iter()
-        .map(|t| {
-            json!({
-                "TariffID": t.id.to_string(),
-                "TariffName": t.name,
-                "CarTypeID": t.car_type_id.map(|i| i.to_string()).unwrap_or_default(),
-                "Charge": t.charge.yuan(),
-            })
+        .map(|t| MonthTariffRow {
+            id: t.id.to_string(),
+            name: t.name,
+            car_type_id: t.car_type_id.map(|i| i.to_string()).unwrap_or_default(),
+            charge: Money(t.charge),
         })
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
+}
+
+/// 6.37 output: the charging parameters this car park has.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct ParamsOut {
+    #[serde(rename = "FreeLeaveMinutes")]
+    pub free_leave_minutes: String,
+    #[serde(rename = "HourCharged")]
+    pub hour_charged: &'static str,
+    #[serde(rename = "BusinessHours")]
+    pub business_hours: &'static str,
+    #[serde(rename = "FreeMinutes", skip_serializing_if = "Option::is_none")]
+    pub free_minutes: Option<String>,
+    #[serde(rename = "ParkPriceRule", skip_serializing_if = "Option::is_none")]
+    pub price_rule: Option<String>,
 }
 
 /// 6.37. `HourCharged` is 1: a payment keeps counting for the stay after the
 /// grace period (tariff.md rule 7 charges the whole stay minus what was paid).
 /// Free minutes and the price rule are those of the default car type's tariff.
-async fn params(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn params(ctx: Ctx, req: Req, _: Empty) -> ApiResult<ParamsOut> {
     let b = req.branchno();
-    let mut out = json!({
-        "FreeLeaveMinutes": req.branch.settings.grace_minutes.to_string(),
-        "HourCharged": "1",
-        "BusinessHours": "00:00-24:00",
-    });
-    if let Some(t) = cartype::default_type(&ctx, b).await? {
+    let mut out = ParamsOut {
+        free_leave_minutes: req.branch.settings.grace_minutes.to_string(),
+        hour_charged: "1",
+        business_hours: "00:00-24:00",
+        free_minutes: None,
+        price_rule: None,
+    };
+    if let Some(t) = default_car_type(&ctx, b).await? {
         if let Some(tariff) = branch_temp_tariff(&ctx, b, t.id).await? {
             let period = &tariff.periods()[tariff.period_at(req.now.time())];
-            out["FreeMinutes"] = json!(t.free_min.unwrap_or(period.free_minutes as i64).to_string());
-            out["ParkPriceRule"] = json!(price_rule_text(&tariff));
+            out.free_minutes = Some(t.free_min.unwrap_or(period.free_minutes as i64).to_string());
+            out.price_rule = Some(price_rule_text(&tariff));
         } else if let Some(m) = t.free_min {
-            out["FreeMinutes"] = json!(m.to_string());
+            out.free_minutes = Some(m.to_string());
         }
     }
-    Ok(Reply::data(out))
+    Ok(out)
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.cartypes.get", handler(car_types));
-    reg.handle("park.monthtariffs.get", handler(month_tariffs));
-    reg.handle("park.params.get", handler(params));
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::read("park.cartypes.get", car_type_list),
+        kit::read("park.monthtariffs.get", month_tariffs),
+        kit::read("park.params.get", params),
+    ]
 }

@@ -4,11 +4,12 @@
 //! not at all.
 
 use super::model::{CardState, Debit};
-use super::store::{card_update, card_versioned};
-use crate::keys;
+use super::store::{card_update, card_versioned, debit_create};
 use chrono::NaiveDateTime;
-use onecard_core::store::{Cond, Item, Write};
+use onecard_core::store::Write;
 use onecard_core::{ApiError, ApiResult, Ctx, Fen};
+
+pub use super::store::debit_of_order;
 
 /// The writes that take `amount` from stored-value card `card_no` for parking
 /// order `order_no`: the card at the version read with its new balance, and a
@@ -40,14 +41,5 @@ pub async fn debit_writes(ctx: &Ctx, branch: &str, card_no: &str, amount: Fen, o
     let mut next = c.clone();
     next.balance = c.balance - amount;
     let debit = Debit { order_no: order_no.to_string(), card_no: card_no.to_string(), amount, before: c.balance, after: next.balance, at };
-    let record = Item::new(keys::value_debits(branch), order_no, serde_json::to_value(&debit).unwrap_or_default());
-    Ok(vec![card_update(branch, &card, &next), Write::put(record, Cond::MustNotExist)])
-}
-
-/// The debit recorded for a parking order, if it was paid from a card.
-pub async fn debit_of_order(ctx: &Ctx, branch: &str, order_no: &str) -> ApiResult<Option<Debit>> {
-    match ctx.store.get(&keys::value_debits(branch), order_no).await? {
-        Some(item) => Ok(Some(item.parse()?)),
-        None => Ok(None),
-    }
+    Ok(vec![card_update(branch, &card, &next), debit_create(branch, &debit)])
 }

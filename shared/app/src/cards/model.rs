@@ -202,7 +202,8 @@ impl Card {
 /// A cardholder (10.11-10.13). The name, gender and plate are typed because
 /// the domain uses them; the other printed fields (phones, addresses, company,
 /// department ids...) are only stored and echoed, so they are kept by their
-/// wire names rather than as two dozen struct fields.
+/// wire names (`holders::HOLDER_TEXT_FIELDS`) rather than as two dozen struct
+/// fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
     pub user_no: String,
@@ -215,30 +216,6 @@ pub struct Holder {
     pub plate: Option<String>,
     pub fields: BTreeMap<String, String>,
 }
-
-/// The free-text holder fields of 10.11/10.12, by wire name.
-pub const HOLDER_TEXT_FIELDS: [&str; 20] = [
-    "SndName",
-    "IdentityNo",
-    "CompanyName",
-    "OfficePhone",
-    "CompanyAddr",
-    "CompanyPCode",
-    "DeptID",
-    "DutyID",
-    "PositionID",
-    "HomePhone",
-    "Mobile",
-    "HomeAddr",
-    "HomePCode",
-    "RoomID",
-    "Email",
-    "SOSName",
-    "SOSPhone",
-    "SOSAddr",
-    "UserGroupName",
-    "CarDot",
-];
 
 pub fn identity_type_name(code: i64) -> &'static str {
     match code {

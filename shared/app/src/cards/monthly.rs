@@ -11,25 +11,27 @@
 //! `RestrictDaysToMCardExpiration` exists because late renewals do so.
 
 use super::catalog::{month_fee_by_id, MonthFee};
-use super::input::opt_text;
+use super::input::{credential, limited, Credential};
 use super::model::{Card, Holder};
 use super::months::{add_months, fee, span, sub_months, MAX_MONTHS};
-use super::payments::{duplicate, payment_key, MonthCharge, MonthOrder, OrderStatus};
-use super::store::{card_update, credential, find_cards, find_one, get_holder, list_cards, Credential, Versioned};
-use crate::{ids, keys};
+use super::payments::{duplicate, payment_key, MonthCharge, MonthChargeRow, MonthOrder, OrderStatus};
+use super::store::{
+    card_update, find_cards, find_one, get_holder, list_cards, list_month_charges, month_charge_create, month_charge_exists,
+    month_order_create, month_order_update, month_order_versioned, Versioned,
+};
+use crate::ids;
 use chrono::{NaiveDateTime, TimeDelta};
 use onecard_core::events::{outbox_write, publish_committed};
-use onecard_core::fields::normalize_plate;
+use onecard_core::kit::{self, DateTime, Flag, Int, Money, Page, PayType, Plate, RouteDef, Text};
 use onecard_core::queue::OutEvent;
-use onecard_core::store::{Cond, Item, Query, Write};
-use onecard_core::{handler, ApiError, ApiResult, Code, Ctx, Data, Fen, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::retry::{on_conflict, Step};
+use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
-const ATTEMPTS: usize = 5;
 /// 6.6's default payment type: mobile APP.
 const DEFAULT_PAY_TYPE: i64 = -1;
-/// 6.39's default: third-party payment.
-const ORDER_PAY_TYPE: i64 = 10;
 
 const CREDENTIALS: [(i64, Credential); 3] = [(1, Credential::Plate), (2, Credential::CardNo), (3, Credential::UserNo)];
 
@@ -42,44 +44,78 @@ pub(super) async fn tariff_of(ctx: &Ctx, branch: &str, card: &Card) -> ApiResult
     month_fee_by_id(ctx, branch, id).await?.ok_or_else(|| ApiError::failed(format!("monthly tariff {id} of card {} does not exist", card.card_no)))
 }
 
-fn months_field(d: &Data, name: &str, min: i64) -> ApiResult<Option<i64>> {
-    let n = d.opt_i64(name)?;
+/// A month count between `min` and `MAX_MONTHS`.
+fn months(field: &str, n: Option<Int>, min: i64) -> ApiResult<Option<i64>> {
+    let n = n.map(Int::get);
     if n.is_some_and(|n| n < min || n > MAX_MONTHS) {
-        return Err(ApiError::field(name, format!("must be between {min} and {MAX_MONTHS} months")));
+        return Err(ApiError::field(field, format!("must be between {min} and {MAX_MONTHS} months")));
     }
     Ok(n)
 }
 
-async fn info(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+/// 6.5 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct InfoIn {
+    /// 1 plate, 2 card number, 3 user number.
+    #[serde(rename = "credentialtype", alias = "credentialType", alias = "CredentialType")]
+    pub kind: Int,
+    #[serde(rename = "credential", alias = "Credential")]
+    pub value: Text,
+    /// Months to quote (`newexpirydate`, and `monthlyrent` for that many).
+    pub number: Option<Int>,
+}
+
+/// 6.5 output.
+#[derive(Serialize, JsonSchema)]
+pub struct InfoOut {
+    #[serde(rename = "UserNo")]
+    pub user_no: String,
+    pub name: String,
+    pub monthlyrent: Money,
+    pub tariffid: String,
+    pub carno: String,
+    pub expirydate: DateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newexpirydate: Option<DateTime>,
+    #[serde(rename = "groupID", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "groupCardNum", skip_serializing_if = "Option::is_none")]
+    pub group_card_num: Option<String>,
+    /// Cards are paid one by one here (the CS system's basis).
+    #[serde(rename = "chargeBy")]
+    pub charge_by: &'static str,
+}
+
+async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
     let b = req.branchno();
-    let (kind, value) = credential(&req.data, ("credentialtype", "credential"), &CREDENTIALS)?;
-    let number = months_field(&req.data, "number", 0)?;
+    let (kind, value) = credential("credentialtype", input.kind, input.value, &CREDENTIALS)?;
+    let number = months("number", input.number, 0)?;
     let card = monthly_card(&ctx, b, kind, &value).await?.value;
     let tariff = tariff_of(&ctx, b, &card).await?;
     let holder = get_holder(&ctx, b, &card.user_no).await?;
-    let mut out = json!({
-        "UserNo": card.user_no,
-        "name": holder.map(|h| h.name).unwrap_or_default(),
-        "monthlyrent": fee(tariff.charge, number.unwrap_or(1).max(1), 0).yuan(),
-        "tariffid": tariff.id.to_string(),
-        "carno": card.first_plate(),
-        "expirydate": onecard_core::time::format(card.valid_to),
-        // Cards are paid one by one here (the CS system's basis).
-        "chargeBy": "0",
-    });
-    if let Some(n) = number.filter(|n| *n >= 1) {
-        let new = add_months(card.valid_to, n).ok_or_else(|| ApiError::field("number", "gives an expiry out of range"))?;
-        out["newexpirydate"] = json!(onecard_core::time::format(new));
-    }
-    if let Some(g) = &card.group_id {
-        let members = list_cards(&ctx, b).await?.into_iter().filter(|c| c.group_id.as_ref() == Some(g)).count();
-        out["groupID"] = json!(g);
-        out["groupCardNum"] = json!(members.to_string());
-    }
-    Ok(Reply::data(out))
+    let newexpirydate = match number.filter(|n| *n >= 1) {
+        Some(n) => Some(DateTime(add_months(card.valid_to, n).ok_or_else(|| ApiError::field("number", "gives an expiry out of range"))?)),
+        None => None,
+    };
+    let group_card_num = match &card.group_id {
+        Some(g) => Some(list_cards(&ctx, b).await?.into_iter().filter(|c| c.group_id.as_ref() == Some(g)).count().to_string()),
+        None => None,
+    };
+    Ok(InfoOut {
+        user_no: card.user_no.clone(),
+        name: holder.map(|h| h.name).unwrap_or_default(),
+        monthlyrent: Money(fee(tariff.charge, number.unwrap_or(1).max(1), 0)),
+        tariffid: tariff.id.to_string(),
+        carno: card.first_plate().to_string(),
+        expirydate: DateTime(card.valid_to),
+        newexpirydate,
+        group_id: card.group_id.clone(),
+        group_card_num,
+        charge_by: "0",
+    })
 }
 
-/// What a renewal asks for (6.6 input).
+/// What a renewal asks for (6.6 input, checked).
 #[derive(Clone, Debug, Default)]
 pub struct Renewal {
     pub months: Option<i64>,
@@ -95,17 +131,50 @@ pub struct Renewal {
     pub group_id: Option<String>,
 }
 
+/// 6.6 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct ChargeIn {
+    /// 1 plate, 2 card number, 3 user number.
+    #[serde(rename = "credentialtype", alias = "credentialType", alias = "CredentialType")]
+    pub kind: Int,
+    #[serde(rename = "credential", alias = "Credential")]
+    pub value: Text,
+    /// Months to renew; this, `expirydate` or `orderNo` is required.
+    pub number: Option<Int>,
+    /// Renew up to this date (the card keeps its time of day).
+    pub expirydate: Option<DateTime>,
+    /// The seed's payType codes, and -1 (mobile APP, the default).
+    #[serde(rename = "paytype", alias = "payType")]
+    pub pay_type: Option<Int>,
+    /// A 6.39 order to pay.
+    #[serde(rename = "orderNo")]
+    pub order_no: Option<Text>,
+    #[serde(rename = "thirdPayId")]
+    pub third_pay_id: Option<Text>,
+    #[serde(rename = "thirdPayTime")]
+    pub third_pay_time: Option<DateTime>,
+    #[serde(rename = "isGroupCharge")]
+    pub group: Option<Flag>,
+    #[serde(rename = "groupID")]
+    pub group_id: Option<Text>,
+}
+
 impl Renewal {
-    fn from_request(d: &Data) -> ApiResult<Renewal> {
+    fn from_input(i: ChargeIn) -> ApiResult<Renewal> {
+        let pay_type = i.pay_type.map(Int::get);
+        // 6.6 alone lists -1 among its pay types, which `kit::PayType` refuses.
+        if pay_type.is_some_and(|t| t != DEFAULT_PAY_TYPE && !(0..=PayType::MAX).contains(&t)) {
+            return Err(ApiError::field("paytype", format!("is not a pay type (-1, 0..{})", PayType::MAX)));
+        }
         let r = Renewal {
-            group: d.opt_bool("isGroupCharge")?.unwrap_or(false),
-            group_id: opt_text(d, "groupID", 32)?,
-            months: months_field(d, "number", 1)?,
-            expiry: d.opt_time("expirydate")?,
-            pay_type: d.opt_i64("paytype")?.or(d.opt_i64("payType")?),
-            order_no: opt_text(d, "orderNo", 64)?,
-            third_pay_id: opt_text(d, "thirdPayId", 64)?,
-            third_pay_time: d.opt_time("thirdPayTime")?,
+            group: i.group.is_some_and(Flag::get),
+            group_id: limited("groupID", i.group_id, 32)?,
+            months: months("number", i.number, 1)?,
+            expiry: i.expirydate.map(DateTime::get),
+            pay_type,
+            order_no: limited("orderNo", i.order_no, 64)?,
+            third_pay_id: limited("thirdPayId", i.third_pay_id, 64)?,
+            third_pay_time: i.third_pay_time.map(DateTime::get),
         };
         // With an order the months are the order's.
         if r.months.is_none() && r.expiry.is_none() && r.order_no.is_none() {
@@ -156,15 +225,8 @@ pub(super) fn plan(card: &Card, tariff: &MonthFee, r: &Renewal) -> ApiResult<Pla
     }
 }
 
-async fn load_order(ctx: &Ctx, branch: &str, order_no: &str) -> ApiResult<Option<Versioned<MonthOrder>>> {
-    match ctx.store.get(&keys::month_orders(branch), order_no).await? {
-        Some(item) => Ok(Some(Versioned { value: item.parse()?, version: item.version })),
-        None => Ok(None),
-    }
-}
-
 pub(super) async fn charge_exists(ctx: &Ctx, branch: &str, key: &str) -> ApiResult<bool> {
-    Ok(ctx.store.get(&keys::month_charges(branch), key).await?.is_some())
+    month_charge_exists(ctx, branch, key).await
 }
 
 /// The renewal record of card `c`; with an order, its amounts and payment
@@ -212,102 +274,112 @@ pub(super) fn charge_record(
     }
 }
 
+/// The order a renewal pays, checked against the card and the request.
+async fn order_to_pay(ctx: &Ctx, branch: &str, no: &str, card: &Card, r: &Renewal, now: NaiveDateTime) -> ApiResult<Versioned<MonthOrder>> {
+    let o = month_order_versioned(ctx, branch, no)
+        .await?
+        .ok_or_else(|| ApiError::field("orderNo", format!("order {no} does not exist; create it with park.mcard.order.create")))?;
+    if o.value.card_no != card.card_no {
+        return Err(ApiError::field("orderNo", format!("order {no} is for card {}", o.value.card_no)));
+    }
+    if o.value.status == OrderStatus::Paid {
+        return Err(duplicate(no));
+    }
+    if now > o.value.expires_at {
+        return Err(ApiError::new(Code::ORDER_EXPIRED, format!("order {no} expired at {}", onecard_core::time::format(o.value.expires_at))));
+    }
+    if r.months.is_some_and(|m| m != o.value.pay_month) {
+        return Err(ApiError::field("number", format!("order {no} is for {} month(s)", o.value.pay_month)));
+    }
+    Ok(o)
+}
+
+/// A number drawn at most once across the attempts of a write, so that a retry
+/// after a lost race keeps it (and a refused request burns none).
+pub(super) async fn drawn_once(cell: &Mutex<Option<i64>>, draw: impl std::future::Future<Output = ApiResult<i64>>) -> ApiResult<i64> {
+    let have = *cell.lock().unwrap_or_else(|e| e.into_inner());
+    match have {
+        Some(n) => Ok(n),
+        None => {
+            let n = draw.await?;
+            *cell.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
+            Ok(n)
+        }
+    }
+}
+
 /// Renews the monthly card a credential names, exactly once per idempotency
 /// key (see `payment_key`). 511 for a repeat, 510 for an expired order.
+///
+/// Each attempt re-reads the key first: of racing identical payments one
+/// commits (the record is written `MustNotExist` with the card's `VersionIs`),
+/// and the others, retried, find its record and answer 511.
 pub async fn renew(ctx: &Ctx, branch: &str, kind: Credential, value: &str, r: &Renewal, now: NaiveDateTime) -> ApiResult<MonthCharge> {
     let fresh_key = format!("G:{}", uuid::Uuid::new_v4().simple());
-    let key = payment_key(r.order_no.as_deref(), r.third_pay_id.as_deref(), || fresh_key.clone());
-    let mut seq_no = None;
-    for _ in 0..ATTEMPTS {
-        if charge_exists(ctx, branch, &key).await? {
-            return Err(duplicate(&key));
+    let key = &payment_key(r.order_no.as_deref(), r.third_pay_id.as_deref(), || fresh_key.clone());
+    let seq_no = &Mutex::new(None);
+    let (record, event) = on_conflict("park.mcard.charge", || async move {
+        if charge_exists(ctx, branch, key).await? {
+            return Err(duplicate(key));
         }
         let card = monthly_card(ctx, branch, kind, value).await?;
         let order = match &r.order_no {
             None => None,
-            Some(no) => {
-                let o = load_order(ctx, branch, no)
-                    .await?
-                    .ok_or_else(|| ApiError::field("orderNo", format!("order {no} does not exist; create it with park.mcard.order.create")))?;
-                if o.value.card_no != card.value.card_no {
-                    return Err(ApiError::field("orderNo", format!("order {no} is for card {}", o.value.card_no)));
-                }
-                if o.value.status == OrderStatus::Paid {
-                    return Err(duplicate(no));
-                }
-                if now > o.value.expires_at {
-                    return Err(ApiError::new(Code::ORDER_EXPIRED, format!("order {no} expired at {}", onecard_core::time::format(o.value.expires_at))));
-                }
-                if r.months.is_some_and(|m| m != o.value.pay_month) {
-                    return Err(ApiError::field("number", format!("order {no} is for {} month(s)", o.value.pay_month)));
-                }
-                Some(o)
-            }
+            Some(no) => Some(order_to_pay(ctx, branch, no, &card.value, r, now).await?),
         };
         let tariff = tariff_of(ctx, branch, &card.value).await?;
         let wanted = Renewal { months: r.months.or(order.as_ref().map(|o| o.value.pay_month)), ..r.clone() };
         let p = plan(&card.value, &tariff, &wanted)?;
         let holder = get_holder(ctx, branch, &card.value.user_no).await?;
         let c = &card.value;
-        // Drawn once: a retry after a lost race keeps the number.
-        let seq = match seq_no {
-            Some(s) => s,
-            None => *seq_no.insert(ids::next_id(ctx, branch, "mcardpay").await?),
-        };
-        let record = charge_record(c, holder.as_ref(), &tariff, &key, seq, &p, r, order.as_ref().map(|o| &o.value), now);
-        let to = p.to;
-        let next = Card { valid_to: to, ..c.clone() };
+        let seq = drawn_once(seq_no, ids::next_id(ctx, branch, "mcardpay")).await?;
+        let record = charge_record(c, holder.as_ref(), &tariff, key, seq, &p, r, order.as_ref().map(|o| &o.value), now);
+        let next = Card { valid_to: p.to, ..c.clone() };
         let event = OutEvent::new(branch, "report/parkMonthlyCarCharge", record.to_push(), now);
-        let mut writes = vec![
-            card_update(branch, &card, &next),
-            Write::put(
-                Item::new(keys::month_charges(branch), key.clone(), serde_json::to_value(&record).unwrap_or_default()),
-                Cond::MustNotExist,
-            ),
-            outbox_write(&event),
-        ];
+        let mut writes = vec![card_update(branch, &card, &next), month_charge_create(branch, &record), outbox_write(&event)];
         if let Some(o) = &order {
-            let paid = MonthOrder { status: OrderStatus::Paid, ..o.value.clone() };
-            let item = Item::new(keys::month_orders(branch), paid.order_no.clone(), serde_json::to_value(&paid).unwrap_or_default());
-            writes.push(Write::put(item.with_version(o.version + 1), Cond::VersionIs(o.version)));
+            writes.push(month_order_update(branch, o, &MonthOrder { status: OrderStatus::Paid, ..o.value.clone() }));
         }
-        match ctx.store.transact(writes).await {
-            Ok(()) => {
-                publish_committed(ctx, &[event]).await;
-                return Ok(record);
-            }
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if charge_exists(ctx, branch, &key).await? {
-        return Err(duplicate(&key));
-    }
-    Err(ApiError::failed("the card was changed meanwhile by another request; try again"))
+        Step::of(ctx.store.transact(writes).await, (record, event))
+    })
+    .await?;
+    publish_committed(ctx, std::slice::from_ref(&event)).await;
+    Ok(record)
 }
 
-async fn charge(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let (kind, value) = credential(&req.data, ("credentialtype", "credential"), &CREDENTIALS)?;
-    let r = Renewal::from_request(&req.data)?;
+/// 6.6 output.
+#[derive(Serialize, JsonSchema)]
+pub struct ChargeOut {
+    /// Always "1": a failure is an error answer.
+    pub flag: &'static str,
+    pub months: String,
+    pub days: String,
+    pub receivable: Money,
+    pub memo: String,
+}
+
+async fn charge(ctx: Ctx, req: Req, input: ChargeIn) -> ApiResult<ChargeOut> {
+    let (kind, value) = credential("credentialtype", input.kind, input.value.clone(), &CREDENTIALS)?;
+    let r = Renewal::from_input(input)?;
     if r.group {
         let recs = super::group::renew_group(&ctx, req.branchno(), kind, &value, &r, req.now).await?;
         let total: Fen = recs.iter().map(|c| c.receivable).sum();
-        return Ok(Reply::data(json!({
-            "flag": "1",
-            "months": recs[0].pay_month.to_string(),
-            "days": recs[0].pay_day.to_string(),
-            "receivable": total.yuan(),
-            "memo": format!("{} 张卡已续费", recs.len()),
-        })));
+        return Ok(ChargeOut {
+            flag: "1",
+            months: recs[0].pay_month.to_string(),
+            days: recs[0].pay_day.to_string(),
+            receivable: Money(total),
+            memo: format!("{} 张卡已续费", recs.len()),
+        });
     }
     let rec = renew(&ctx, req.branchno(), kind, &value, &r, req.now).await?;
-    Ok(Reply::data(json!({
-        "flag": "1",
-        "months": rec.pay_month.to_string(),
-        "days": rec.pay_day.to_string(),
-        "receivable": rec.receivable.yuan(),
-        "memo": format!("有效期至 {}", onecard_core::time::format(rec.cur_expiry)),
-    })))
+    Ok(ChargeOut {
+        flag: "1",
+        months: rec.pay_month.to_string(),
+        days: rec.pay_day.to_string(),
+        receivable: Money(rec.receivable),
+        memo: format!("有效期至 {}", onecard_core::time::format(rec.cur_expiry)),
+    })
 }
 
 /// Remark limit of 6.39: 25 Chinese or 50 Latin characters.
@@ -315,27 +387,60 @@ fn remark_width(s: &str) -> usize {
     s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
 }
 
-async fn order_create(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+/// 6.39 input.
+#[derive(Deserialize, JsonSchema)]
+pub struct OrderIn {
+    /// 1 plate, 2 card number.
+    #[serde(rename = "credentialType", alias = "credentialtype", alias = "CredentialType")]
+    pub kind: Int,
+    #[serde(rename = "credential", alias = "Credential")]
+    pub value: Text,
+    /// The seed prints the receivable as `aeceivable`.
+    #[serde(rename = "aeceivable", alias = "receivable")]
+    pub receivable: Money,
+    pub amount: Money,
+    #[serde(rename = "preExpireDate")]
+    pub pre: DateTime,
+    #[serde(rename = "currExpireDate")]
+    pub cur: DateTime,
+    /// Third-party payment (10) by default.
+    #[serde(rename = "payType", alias = "paytype")]
+    pub pay_type: Option<PayType>,
+    #[serde(rename = "wsNo")]
+    pub ws_no: Option<Text>,
+    /// At most 25 Chinese or 50 Latin characters.
+    pub remark: Option<Text>,
+    #[serde(rename = "payMonth")]
+    pub pay_month: Int,
+}
+
+/// 6.39 output.
+#[derive(Serialize, JsonSchema)]
+pub struct OrderOut {
+    #[serde(rename = "orderNo")]
+    pub order_no: String,
+    #[serde(rename = "cardNo")]
+    pub card_no: String,
+    #[serde(rename = "cardId")]
+    pub card_id: String,
+}
+
+async fn order_create(ctx: Ctx, req: Req, input: OrderIn) -> ApiResult<OrderOut> {
     let b = req.branchno();
-    let d = &req.data;
-    let (kind, value) = credential(d, ("credentialType", "credential"), &[(1, Credential::Plate), (2, Credential::CardNo)])?;
-    let receivable = match d.opt_money("aeceivable")? {
-        Some(m) => m,
-        None => d.opt_money("receivable")?.ok_or_else(|| ApiError::missing("aeceivable"))?,
-    };
-    let amount = d.money("amount")?;
+    let (kind, value) = credential("credentialType", input.kind, input.value, &[(1, Credential::Plate), (2, Credential::CardNo)])?;
+    let (receivable, amount) = (input.receivable.fen(), input.amount.fen());
     for (name, m) in [("aeceivable", receivable), ("amount", amount)] {
         if m.0 < 0 {
             return Err(ApiError::field(name, "must not be negative"));
         }
     }
-    let pre = d.time("preExpireDate")?;
-    let cur = d.time("currExpireDate")?;
-    let pay_month = months_field(d, "payMonth", 1)?.ok_or_else(|| ApiError::missing("payMonth"))?;
-    let remark = d.opt_str("remark")?;
+    let (pre, cur) = (input.pre.get(), input.cur.get());
+    let pay_month = months("payMonth", Some(input.pay_month), 1)?.unwrap_or(1);
+    let remark = input.remark.map(String::from);
     if remark.as_deref().is_some_and(|r| remark_width(r) > 50) {
         return Err(ApiError::field("remark", "is longer than 25 Chinese or 50 Latin characters"));
     }
+    let ws_no = limited("wsNo", input.ws_no, 64)?;
     let card = monthly_card(&ctx, b, kind, &value).await?.value;
     let tariff = tariff_of(&ctx, b, &card).await?;
     // The order must describe this card as it is: a stale or miscomputed order
@@ -359,53 +464,73 @@ async fn order_create(ctx: Ctx, req: Req) -> ApiResult<Reply> {
         amount,
         pre_expiry: card.valid_to,
         cur_expiry: to,
-        pay_type: d.opt_i64("payType")?.unwrap_or(ORDER_PAY_TYPE),
-        ws_no: opt_text(d, "wsNo", 64)?,
+        pay_type: input.pay_type.unwrap_or_default().0,
+        ws_no,
         remark,
         pay_month,
         created_at: req.now,
         expires_at: req.now + TimeDelta::minutes(req.branch.settings.order_minutes.max(1)),
         status: OrderStatus::Unpaid,
     };
-    let item = Item::new(keys::month_orders(b), order.order_no.clone(), serde_json::to_value(&order).unwrap_or_default());
-    ctx.store.put(item, Cond::MustNotExist).await?;
-    Ok(Reply::data(json!({ "orderNo": order.order_no, "cardNo": card.card_no, "cardId": card.card_id })))
+    month_order_create(&ctx, b, &order).await?;
+    Ok(OrderOut { order_no: order.order_no, card_no: card.card_no, card_id: card.card_id })
 }
 
 pub async fn list_charges(ctx: &Ctx, branch: &str) -> ApiResult<Vec<MonthCharge>> {
-    let items = ctx.store.query_all(&Query::partition(keys::month_charges(branch))).await?;
-    let mut all: Vec<MonthCharge> = items.iter().map(Item::parse).collect::<Result<_, _>>()?;
-    all.sort_by_key(|c| (c.paid_at, c.seq_no));
-    Ok(all)
+    list_month_charges(ctx, branch).await
 }
 
-async fn charge_list(ctx: Ctx, req: Req) -> ApiResult<Reply> {
-    let d = &req.data;
-    let plate = d.opt_str("LicensePlateNo")?.map(|p| normalize_plate(&p));
-    let name = d.opt_str("FstName")?;
-    let card_id = d.opt_str("CardID")?;
-    let num_no = d.opt_str("NumNo")?;
-    let from = d.opt_time("PayDateTimeStart")?;
-    let to = d.opt_time("PayDateTimeEnd")?;
-    let charge_type = d.opt_i64("ChargeType")?;
-    let group_type = d.opt_i64("CardGroupType")?;
-    let ws = d.opt_str("ChargeWorkStationNo")?;
-    let dept = d.opt_str("DeptID")?;
-    let rows: Vec<Value> = list_charges(&ctx, req.branchno())
+/// 6.35 input: filters, combined.
+#[derive(Deserialize, JsonSchema)]
+pub struct ChargeListIn {
+    #[serde(rename = "LicensePlateNo")]
+    pub plate: Option<Plate>,
+    /// Part of the holder's name.
+    #[serde(rename = "FstName")]
+    pub name: Option<Text>,
+    #[serde(rename = "CardID")]
+    pub card_id: Option<Text>,
+    #[serde(rename = "NumNo")]
+    pub num_no: Option<Text>,
+    #[serde(rename = "PayDateTimeStart")]
+    pub from: Option<DateTime>,
+    #[serde(rename = "PayDateTimeEnd")]
+    pub to: Option<DateTime>,
+    /// The monthly tariff id.
+    #[serde(rename = "ChargeType")]
+    pub charge_type: Option<Int>,
+    #[serde(rename = "CardGroupType")]
+    pub group_type: Option<Int>,
+    #[serde(rename = "ChargeWorkStationNo")]
+    pub ws_no: Option<Text>,
+    #[serde(rename = "DeptID")]
+    pub dept_id: Option<Text>,
+}
+
+async fn charge_list(ctx: Ctx, req: Req, input: ChargeListIn) -> ApiResult<Page<MonthChargeRow>> {
+    let plate = input.plate.as_ref().map(|p| p.norm().to_string());
+    let (from, to) = (input.from.map(DateTime::get), input.to.map(DateTime::get));
+    if let (Some(f), Some(t)) = (from, to) {
+        kit::check_window(f, t, "PayDateTimeEnd")?;
+    }
+    let num_no = input.num_no.as_ref().map(|v| kit::normalise_plate(v));
+    let charge_type = input.charge_type.map(Int::get);
+    let group_type = input.group_type.map(Int::get);
+    let rows = list_charges(&ctx, req.branchno())
         .await?
         .into_iter()
         .filter(|c| plate.as_ref().is_none_or(|p| c.plates.contains(p)))
-        .filter(|c| name.as_ref().is_none_or(|n| c.user_name.contains(n.as_str())))
-        .filter(|c| card_id.as_ref().is_none_or(|v| &c.card_id == v))
-        .filter(|c| num_no.as_ref().is_none_or(|v| normalize_plate(&c.num_no) == normalize_plate(v)))
+        .filter(|c| input.name.as_ref().is_none_or(|n| c.user_name.contains(n.as_str())))
+        .filter(|c| input.card_id.as_ref().is_none_or(|v| c.card_id == v.as_str()))
+        .filter(|c| num_no.as_ref().is_none_or(|v| &kit::normalise_plate(&c.num_no) == v))
         .filter(|c| from.is_none_or(|t| c.paid_at >= t) && to.is_none_or(|t| c.paid_at <= t))
         .filter(|c| charge_type.is_none_or(|t| c.tariff_id == Some(t)))
         .filter(|c| group_type.is_none_or(|g| c.group_type == Some(g)))
-        .filter(|c| ws.as_ref().is_none_or(|w| c.ws_no.as_ref() == Some(w)))
-        .filter(|c| dept.as_ref().is_none_or(|v| &c.dept_id == v))
+        .filter(|c| input.ws_no.as_ref().is_none_or(|w| c.ws_no.as_deref() == Some(w.as_str())))
+        .filter(|c| input.dept_id.as_ref().is_none_or(|v| c.dept_id == v.as_str()))
         .map(|c| c.to_row())
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
 /// The cards a credential names, for list filters that accept one.
@@ -413,9 +538,11 @@ pub async fn cards_named(ctx: &Ctx, branch: &str, kind: Credential, value: &str)
     Ok(find_cards(ctx, branch, kind, value).await?.into_iter().map(|c| c.value.card_no).collect())
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.mcard.info", handler(info));
-    reg.handle("park.mcard.charge", handler(charge));
-    reg.handle("park.mcard.order.create", handler(order_create));
-    reg.handle("park.mcard.charge.list", handler(charge_list));
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        kit::read("park.mcard.info", info),
+        kit::write("park.mcard.charge", charge),
+        kit::write("park.mcard.order.create", order_create),
+        kit::read("park.mcard.charge.list", charge_list),
+    ]
 }

@@ -2,14 +2,57 @@
 //! 10.42, and how a card's car type and monthly tariff are chosen (10.15's
 //! defaults: a monthly card takes the monthly tariff of the default car type).
 
-use super::catalog::{month_fee_by_id, month_fees, MonthFee};
-use super::input::{check_plate_count, plates, Section};
+use super::catalog::{car_type_exists, default_car_type, month_fee_by_id, month_fees, MonthFee};
+use super::input::{check_plate_count, Plates};
 use super::model::{AccessParams, CardKind};
-use crate::park::cartype;
 use chrono::NaiveDateTime;
+use onecard_core::kit::{DateTime, Flag, Int, Text};
 use onecard_core::{ApiError, ApiResult, Ctx};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-/// `Park` as sent; None = not given (10.42 leaves it unchanged).
+/// 10.15/10.42 `Park`, as sent: every field optional here; 10.15 requires the
+/// dates itself (10.42 leaves what is absent unchanged).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+pub struct ParkIn {
+    /// 3, 6, 20, 26, 27, 28, 29 (`CardKind`); 26 monthly by default.
+    #[serde(rename = "FuncType")]
+    pub func_type: Option<Int>,
+    /// 1-5; 4 (personal monthly) by default for monthly cards.
+    #[serde(rename = "CardGroupType")]
+    pub group_type: Option<Int>,
+    #[serde(rename = "TariffID")]
+    pub tariff_id: Option<Int>,
+    #[serde(rename = "ChargeCarType")]
+    pub car_type_id: Option<Int>,
+    #[serde(rename = "DiscountSetID")]
+    pub discount_set_id: Option<Text>,
+    #[serde(rename = "GroupID")]
+    pub group_id: Option<Text>,
+    #[serde(rename = "ParkingArea")]
+    pub parking_area: Option<Text>,
+    #[serde(rename = "RelateNumNo")]
+    pub relate_num_no: Option<Text>,
+    /// One plate, or two separated; with `LicensePlate2`, at most two in all.
+    #[serde(rename = "LicensePlate")]
+    pub plate: Option<Plates>,
+    #[serde(rename = "LicensePlate2")]
+    pub plate2: Option<Plates>,
+    #[serde(rename = "CarBrandID")]
+    pub car_brand_id: Option<Text>,
+    #[serde(rename = "IssueDate")]
+    pub issued_at: Option<DateTime>,
+    #[serde(rename = "StartDate")]
+    pub valid_from: Option<DateTime>,
+    #[serde(rename = "ExpiryDate")]
+    pub valid_to: Option<DateTime>,
+    #[serde(rename = "AllGrant")]
+    pub all_grant: Option<Flag>,
+    #[serde(rename = "GrantID")]
+    pub grant_id: Option<Text>,
+}
+
+/// `Park` checked; None = not given.
 #[derive(Clone, Debug, Default)]
 pub struct ParkInput {
     pub kind: Option<CardKind>,
@@ -29,100 +72,113 @@ pub struct ParkInput {
     pub grant_id: Option<String>,
 }
 
+fn text(t: Option<Text>) -> Option<String> {
+    t.map(String::from)
+}
+
 impl ParkInput {
-    pub fn read(s: &Section) -> ApiResult<ParkInput> {
-        let d = &s.data;
-        let kind = match s.read(d.opt_i64("FuncType"))? {
+    pub fn read(p: ParkIn) -> ApiResult<ParkInput> {
+        let kind = match p.func_type.map(Int::get) {
             None => None,
-            Some(c) => Some(CardKind::from_code(c).ok_or_else(|| s.field("FuncType", format!("'{c}' is not one of 3, 6, 20, 26, 27, 28, 29")))?),
+            Some(c) => Some(
+                CardKind::from_code(c).ok_or_else(|| ApiError::field("Park.FuncType", format!("'{c}' is not one of 3, 6, 20, 26, 27, 28, 29")))?,
+            ),
         };
-        let group_type = s.read(d.opt_i64("CardGroupType"))?;
+        let group_type = p.group_type.map(Int::get);
         if group_type.is_some_and(|g| !(1..=5).contains(&g)) {
-            return Err(s.field("CardGroupType", "is not one of 1-5"));
+            return Err(ApiError::field("Park.CardGroupType", "is not one of 1-5"));
         }
-        let mut all_plates: Option<Vec<String>> = None;
-        for f in ["LicensePlate", "LicensePlate2"] {
-            if let Some(raw) = s.read(d.opt_str(f))? {
-                let mut got = all_plates.take().unwrap_or_default();
-                for p in plates(&format!("{}.{f}", s.name), &raw)? {
-                    if !got.contains(&p) {
-                        got.push(p);
+        let plates = match (p.plate, p.plate2) {
+            (None, None) => None,
+            (a, b) => {
+                let mut got: Vec<String> = Vec::new();
+                for plate in a.into_iter().chain(b).flat_map(|ps| ps.norms()) {
+                    if !got.contains(&plate) {
+                        got.push(plate);
                     }
                 }
-                all_plates = Some(got);
+                check_plate_count("Park.LicensePlate", &got)?;
+                Some(got)
             }
-        }
-        if let Some(p) = &all_plates {
-            check_plate_count(&format!("{}.LicensePlate", s.name), p)?;
-        }
-        let p = ParkInput {
+        };
+        let out = ParkInput {
             kind,
             group_type,
-            tariff_id: s.read(d.opt_i64("TariffID"))?,
-            car_type_id: s.read(d.opt_i64("ChargeCarType"))?,
-            discount_set_id: s.read(d.opt_str("DiscountSetID"))?,
-            group_id: s.read(d.opt_str("GroupID"))?,
-            parking_area: s.read(d.opt_str("ParkingArea"))?,
-            relate_num_no: s.read(d.opt_str("RelateNumNo"))?,
-            car_brand_id: s.read(d.opt_str("CarBrandID"))?,
-            plates: all_plates,
-            issued_at: s.read(d.opt_time("IssueDate"))?,
-            valid_from: s.read(d.opt_time("StartDate"))?,
-            valid_to: s.read(d.opt_time("ExpiryDate"))?,
-            all_grant: s.read(d.opt_bool("AllGrant"))?,
-            grant_id: s.read(d.opt_str("GrantID"))?,
+            tariff_id: p.tariff_id.map(Int::get),
+            car_type_id: p.car_type_id.map(Int::get),
+            discount_set_id: text(p.discount_set_id),
+            group_id: text(p.group_id),
+            parking_area: text(p.parking_area),
+            relate_num_no: text(p.relate_num_no),
+            car_brand_id: text(p.car_brand_id),
+            plates,
+            issued_at: p.issued_at.map(DateTime::get),
+            valid_from: p.valid_from.map(DateTime::get),
+            valid_to: p.valid_to.map(DateTime::get),
+            all_grant: p.all_grant.map(Flag::get),
+            grant_id: text(p.grant_id),
         };
-        if let (Some(from), Some(to)) = (p.valid_from, p.valid_to) {
+        if let (Some(from), Some(to)) = (out.valid_from, out.valid_to) {
             if to < from {
-                return Err(s.field("ExpiryDate", "is before StartDate"));
+                return Err(ApiError::field("Park.ExpiryDate", "is before StartDate"));
             }
         }
-        Ok(p)
+        Ok(out)
     }
+}
+
+/// 10.15/10.42 `Acss`, as sent.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+pub struct AcssIn {
+    /// 6, 8, 9, 10, 11, 12; 9 by default.
+    #[serde(rename = "FuncType")]
+    pub func_type: Option<Int>,
+    #[serde(rename = "IssueDate")]
+    pub issued_at: Option<DateTime>,
+    #[serde(rename = "StartDate")]
+    pub valid_from: Option<DateTime>,
+    #[serde(rename = "ExpiryDate")]
+    pub valid_to: Option<DateTime>,
+    #[serde(rename = "AllGrant")]
+    pub all_grant: Option<Flag>,
+    #[serde(rename = "GrantID")]
+    pub grant_id: Option<Text>,
 }
 
 const ACCESS_FUNC_TYPES: [i64; 6] = [6, 8, 9, 10, 11, 12];
 
 /// `Acss` over the card's current access parameters (None when issuing):
 /// the dates are required unless there is something to keep.
-pub fn read_access(s: &Section, old: Option<&AccessParams>, now: NaiveDateTime) -> ApiResult<AccessParams> {
-    let d = &s.data;
-    let func_type = s.read(d.opt_i64("FuncType"))?.or(old.map(|a| a.func_type)).unwrap_or(9);
+pub fn read_access(a: &AcssIn, old: Option<&AccessParams>, now: NaiveDateTime) -> ApiResult<AccessParams> {
+    let func_type = a.func_type.map(Int::get).or(old.map(|a| a.func_type)).unwrap_or(9);
     if !ACCESS_FUNC_TYPES.contains(&func_type) {
-        return Err(s.field("FuncType", format!("'{func_type}' is not one of 6, 8, 9, 10, 11, 12")));
+        return Err(ApiError::field("Acss.FuncType", format!("'{func_type}' is not one of 6, 8, 9, 10, 11, 12")));
     }
-    let valid_from = match (s.read(d.opt_time("StartDate"))?, old) {
-        (Some(t), _) => t,
-        (None, Some(a)) => a.valid_from,
-        (None, None) => return Err(s.field("StartDate", "is required")),
+    let valid_from = match (a.valid_from, old) {
+        (Some(t), _) => t.get(),
+        (None, Some(o)) => o.valid_from,
+        (None, None) => return Err(ApiError::missing("Acss.StartDate")),
     };
-    let valid_to = match (s.read(d.opt_time("ExpiryDate"))?, old) {
-        (Some(t), _) => t,
-        (None, Some(a)) => a.valid_to,
-        (None, None) => return Err(s.field("ExpiryDate", "is required")),
+    let valid_to = match (a.valid_to, old) {
+        (Some(t), _) => t.get(),
+        (None, Some(o)) => o.valid_to,
+        (None, None) => return Err(ApiError::missing("Acss.ExpiryDate")),
     };
     if valid_to < valid_from {
-        return Err(s.field("ExpiryDate", "is before StartDate"));
+        return Err(ApiError::field("Acss.ExpiryDate", "is before StartDate"));
     }
     Ok(AccessParams {
         func_type,
-        issued_at: s.read(d.opt_time("IssueDate"))?.or(old.map(|a| a.issued_at)).unwrap_or(now),
+        issued_at: a.issued_at.map(DateTime::get).or(old.map(|o| o.issued_at)).unwrap_or(now),
         valid_from,
         valid_to,
-        all_grant: s.read(d.opt_bool("AllGrant"))?.or(old.map(|a| a.all_grant)).unwrap_or(true),
-        grant_id: s.read(d.opt_str("GrantID"))?.or(old.and_then(|a| a.grant_id.clone())),
+        all_grant: a.all_grant.map(Flag::get).or(old.map(|o| o.all_grant)).unwrap_or(true),
+        grant_id: a.grant_id.clone().map(String::from).or(old.and_then(|o| o.grant_id.clone())),
     })
 }
 
-async fn check_car_type(ctx: &Ctx, branch: &str, s: &Section, id: i64) -> ApiResult<i64> {
-    match cartype::get(ctx, branch, id).await? {
-        Some(_) => Ok(id),
-        None => Err(s.field("ChargeCarType", format!("car type {id} does not exist"))),
-    }
-}
-
-async fn check_tariff(ctx: &Ctx, branch: &str, s: &Section, id: i64) -> ApiResult<MonthFee> {
-    month_fee_by_id(ctx, branch, id).await?.ok_or_else(|| s.field("TariffID", format!("monthly tariff {id} does not exist")))
+async fn check_tariff(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<MonthFee> {
+    month_fee_by_id(ctx, branch, id).await?.ok_or_else(|| ApiError::field("Park.TariffID", format!("monthly tariff {id} does not exist")))
 }
 
 /// The car type and monthly tariff of a card of `kind`, from what the request
@@ -135,15 +191,14 @@ async fn check_tariff(ctx: &Ctx, branch: &str, s: &Section, id: i64) -> ApiResul
 pub async fn terms(
     ctx: &Ctx,
     branch: &str,
-    s: &Section,
     kind: CardKind,
     car_type: Option<i64>,
     tariff: Option<i64>,
     old: Option<(i64, Option<i64>)>,
 ) -> ApiResult<(i64, Option<i64>)> {
-    let default_type = cartype::default_type(ctx, branch).await?.map(|t| t.id);
+    let default_type = default_car_type(ctx, branch).await?.map(|t| t.id);
     let tariff = match tariff {
-        Some(id) => Some(check_tariff(ctx, branch, s, id).await?),
+        Some(id) => Some(check_tariff(ctx, branch, id).await?),
         None => match old.and_then(|(_, t)| t) {
             Some(id) => month_fee_by_id(ctx, branch, id).await?,
             None => None,
@@ -154,21 +209,22 @@ pub async fn terms(
             let mut fees = month_fees(ctx, branch).await?;
             fees.sort_by_key(|f| f.id);
             let found = fees.into_iter().find(|f| default_type.is_some() && f.car_type_id == default_type);
-            Some(found.ok_or_else(|| s.field("TariffID", "is required: the default car type has no monthly tariff"))?)
+            Some(found.ok_or_else(|| ApiError::field("Park.TariffID", "is required: the default car type has no monthly tariff"))?)
         }
         (_, t) => t,
     };
     let car_type = match car_type {
-        Some(id) => check_car_type(ctx, branch, s, id).await?,
+        Some(id) if car_type_exists(ctx, branch, id).await? => id,
+        Some(id) => return Err(ApiError::field("Park.ChargeCarType", format!("car type {id} does not exist"))),
         None => {
             let needs_explicit = matches!(kind, CardKind::StoredValue | CardKind::TimeLimited);
             let from_old = old.map(|(c, _)| c).filter(|c| *c > 0);
             match (needs_explicit, from_old, tariff.as_ref().and_then(|t| t.car_type_id), default_type) {
                 (_, Some(c), _, _) => c,
-                (true, None, _, _) => return Err(s.field("ChargeCarType", "is required for stored-value and time-limited cards")),
+                (true, None, _, _) => return Err(ApiError::field("Park.ChargeCarType", "is required for stored-value and time-limited cards")),
                 (false, None, Some(c), _) => c,
                 (false, None, None, Some(c)) => c,
-                (false, None, None, None) => return Err(s.field("ChargeCarType", "is required: the branch has no default car type")),
+                (false, None, None, None) => return Err(ApiError::field("Park.ChargeCarType", "is required: the branch has no default car type")),
             }
         }
     };

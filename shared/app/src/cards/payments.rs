@@ -5,7 +5,9 @@
 use super::model::group_type_name;
 use super::timefmt::{opt_ts, ts};
 use chrono::NaiveDateTime;
-use onecard_core::{Code, ApiError, Fen};
+use onecard_core::kit::{DateTime, Money};
+use onecard_core::{ApiError, Code, Fen};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -100,32 +102,32 @@ impl MonthCharge {
     }
 
     /// 6.35 row.
-    pub fn to_row(&self) -> Value {
-        json!({
-            "DeptID": self.dept_id,
-            "FstName": self.user_name,
-            "CompanyName": self.company_name,
-            "Mobile": self.mobile,
-            "CardID": self.card_id,
-            "NumNo": self.num_no,
-            "LicensePlateNo": self.plate(0),
-            "LicensePlateNo2": self.plate(1),
-            "ChargeType": opt_i(self.tariff_id),
-            "ChargeTypeName": self.tariff_name,
-            "CardGroupType": opt_i(self.group_type),
-            "CardGroupName": self.group_type.map(group_type_name).unwrap_or_default(),
-            "PayMonth": self.pay_month.to_string(),
-            "PayDay": self.pay_day.to_string(),
-            "PayDateTime": onecard_core::time::format(self.paid_at),
-            "PreExpiry": onecard_core::time::format(self.pre_expiry),
-            "CurExpiry": onecard_core::time::format(self.cur_expiry),
-            "Receivable": self.receivable.yuan(),
-            "Amount": self.amount.yuan(),
-            "GiftMonth": "0",
-            "Preferential": (self.receivable - self.amount).max0().yuan(),
-            "ChargeWorkStationNo": self.ws_no.clone().unwrap_or_default(),
-            "OrderNo": self.order_no.clone().unwrap_or_default(),
-        })
+    pub fn to_row(&self) -> MonthChargeRow {
+        MonthChargeRow {
+            dept_id: self.dept_id.clone(),
+            name: self.user_name.clone(),
+            company_name: self.company_name.clone(),
+            mobile: self.mobile.clone(),
+            card_id: self.card_id.clone(),
+            num_no: self.num_no.clone(),
+            plate: self.plate(0).to_string(),
+            plate2: self.plate(1).to_string(),
+            charge_type: opt_i(self.tariff_id),
+            charge_type_name: self.tariff_name.clone(),
+            group_type: opt_i(self.group_type),
+            group_name: self.group_type.map(group_type_name).unwrap_or_default(),
+            pay_month: self.pay_month.to_string(),
+            pay_day: self.pay_day.to_string(),
+            paid_at: DateTime(self.paid_at),
+            pre_expiry: DateTime(self.pre_expiry),
+            cur_expiry: DateTime(self.cur_expiry),
+            receivable: Money(self.receivable),
+            amount: Money(self.amount),
+            gift_month: "0",
+            preferential: Money((self.receivable - self.amount).max0()),
+            ws_no: self.ws_no.clone().unwrap_or_default(),
+            order_no: self.order_no.clone().unwrap_or_default(),
+        }
     }
 
     /// 13.5 record (`report/parkMonthlyCarCharge`).
@@ -171,18 +173,92 @@ pub struct TopUp {
 }
 
 impl TopUp {
-    /// 6.28 row. Top-ups carry no bonus, so `PresentAmount` is 0.
-    pub fn to_row(&self) -> Value {
-        json!({
-            "SeqNo": self.seq_no.to_string(),
-            "NumNo": self.num_no,
-            "CarNo": self.plate,
-            "CardNo": self.card_no,
-            "RealAmount": self.amount.yuan(),
-            "PresentAmount": Fen::ZERO.yuan(),
-            "BeforeAmount": self.before.yuan(),
-            "AfterAmount": self.after.yuan(),
-            "RechargeDate": onecard_core::time::format(self.at),
-        })
+    /// 6.28 row.
+    pub fn to_row(&self) -> TopUpRow {
+        TopUpRow {
+            seq_no: self.seq_no.to_string(),
+            num_no: self.num_no.clone(),
+            plate: self.plate.clone(),
+            card_no: self.card_no.clone(),
+            amount: Money(self.amount),
+            present: Money(Fen::ZERO),
+            before: Money(self.before),
+            after: Money(self.after),
+            at: DateTime(self.at),
+        }
     }
+}
+
+/// A 6.35 row: the seed's names; numbers as text, amounts in yuan.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct MonthChargeRow {
+    #[serde(rename = "DeptID")]
+    pub dept_id: String,
+    #[serde(rename = "FstName")]
+    pub name: String,
+    #[serde(rename = "CompanyName")]
+    pub company_name: String,
+    #[serde(rename = "Mobile")]
+    pub mobile: String,
+    #[serde(rename = "CardID")]
+    pub card_id: String,
+    #[serde(rename = "NumNo")]
+    pub num_no: String,
+    #[serde(rename = "LicensePlateNo")]
+    pub plate: String,
+    #[serde(rename = "LicensePlateNo2")]
+    pub plate2: String,
+    #[serde(rename = "ChargeType")]
+    pub charge_type: String,
+    #[serde(rename = "ChargeTypeName")]
+    pub charge_type_name: String,
+    #[serde(rename = "CardGroupType")]
+    pub group_type: String,
+    #[serde(rename = "CardGroupName")]
+    pub group_name: &'static str,
+    #[serde(rename = "PayMonth")]
+    pub pay_month: String,
+    #[serde(rename = "PayDay")]
+    pub pay_day: String,
+    #[serde(rename = "PayDateTime")]
+    pub paid_at: DateTime,
+    #[serde(rename = "PreExpiry")]
+    pub pre_expiry: DateTime,
+    #[serde(rename = "CurExpiry")]
+    pub cur_expiry: DateTime,
+    #[serde(rename = "Receivable")]
+    pub receivable: Money,
+    #[serde(rename = "Amount")]
+    pub amount: Money,
+    #[serde(rename = "GiftMonth")]
+    pub gift_month: &'static str,
+    #[serde(rename = "Preferential")]
+    pub preferential: Money,
+    #[serde(rename = "ChargeWorkStationNo")]
+    pub ws_no: String,
+    #[serde(rename = "OrderNo")]
+    pub order_no: String,
+}
+
+/// A 6.28 row. Top-ups carry no bonus, so `PresentAmount` is 0.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TopUpRow {
+    #[serde(rename = "SeqNo")]
+    pub seq_no: String,
+    #[serde(rename = "NumNo")]
+    pub num_no: String,
+    #[serde(rename = "CarNo")]
+    pub plate: String,
+    #[serde(rename = "CardNo")]
+    pub card_no: String,
+    #[serde(rename = "RealAmount")]
+    pub amount: Money,
+    #[serde(rename = "PresentAmount")]
+    pub present: Money,
+    #[serde(rename = "BeforeAmount")]
+    pub before: Money,
+    #[serde(rename = "AfterAmount")]
+    pub after: Money,
+    #[serde(rename = "RechargeDate")]
+    pub at: DateTime,
 }

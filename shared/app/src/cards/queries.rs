@@ -4,9 +4,10 @@
 use super::catalog::month_fees;
 use super::model::{group_type_name, material_name, Card, CardKind, Holder};
 use super::store::{list_cards, list_holders};
-use onecard_core::fields::normalize_plate;
-use onecard_core::{handler, ApiError, ApiResult, Ctx, Data, Registry, Reply, Req};
-use serde_json::{json, Value};
+use onecard_core::kit::{self, normalise_plate, DateTime, Int, Money, Page, Plate, RouteDef, Text};
+use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 fn opt_i(v: Option<i64>) -> String {
@@ -21,122 +22,182 @@ fn bool_text(b: bool) -> &'static str {
     }
 }
 
-/// One 6.4 row.
-pub fn card_row(c: &Card, holder: Option<&Holder>, tariff_name: &str) -> Value {
-    let h = |f: &str| holder.map(|h| h.field(f).to_string()).unwrap_or_default();
-    json!({
-        "CardNo": c.card_no,
-        "CardID": c.card_id,
-        "NumNo": c.num_no,
-        "UserNo": c.user_no,
-        "UserName": holder.map(|h| h.name.clone()).unwrap_or_default(),
-        "LicensePlate1": c.plate(0),
-        "LicensePlate2": c.plate(1),
-        "UserGroupName": h("UserGroupName"),
-        "Mobile": h("Mobile"),
-        "FuncType": c.kind.code().to_string(),
-        "FuncTypeName": c.kind.name(),
-        "CardMaterial": c.material.to_string(),
-        "CardMaterialName": material_name(c.material),
-        "CardGroupType": opt_i(c.group_type),
-        "CardGroupName": c.group_type.map(group_type_name).unwrap_or_default(),
-        "TariffID": opt_i(c.month_tariff_id),
-        "TariffName": tariff_name,
-        "IssueDate": onecard_core::time::format(c.issued_at),
-        "StartDate": onecard_core::time::format(c.valid_from),
-        "ExpiryDate": onecard_core::time::format(c.valid_to),
-        "CompanyPCode": h("CompanyPCode"),
-        "CompanyName": h("CompanyName"),
-        "CompanyAddr": h("CompanyAddr"),
-        "HomeAddr": h("HomeAddr"),
-        "Email": h("Email"),
-        "ParkingArea": c.parking_area.clone().unwrap_or_default(),
-        "GrantID": c.grant_id.clone().unwrap_or_default(),
-        "AllGrant": bool_text(c.all_grant),
-        "RoomID": h("RoomID"),
-        "DeptID": h("DeptID"),
-        "Status": c.state.code().to_string(),
-        "StatusName": c.state.name(),
-        "Balance": c.balance.yuan(),
-        "ChargeCarType": c.car_type_id.to_string(),
-        "GroupID": c.group_id.clone().unwrap_or_default(),
-    })
+/// One 6.4 row: the seed's names, every value as text.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct CardRow {
+    pub card_no: String,
+    #[serde(rename = "CardID")]
+    pub card_id: String,
+    pub num_no: String,
+    pub user_no: String,
+    pub user_name: String,
+    pub license_plate1: String,
+    pub license_plate2: String,
+    pub user_group_name: String,
+    pub mobile: String,
+    pub func_type: String,
+    pub func_type_name: &'static str,
+    pub card_material: String,
+    pub card_material_name: &'static str,
+    pub card_group_type: String,
+    pub card_group_name: &'static str,
+    #[serde(rename = "TariffID")]
+    pub tariff_id: String,
+    pub tariff_name: String,
+    pub issue_date: DateTime,
+    pub start_date: DateTime,
+    pub expiry_date: DateTime,
+    pub company_p_code: String,
+    pub company_name: String,
+    pub company_addr: String,
+    pub home_addr: String,
+    pub email: String,
+    pub parking_area: String,
+    #[serde(rename = "GrantID")]
+    pub grant_id: String,
+    pub all_grant: &'static str,
+    #[serde(rename = "RoomID")]
+    pub room_id: String,
+    #[serde(rename = "DeptID")]
+    pub dept_id: String,
+    pub status: String,
+    pub status_name: &'static str,
+    pub balance: Money,
+    pub charge_car_type: String,
+    #[serde(rename = "GroupID")]
+    pub group_id: String,
 }
 
-/// The 6.4 filters.
+/// One 6.4 row.
+pub fn card_row(c: &Card, holder: Option<&Holder>, tariff_name: &str) -> CardRow {
+    let h = |f: &str| holder.map(|h| h.field(f).to_string()).unwrap_or_default();
+    CardRow {
+        card_no: c.card_no.clone(),
+        card_id: c.card_id.clone(),
+        num_no: c.num_no.clone(),
+        user_no: c.user_no.clone(),
+        user_name: holder.map(|h| h.name.clone()).unwrap_or_default(),
+        license_plate1: c.plate(0).to_string(),
+        license_plate2: c.plate(1).to_string(),
+        user_group_name: h("UserGroupName"),
+        mobile: h("Mobile"),
+        func_type: c.kind.code().to_string(),
+        func_type_name: c.kind.name(),
+        card_material: c.material.to_string(),
+        card_material_name: material_name(c.material),
+        card_group_type: opt_i(c.group_type),
+        card_group_name: c.group_type.map(group_type_name).unwrap_or_default(),
+        tariff_id: opt_i(c.month_tariff_id),
+        tariff_name: tariff_name.to_string(),
+        issue_date: DateTime(c.issued_at),
+        start_date: DateTime(c.valid_from),
+        expiry_date: DateTime(c.valid_to),
+        company_p_code: h("CompanyPCode"),
+        company_name: h("CompanyName"),
+        company_addr: h("CompanyAddr"),
+        home_addr: h("HomeAddr"),
+        email: h("Email"),
+        parking_area: c.parking_area.clone().unwrap_or_default(),
+        grant_id: c.grant_id.clone().unwrap_or_default(),
+        all_grant: bool_text(c.all_grant),
+        room_id: h("RoomID"),
+        dept_id: h("DeptID"),
+        status: c.state.code().to_string(),
+        status_name: c.state.name(),
+        balance: Money(c.balance),
+        charge_car_type: c.car_type_id.to_string(),
+        group_id: c.group_id.clone().unwrap_or_default(),
+    }
+}
+
+/// 6.4 input: the filters, each optional.
+#[derive(Deserialize, JsonSchema)]
+pub struct CardsIn {
+    #[serde(rename = "CardNo")]
+    pub card_no: Option<Text>,
+    #[serde(rename = "CardID")]
+    pub card_id: Option<Text>,
+    #[serde(rename = "NumNo")]
+    pub num_no: Option<Text>,
+    #[serde(rename = "UserNo")]
+    pub user_no: Option<Text>,
+    /// Part of the holder's name.
+    #[serde(rename = "UserName")]
+    pub user_name: Option<Text>,
+    #[serde(rename = "LicensePlate")]
+    pub plate: Option<Plate>,
+    #[serde(rename = "UserGroupName")]
+    pub user_group: Option<Text>,
+    #[serde(rename = "ExpiryDateStart")]
+    pub expiry_from: Option<DateTime>,
+    #[serde(rename = "ExpiryDateEnd")]
+    pub expiry_to: Option<DateTime>,
+    #[serde(rename = "Mobile")]
+    pub mobile: Option<Text>,
+    #[serde(rename = "ParkingArea")]
+    pub parking_area: Option<Text>,
+    /// 3, 6, 20, 26, 27, 28, 29.
+    #[serde(rename = "FuncType")]
+    pub func_type: Option<Int>,
+    #[serde(rename = "CardMaterial")]
+    pub material: Option<Int>,
+    #[serde(rename = "CardGroupType")]
+    pub group_type: Option<Int>,
+    #[serde(rename = "TariffID")]
+    pub tariff_id: Option<Int>,
+    #[serde(rename = "DeptID")]
+    pub dept_id: Option<Text>,
+    /// 1 disabled, 3 normal, 6 cancelled.
+    #[serde(rename = "Status")]
+    pub status: Option<Int>,
+}
+
+/// The 6.4 filters, checked.
 struct Filter {
-    card_no: Option<String>,
-    card_id: Option<String>,
-    num_no: Option<String>,
-    user_no: Option<String>,
-    user_name: Option<String>,
+    input: CardsIn,
     plate: Option<String>,
-    user_group: Option<String>,
-    expiry_from: Option<chrono::NaiveDateTime>,
-    expiry_to: Option<chrono::NaiveDateTime>,
-    mobile: Option<String>,
-    parking_area: Option<String>,
     kind: Option<CardKind>,
-    material: Option<i64>,
-    group_type: Option<i64>,
-    tariff_id: Option<i64>,
-    dept_id: Option<String>,
-    status: Option<i64>,
 }
 
 impl Filter {
-    fn read(d: &Data) -> ApiResult<Filter> {
-        let kind = match d.opt_i64("FuncType")? {
+    fn read(input: CardsIn) -> ApiResult<Filter> {
+        let kind = match input.func_type.map(Int::get) {
             None => None,
             Some(c) => Some(CardKind::from_code(c).ok_or_else(|| ApiError::field("FuncType", format!("'{c}' is not a card function type")))?),
         };
-        Ok(Filter {
-            card_no: d.opt_str("CardNo")?,
-            card_id: d.opt_str("CardID")?,
-            num_no: d.opt_str("NumNo")?,
-            user_no: d.opt_str("UserNo")?,
-            user_name: d.opt_str("UserName")?,
-            plate: d.opt_str("LicensePlate")?.map(|p| normalize_plate(&p)),
-            user_group: d.opt_str("UserGroupName")?,
-            expiry_from: d.opt_time("ExpiryDateStart")?,
-            expiry_to: d.opt_time("ExpiryDateEnd")?,
-            mobile: d.opt_str("Mobile")?,
-            parking_area: d.opt_str("ParkingArea")?,
-            kind,
-            material: d.opt_i64("CardMaterial")?,
-            group_type: d.opt_i64("CardGroupType")?,
-            tariff_id: d.opt_i64("TariffID")?,
-            dept_id: d.opt_str("DeptID")?,
-            status: d.opt_i64("Status")?,
-        })
+        let plate = input.plate.as_ref().map(|p| p.norm().to_string());
+        Ok(Filter { input, plate, kind })
     }
 
     fn keeps(&self, c: &Card, h: Option<&Holder>) -> bool {
-        let hf = |f: &str| h.map(|h| h.field(f)).unwrap_or("");
-        let same = |want: &Option<String>, have: &str| want.as_ref().is_none_or(|w| normalize_plate(w) == normalize_plate(have));
-        same(&self.card_no, &c.card_no)
-            && same(&self.card_id, &c.card_id)
-            && same(&self.num_no, &c.num_no)
-            && self.user_no.as_ref().is_none_or(|u| u == &c.user_no)
-            && self.user_name.as_ref().is_none_or(|n| h.is_some_and(|h| h.name.contains(n.as_str())))
+        let f = &self.input;
+        let hf = |name: &str| h.map(|h| h.field(name)).unwrap_or("");
+        let same = |want: &Option<Text>, have: &str| want.as_ref().is_none_or(|w| normalise_plate(w) == normalise_plate(have));
+        let text = |want: &Option<Text>, have: &str| want.as_ref().is_none_or(|w| w.as_str() == have);
+        same(&f.card_no, &c.card_no)
+            && same(&f.card_id, &c.card_id)
+            && same(&f.num_no, &c.num_no)
+            && text(&f.user_no, &c.user_no)
+            && f.user_name.as_ref().is_none_or(|n| h.is_some_and(|h| h.name.contains(n.as_str())))
             && self.plate.as_ref().is_none_or(|p| c.plates.contains(p))
-            && self.user_group.as_ref().is_none_or(|g| hf("UserGroupName") == g)
-            && self.expiry_from.is_none_or(|t| c.valid_to >= t)
-            && self.expiry_to.is_none_or(|t| c.valid_to <= t)
-            && self.mobile.as_ref().is_none_or(|m| hf("Mobile") == m)
-            && self.parking_area.as_ref().is_none_or(|a| c.parking_area.as_ref() == Some(a))
+            && text(&f.user_group, hf("UserGroupName"))
+            && f.expiry_from.is_none_or(|t| c.valid_to >= t.get())
+            && f.expiry_to.is_none_or(|t| c.valid_to <= t.get())
+            && text(&f.mobile, hf("Mobile"))
+            && f.parking_area.as_ref().is_none_or(|a| c.parking_area.as_deref() == Some(a.as_str()))
             && self.kind.is_none_or(|k| c.kind == k)
-            && self.material.is_none_or(|m| c.material == m)
-            && self.group_type.is_none_or(|g| c.group_type == Some(g))
-            && self.tariff_id.is_none_or(|t| c.month_tariff_id == Some(t))
-            && self.dept_id.as_ref().is_none_or(|dp| hf("DeptID") == dp)
-            && self.status.is_none_or(|s| c.state.code() == s)
+            && f.material.is_none_or(|m| c.material == m.get())
+            && f.group_type.is_none_or(|g| c.group_type == Some(g.get()))
+            && f.tariff_id.is_none_or(|t| c.month_tariff_id == Some(t.get()))
+            && text(&f.dept_id, hf("DeptID"))
+            && f.status.is_none_or(|s| c.state.code() == s.get())
     }
 }
 
-async fn cards(ctx: Ctx, req: Req) -> ApiResult<Reply> {
+async fn cards(ctx: Ctx, req: Req, input: CardsIn) -> ApiResult<Page<CardRow>> {
     let b = req.branchno();
-    let f = Filter::read(&req.data)?;
+    let f = Filter::read(input)?;
     let holders: HashMap<String, Holder> = list_holders(&ctx, b).await?.into_iter().map(|h| (h.user_no.clone(), h)).collect();
     let tariffs: HashMap<i64, String> = month_fees(&ctx, b).await?.into_iter().map(|t| (t.id, t.name)).collect();
     let rows = list_cards(&ctx, b)
@@ -149,9 +210,9 @@ async fn cards(ctx: Ctx, req: Req) -> ApiResult<Reply> {
             card_row(c, holders.get(&c.user_no), tariff)
         })
         .collect();
-    Ok(req.list(rows))
+    Ok(req.page(rows))
 }
 
-pub fn register(reg: &mut Registry) {
-    reg.handle("park.cards.get", handler(cards));
+pub fn routes() -> Vec<RouteDef> {
+    vec![kit::read("park.cards.get", cards)]
 }

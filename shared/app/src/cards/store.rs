@@ -1,18 +1,22 @@
-//! Reading and writing cards, holders and the plate index. Every write that
-//! must agree with another (a card and its plates, a payment and its card) is
-//! built here as `Write`s for one `transact`, so both store adapters give the
-//! same all-or-nothing behaviour.
+//! The card repository: the one place that knows where cards, holders, the
+//! plate index and the card payment records (orders, renewals, top-ups,
+//! debits) are kept. Every write that must agree with another (a card and its
+//! plates, a payment and its card) is built here as `Write`s for one
+//! `transact`, so both store adapters give the same all-or-nothing behaviour.
 //!
 //! Lists (a branch's cards, holders) are whole-partition queries: a car park has
 //! thousands of cards at most, and the filters of 6.4/10.14 combine freely, so a
 //! scan is simpler than an index per filter.
 
-use super::model::{Card, CardState, Holder};
+use super::input::Credential;
+use super::model::{Card, CardState, Debit, Holder};
+use super::payments::{MonthCharge, MonthOrder, TopUp};
 use crate::keys;
-use onecard_core::fields::normalize_plate;
+use onecard_core::kit::normalise_plate as normalize_plate;
 use onecard_core::store::{Cond, Item, Query, Write};
 use onecard_core::{ApiError, ApiResult, Ctx};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::json;
 
 /// A record with the version it was read at, for a `VersionIs` write back.
@@ -31,12 +35,26 @@ impl<T> Versioned<T> {
     }
 }
 
-pub fn card_item(branch: &str, c: &Card) -> Item {
-    Item::new(keys::cards(branch), c.card_no.clone(), serde_json::to_value(c).unwrap_or_default())
+fn record<T: Serialize>(pk: String, sk: impl Into<String>, value: &T) -> Item {
+    Item::new(pk, sk, serde_json::to_value(value).unwrap_or_default())
 }
 
-pub fn holder_item(branch: &str, h: &Holder) -> Item {
-    Item::new(keys::holders(branch), h.user_no.clone(), serde_json::to_value(h).unwrap_or_default())
+fn card_item(branch: &str, c: &Card) -> Item {
+    record(keys::cards(branch), c.card_no.clone(), c)
+}
+
+fn holder_item(branch: &str, h: &Holder) -> Item {
+    record(keys::holders(branch), h.user_no.clone(), h)
+}
+
+/// The write that stores a new card; it fails if the card number is taken.
+pub fn card_create(branch: &str, c: &Card) -> Write {
+    Write::put(card_item(branch, c), Cond::MustNotExist)
+}
+
+/// The write that stores a new holder; it fails if the user number is taken.
+pub fn holder_create(branch: &str, h: &Holder) -> Write {
+    Write::put(holder_item(branch, h), Cond::MustNotExist)
 }
 
 /// The write that stores `next` over the version `old` was read at.
@@ -60,8 +78,7 @@ pub async fn get_card(ctx: &Ctx, branch: &str, card_no: &str) -> ApiResult<Optio
 }
 
 pub async fn list_cards(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Card>> {
-    let items = ctx.store.query_all(&Query::partition(keys::cards(branch))).await?;
-    Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
+    list_of(ctx, keys::cards(branch)).await
 }
 
 pub async fn list_cards_versioned(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Versioned<Card>>> {
@@ -81,8 +98,7 @@ pub async fn get_holder(ctx: &Ctx, branch: &str, user_no: &str) -> ApiResult<Opt
 }
 
 pub async fn list_holders(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Holder>> {
-    let items = ctx.store.query_all(&Query::partition(keys::holders(branch))).await?;
-    Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
+    list_of(ctx, keys::holders(branch)).await
 }
 
 /// The card bound to a plate, whatever its state (a disabled or cancelled card
@@ -103,6 +119,12 @@ pub async fn card_for_plate_versioned(ctx: &Ctx, branch: &str, plate: &str) -> A
         Some(card_no) => card_versioned(ctx, branch, card_no).await,
         None => Ok(None),
     }
+}
+
+/// The plate index: every (plate, card number) entry of the branch.
+pub async fn plate_index(ctx: &Ctx, branch: &str) -> ApiResult<Vec<(String, String)>> {
+    let items = ctx.store.query_all(&Query::partition(keys::plate_cards(branch))).await?;
+    Ok(items.into_iter().map(|i| (i.sk.clone(), i.body.get("cardNo").and_then(|v| v.as_str()).unwrap_or_default().to_string())).collect())
 }
 
 /// The writes that point `plates` at `card_no`. A plate held by another card
@@ -145,32 +167,6 @@ pub async fn unbind_plates(ctx: &Ctx, branch: &str, plates: &[String], card_no: 
         }
     }
     Ok(writes)
-}
-
-/// How a request names a card (`credentialtype`): the union of the codes the
-/// sections use; each handler says which it accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Credential {
-    Plate,
-    CardNo,
-    UserNo,
-    Mobile,
-}
-
-/// Reads `{type_field, value_field}` and checks the type against the codes the
-/// section allows (`allowed` pairs code → meaning).
-pub fn credential(d: &onecard_core::Data, names: (&str, &str), allowed: &[(i64, Credential)]) -> ApiResult<(Credential, String)> {
-    // The seed spells these fields three ways (credentialtype, credentialType,
-    // CredentialType); the section's spelling first, then the all-lower one.
-    let (tf, vf) = names;
-    let (tl, vl) = (tf.to_ascii_lowercase(), vf.to_ascii_lowercase());
-    let code = d.opt_i64(tf)?.or(d.opt_i64(&tl)?).ok_or_else(|| ApiError::missing(tf))?;
-    let kind = allowed.iter().find(|(c, _)| *c == code).map(|(_, k)| *k).ok_or_else(|| {
-        let codes: Vec<String> = allowed.iter().map(|(c, _)| c.to_string()).collect();
-        ApiError::field(tf, format!("'{code}' is not one of {}", codes.join(", ")))
-    })?;
-    let value = d.opt_str(vf)?.or(d.opt_str(&vl)?).ok_or_else(|| ApiError::missing(vf))?;
-    Ok((kind, value))
 }
 
 /// Every card a credential names. A card number matches `CardNo`, and failing
@@ -219,4 +215,82 @@ pub async fn find_one(
     live.into_iter()
         .find(|c| want(&c.value))
         .ok_or_else(|| ApiError::failed(format!("{n} card(s) found for '{value}', none of the kind this route serves")))
+}
+
+fn parse_opt<T: DeserializeOwned>(item: Option<Item>) -> ApiResult<Option<T>> {
+    match item {
+        Some(item) => Ok(Some(item.parse()?)),
+        None => Ok(None),
+    }
+}
+
+async fn list_of<T: DeserializeOwned>(ctx: &Ctx, pk: String) -> ApiResult<Vec<T>> {
+    let items = ctx.store.query_all(&Query::partition(pk)).await?;
+    Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
+}
+
+// ---- monthly-card orders (6.39) and renewals (6.6) ----
+
+pub async fn month_order_versioned(ctx: &Ctx, branch: &str, order_no: &str) -> ApiResult<Option<Versioned<MonthOrder>>> {
+    match ctx.store.get(&keys::month_orders(branch), order_no).await? {
+        Some(item) => Ok(Some(Versioned::parse(&item)?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores a new order; its number must be new.
+pub async fn month_order_create(ctx: &Ctx, branch: &str, o: &MonthOrder) -> ApiResult<()> {
+    ctx.store.put(record(keys::month_orders(branch), o.order_no.clone(), o), Cond::MustNotExist).await?;
+    Ok(())
+}
+
+/// The write that stores `next` over the order version `old` was read at.
+pub fn month_order_update(branch: &str, old: &Versioned<MonthOrder>, next: &MonthOrder) -> Write {
+    let item = record(keys::month_orders(branch), next.order_no.clone(), next).with_version(old.version + 1);
+    Write::put(item, Cond::VersionIs(old.version))
+}
+
+/// Whether a renewal was recorded under idempotency key `key`.
+pub async fn month_charge_exists(ctx: &Ctx, branch: &str, key: &str) -> ApiResult<bool> {
+    Ok(ctx.store.get(&keys::month_charges(branch), key).await?.is_some())
+}
+
+/// The write that records a renewal under its key, once.
+pub fn month_charge_create(branch: &str, c: &MonthCharge) -> Write {
+    Write::put(record(keys::month_charges(branch), c.key.clone(), c), Cond::MustNotExist)
+}
+
+/// Every renewal of the branch, oldest first.
+pub async fn list_month_charges(ctx: &Ctx, branch: &str) -> ApiResult<Vec<MonthCharge>> {
+    let mut all: Vec<MonthCharge> = list_of(ctx, keys::month_charges(branch)).await?;
+    all.sort_by_key(|c| (c.paid_at, c.seq_no));
+    Ok(all)
+}
+
+// ---- stored-value top-ups (6.8) and debits (payType 3) ----
+
+pub async fn top_up_exists(ctx: &Ctx, branch: &str, key: &str) -> ApiResult<bool> {
+    Ok(ctx.store.get(&keys::value_topups(branch), key).await?.is_some())
+}
+
+/// The write that records a top-up under its key, once.
+pub fn top_up_create(branch: &str, t: &TopUp) -> Write {
+    Write::put(record(keys::value_topups(branch), t.key.clone(), t), Cond::MustNotExist)
+}
+
+/// Every top-up of the branch, oldest first.
+pub async fn list_top_ups(ctx: &Ctx, branch: &str) -> ApiResult<Vec<TopUp>> {
+    let mut all: Vec<TopUp> = list_of(ctx, keys::value_topups(branch)).await?;
+    all.sort_by_key(|t| (t.at, t.seq_no));
+    Ok(all)
+}
+
+/// The write that records the debit of a parking order, once per order.
+pub fn debit_create(branch: &str, d: &Debit) -> Write {
+    Write::put(record(keys::value_debits(branch), d.order_no.clone(), d), Cond::MustNotExist)
+}
+
+/// The debit recorded for a parking order, if it was paid from a card.
+pub async fn debit_of_order(ctx: &Ctx, branch: &str, order_no: &str) -> ApiResult<Option<Debit>> {
+    parse_opt(ctx.store.get(&keys::value_debits(branch), order_no).await?)
 }

@@ -7,7 +7,7 @@ use onecard_core::config::{self, Branch};
 use onecard_core::queue::{EventQueue, OutEvent};
 use onecard_core::sitelink::NoSites;
 use onecard_core::time::{parse, to_utc, FixedClock, DEFAULT_TZ};
-use onecard_core::{dispatch, ApiError, ApiResult, Ctx, Origin, Ports, Registry, Reply};
+use onecard_core::{dispatch, ApiError, ApiResult, Ctx, Origin, Ports, Registry};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,22 +53,23 @@ impl Kit {
         self.clock.set(to_utc(parse(now).unwrap(), DEFAULT_TZ));
     }
 
-    pub async fn call(&self, route: &str, data: Value) -> ApiResult<Reply> {
+    /// The answer's `data`, as a client calls the route.
+    pub async fn call(&self, route: &str, data: Value) -> ApiResult<Value> {
         let spec = self.reg.find(route).unwrap_or_else(|| panic!("no route {route}"));
         let branch: Branch = config::get_branch(self.ctx.store(), BRANCH).await.unwrap().unwrap();
-        dispatch::run(&self.ctx, &self.reg, spec, Origin::Internal, branch, data, None).await
+        dispatch::run(&self.ctx, &self.reg, spec, Origin::Internal, branch, data, None).await.map(|r| r.data)
     }
 
     pub async fn ok(&self, route: &str, data: Value) -> Value {
         match self.call(route, data.clone()).await {
-            Ok(r) => r.data,
+            Ok(v) => v,
             Err(e) => panic!("{route} {data} failed: {e}"),
         }
     }
 
     pub async fn err(&self, route: &str, data: Value) -> ApiError {
         match self.call(route, data.clone()).await {
-            Ok(r) => panic!("{route} {data} should fail, answered {}", r.data),
+            Ok(v) => panic!("{route} {data} should fail, answered {v}"),
             Err(e) => e,
         }
     }

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod holders;
+mod inputs;
 mod kit;
 mod lifecycle;
 mod monthly;

@@ -1,6 +1,5 @@
 use super::kit::{t, Kit, BRANCH};
 use crate::cards::{month_tariff_in_use, monthly_plates};
-use onecard_core::store::Query;
 use serde_json::json;
 
 #[tokio::test]
@@ -78,6 +77,6 @@ async fn what_the_parking_side_asks() {
     }
     assert!(!month_tariff_in_use(&k.ctx, BRANCH, k.tariff).await.unwrap(), "cancelled cards do not bind");
     // The plate index holds one entry per plate.
-    let idx = k.ctx.store.query_all(&Query::partition(crate::keys::plate_cards(BRANCH))).await.unwrap();
+    let idx = crate::cards::store::plate_index(&k.ctx, BRANCH).await.unwrap();
     assert_eq!(idx.len(), 5);
 }
