@@ -44,7 +44,7 @@ async fn setup(store: Arc<dyn ItemStore>, tag: &str) -> (Ctx, Registry, Branch, 
 
     let ct = call(&ctx, &reg, &branch, "park.cartype.add", json!({"carTypeName": "小型车", "defaultCharge": true})).await;
     assert_eq!(ct["code"], 200, "{ct}");
-    let tariff = onecard_app::park::tariffs::demo_tariff(ct["data"]["carTypeId"].as_i64().unwrap()).raw().clone();
+    let tariff = onecard_app::park::tariffs::demo_tariff(ct["data"]["carTypeId"].as_i64().unwrap());
     let t = call(&ctx, &reg, &branch, "park.temporarytariff.add", tariff).await;
     assert_eq!(t["code"], 200, "{t}");
 

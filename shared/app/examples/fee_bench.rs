@@ -3,7 +3,6 @@
 
 use chrono::{Duration, NaiveDateTime};
 use onecard_app::tariff::{engine, TempTariff};
-use onecard_core::Data;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -40,7 +39,7 @@ fn main() {
     let entry = onecard_core::time::parse("2026-03-02 09:17:23").unwrap();
     println!("{:<4} {:<7} {:>14} {:>10}  quote", "", "stay", "calcs/s", "ns/calc");
     for name in ["T1", "T2"] {
-        let t = TempTariff::from_request(&Data::new(v["tariffs"][name].clone())).expect("pinned tariff parses");
+        let t = TempTariff::from_wire(v["tariffs"][name].clone()).expect("pinned tariff parses");
         for (label, stay) in [("1 h", Duration::hours(1)), ("7 days", Duration::days(7))] {
             let (per_sec, what) = rate(&t, entry, entry + stay);
             println!("{name:<4} {label:<7} {per_sec:>14.0} {:>10.0}  {what}", 1e9 / per_sec);

@@ -10,7 +10,6 @@ use crate::codes::{ApiError, ApiResult, Code};
 use crate::config::{self, Branch, Caller};
 use crate::ctx::Ctx;
 use crate::envelope::{response, RequestEnvelope};
-use crate::fields::Data;
 use crate::idempotency::{self, Claim, RequestKey};
 use crate::kit::Effect;
 use crate::registry::{Actor, Group, Registry, RouteSpec, Wire};
@@ -335,7 +334,7 @@ pub async fn run(
         ));
     };
     let now = time::to_local(ctx.clock.now(), &branch.tz);
-    let req = Req { route: spec, origin, branch, data: Data::new(data), query, now };
+    let req = Req { route: spec, origin, branch, data, query, now };
     // A handler must never take the process down; a panic is a bug, answered as
     // a system error and logged.
     match AssertUnwindSafe(h(ctx.clone(), req)).catch_unwind().await {

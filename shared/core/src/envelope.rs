@@ -104,15 +104,20 @@ fn parse_query_format(raw: &str) -> ApiResult<Option<QueryFormat>> {
     if v.is_null() {
         return Ok(None);
     }
-    let d = crate::fields::Data::new(v);
-    let num = |n: &str| -> ApiResult<Option<usize>> {
-        match d.opt_i64(n).map_err(|_| ApiError::field(&format!("queryFormat.{n}"), "must be a whole number"))? {
+    #[derive(Deserialize)]
+    struct Wire {
+        rowindex: Option<crate::kit::Int>,
+        pagesize: Option<crate::kit::Int>,
+    }
+    let w: Wire = crate::kit::input::parse(v).map_err(|e| ApiError::bad_input(e.message.replacen("field '", "field 'queryFormat.", 1)))?;
+    let num = |n: &str, v: Option<crate::kit::Int>| -> ApiResult<Option<usize>> {
+        match v.map(|i| i.0) {
             None => Ok(None),
             Some(x) if x < 0 => Err(ApiError::field(&format!("queryFormat.{n}"), "must not be negative")),
             Some(x) => Ok(Some(x as usize)),
         }
     };
-    Ok(Some(QueryFormat { rowindex: num("rowindex")?.unwrap_or(0), pagesize: num("pagesize")?.filter(|n| *n > 0) }))
+    Ok(Some(QueryFormat { rowindex: num("rowindex", w.rowindex)?.unwrap_or(0), pagesize: num("pagesize", w.pagesize)?.filter(|n| *n > 0) }))
 }
 
 /// The response envelope for a result.

@@ -30,7 +30,6 @@ pub mod time;
 
 pub use codes::{ApiError, ApiResult, Code};
 pub use ctx::{Ctx, Ports};
-pub use fields::Data;
 pub use money::Fen;
-pub use registry::{handler, Group, Registry};
+pub use registry::{Group, Registry};
 pub use request::{Origin, Reply, Req};

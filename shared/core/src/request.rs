@@ -1,7 +1,6 @@
 //! What a handler gets and gives back.
 
 use crate::config::{Branch, Caller};
-use crate::fields::Data;
 use crate::spec::RouteSpec;
 use chrono::NaiveDateTime;
 use serde_json::Value;
@@ -42,7 +41,9 @@ pub struct Req {
     pub route: &'static RouteSpec,
     pub origin: Origin,
     pub branch: Branch,
-    pub data: Data,
+    /// The request's `data`, read by the kit into the route's typed input
+    /// (never by a handler).
+    pub(crate) data: Value,
     pub query: Option<QueryFormat>,
     /// Branch-local time the request arrived.
     pub now: NaiveDateTime,
@@ -54,17 +55,11 @@ impl Req {
     }
     /// The request's `data`, handed to the route's input parser once.
     pub(crate) fn take_data(&mut self) -> Value {
-        std::mem::take(&mut self.data).into_raw()
+        std::mem::take(&mut self.data)
     }
     /// One page of a list, as the caller's `queryFormat` asks (capped).
     pub fn page<R>(&self, all: Vec<R>) -> crate::kit::Page<R> {
         crate::kit::Page::of(self.query, all)
-    }
-    /// Pages a list when the caller asked for a page; answers it whole otherwise.
-    pub fn list(&self, rows: Vec<Value>) -> Reply {
-        let q = self.query.unwrap_or(QueryFormat { rowindex: 0, pagesize: None });
-        let (rows, total) = q.page(rows);
-        Reply { data: Value::Array(rows), page: Some((q.rowindex, total)), message: None }
     }
 }
 

@@ -1,7 +1,6 @@
 use super::*;
 use crate::park::hardware::tests::ctx_with;
 use onecard_core::config::{get_branch, put_branch, put_site, SiteAgent, DEMO_AGENT, DEMO_AGENT_SECRET, DEMO_BRANCH};
-use onecard_core::handler;
 use onecard_core::sitelink::NoSites;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,21 +47,15 @@ async fn a_repeated_upload_acts_once_and_gets_the_first_answer() {
     let runs = Arc::new(AtomicUsize::new(0));
     let mut reg = Registry::new();
     let r = runs.clone();
-    reg.handle(
-        route::UPLOAD_INDATA,
-        handler(move |_ctx, req| {
-            let n = r.fetch_add(1, Ordering::SeqCst) + 1;
-            async move { Ok(onecard_core::Reply::data(json!({"run": n, "plate": req.data.str("licensePlate")?}))) }
-        }),
-    );
+    reg.add([onecard_core::kit::write(route::UPLOAD_INDATA, move |_ctx, _req, input: serde_json::Value| {
+        let n = r.fetch_add(1, Ordering::SeqCst) + 1;
+        async move { Ok(json!({"run": n, "plate": input["licensePlate"]})) }
+    })]);
     let r = runs.clone();
-    reg.handle(
-        route::PASS_VALIDATE,
-        handler(move |_ctx, _req| {
-            r.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(onecard_core::Reply::data(json!({"isPass": "1"}))) }
-        }),
-    );
+    reg.add([onecard_core::kit::read(route::PASS_VALIDATE, move |_ctx, _req, _input: onecard_core::kit::Empty| {
+        r.fetch_add(1, Ordering::SeqCst);
+        async move { Ok(json!({"isPass": "1"})) }
+    })]);
     let up = |id: &str, route: &str| Uplink { id: id.into(), route: route.into(), data: json!({"licensePlate": "浙A12345"}) };
 
     let first = serve_uplink(&ctx, &reg, DEMO_BRANCH, DEMO_AGENT, up("A1-u-1", route::UPLOAD_INDATA)).await;

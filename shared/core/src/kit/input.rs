@@ -69,6 +69,13 @@ fn split(e: &serde_path_to_error::Error<serde_json::Error>) -> (Option<String>, 
         Some(i) => inner[..i].to_string(),
         None => inner,
     };
+    // `List` reports an element's failure as "[i].field: problem": the path
+    // continues inside the element.
+    if problem.starts_with('[') {
+        if let Some((tail, rest)) = problem.split_once(": ") {
+            return (Some(format!("{}{tail}", path.unwrap_or_default())), rest.to_string());
+        }
+    }
     (path, problem)
 }
 
@@ -114,6 +121,19 @@ mod tests {
         assert!(e.message.contains("'periods[1].startTime'"), "{}", e.message);
         let e = parse::<In>(json!({"orderNo": "1", "periods": [{}]})).unwrap_err();
         assert!(e.message.contains("'periods[0].startTime'"), "{}", e.message);
+    }
+
+    #[test]
+    fn list_elements_keep_their_path() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct WithList {
+            periods: crate::kit::List<Period>,
+        }
+        let e = parse::<WithList>(json!({"periods": [{"startTime": 1}, {"startTime": "x"}]})).unwrap_err();
+        assert!(e.message.starts_with("field 'periods[1].startTime'"), "{}", e.message);
+        let e = parse::<WithList>(json!({"periods": "[{}]"})).unwrap_err();
+        assert!(e.message.starts_with("field 'periods[0].startTime'"), "{}", e.message);
     }
 
     #[test]

@@ -5,28 +5,13 @@
 pub use crate::kit::{Handler, HandlerFuture};
 pub use crate::spec::{http_path, Actor, Group, RouteSpec, Wire, BODY_LIMIT, MAX_BODY_LIMIT, PICTURE_BODY_LIMIT, ROUTES};
 
-use crate::codes::ApiResult;
-use crate::ctx::Ctx;
 use crate::kit::RouteDef;
-use crate::request::{Reply, Req};
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 
 fn key(route: &str) -> String {
     route.trim_start_matches('/').to_ascii_lowercase()
 }
-
-/// MIGRATION ONLY: wraps an untyped `async fn(Ctx, Req) -> ApiResult<Reply>`.
-#[doc(hidden)]
-pub fn handler<F, Fut>(f: F) -> Handler
-where
-    F: Fn(Ctx, Req) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
-{
-    Arc::new(move |ctx, req| Box::pin(f(ctx, req)))
-}
-
 
 #[derive(Clone, Default)]
 pub struct Registry {
@@ -65,22 +50,6 @@ impl Registry {
             }
         }
         self
-    }
-
-    /// MIGRATION ONLY (removed when the last route moves onto the kit): an
-    /// untyped handler, treated as a write.
-    #[doc(hidden)]
-    pub fn handle(&mut self, route: &'static str, h: Handler) -> &mut Self {
-        self.add([RouteDef {
-            name: route,
-            effect: crate::kit::Effect::Write,
-            handler: h,
-            source: "legacy",
-            input_schema: crate::kit::any_schema,
-            output_schema: crate::kit::any_schema,
-            codes: &[],
-            refusal: None,
-        }])
     }
 
     /// Finds a route by the name or path it was called with, in any case.
