@@ -516,7 +516,7 @@ mod tests {
         // Sent as a string, the array is still read, and a bad period still named.
         v["chargePeriod"] = json!(v["chargePeriod"].to_string());
         let e = parse::<TempAddIn>(v).unwrap_err();
-        assert!(e.message.contains("'chargePeriod'") && e.message.contains("[1].endTime"), "{}", e.message);
+        assert!(e.message.contains("'chargePeriod[1].endTime'"), "{}", e.message);
         let mut v = body();
         v["chargePeriod"][0]["freeMinutes"] = json!(-5);
         let e = parse::<TempAddIn>(v).unwrap().tariff().unwrap_err();

@@ -41,15 +41,22 @@ async fn hello_is_checked_like_a_signed_request() {
     assert_eq!(authenticate(&ctx, &h, 300).await.unwrap_err().code, 403);
 }
 
+/// What the stand-in upload route reads.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Entry {
+    #[serde(rename = "licensePlate")]
+    plate: onecard_core::kit::Text,
+}
+
 #[tokio::test]
 async fn a_repeated_upload_acts_once_and_gets_the_first_answer() {
     let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
     let runs = Arc::new(AtomicUsize::new(0));
     let mut reg = Registry::new();
     let r = runs.clone();
-    reg.add([onecard_core::kit::write(route::UPLOAD_INDATA, move |_ctx, _req, input: serde_json::Value| {
+    reg.add([onecard_core::kit::write(route::UPLOAD_INDATA, move |_ctx, _req, input: Entry| {
         let n = r.fetch_add(1, Ordering::SeqCst) + 1;
-        async move { Ok(json!({"run": n, "plate": input["licensePlate"]})) }
+        async move { Ok(json!({"run": n, "plate": input.plate})) }
     })]);
     let r = runs.clone();
     reg.add([onecard_core::kit::read(route::PASS_VALIDATE, move |_ctx, _req, _input: onecard_core::kit::Empty| {

@@ -89,12 +89,17 @@ async fn connect_checks_a_named_agent_and_hello_opens_the_session() {
     assert_eq!(b.seq, 7);
 
     // An uplink runs through the handlers and is answered with its id.
-    let up = Msg::Uplink(Uplink { id: "A1-u-1".into(), route: "park.cartype.query".into(), data: serde_json::json!({}) });
+    let up = Msg::Uplink(Uplink { id: "A1-u-1".into(), route: "hb".into(), data: serde_json::json!({"no": "A1", "name": "agent", "localip": "10.0.0.2", "port": "8089", "pk": "k"}) });
     ws.frame("c1", &link::encode(&up)).await;
     let posts = rec.take();
     let Msg::Reply(r) = &posts[0].1 else { panic!("{posts:?}") };
-    assert_eq!((r.id.as_str(), r.code), ("A1-u-1", 200));
-    assert_eq!(r.data[0]["carTypeName"], serde_json::json!("小型车"));
+    assert_eq!((r.id.as_str(), r.code), ("A1-u-1", 200), "{r:?}");
+    // An agent calls only site routes (decision 13).
+    let up = Msg::Uplink(Uplink { id: "A1-u-2".into(), route: "park.cartype.query".into(), data: serde_json::json!({}) });
+    ws.frame("c1", &link::encode(&up)).await;
+    let posts = rec.take();
+    let Msg::Reply(r) = &posts[0].1 else { panic!("{posts:?}") };
+    assert_eq!((r.id.as_str(), r.code), ("A1-u-2", 403));
 
     // $disconnect forgets the agent.
     let mut ev = ApiGatewayWebsocketProxyRequest::default();
