@@ -15,12 +15,12 @@
 //! transaction as the change.
 
 use crate::park::cartype;
-use crate::tariff::{price_rule_text, MonthAddIn, MonthTariff, MonthTariffOut, MonthUpdateIn, PeriodIn, Seq, TariffIn, TariffOut, TempTariff};
+use crate::tariff::{price_rule_text, MonthAddIn, MonthTariff, MonthTariffOut, MonthUpdateIn, TariffIn, TariffOut, TempTariff};
 use crate::{ids, keys};
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
 use onecard_core::events::{outbox_write, publish_committed};
-use onecard_core::kit::{self, Flag, Int, Money, Null, Page, RouteDef, Text, TimeOfDay};
+use onecard_core::kit::{self, Both, Flag, Int, Money, Null, Page, RouteDef, Text};
 use onecard_core::queue::OutEvent;
 use onecard_core::store::{Cond, Item, Query, StoreError, Write};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
@@ -184,9 +184,8 @@ fn taken(area: &str, car_type_id: i64) -> ApiError {
     ApiError::field("carTypeId", format!("area {area} already has a temporary tariff for car type {car_type_id}; update it instead"))
 }
 
-/// 6.96 (`TempAddIn`) and 6.97 (`TempUpdateIn`) input. Declared whole rather
-/// than flattening `TariffIn` in, because a flattened struct's errors lose
-/// their field path.
+/// 6.96 / 6.97: the route's own fields; the tariff's are `TariffIn`, read
+/// from the same `data` (`kit::Both`).
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct TempTariffIn<Id> {
     /// The tariff 6.97 changes; 6.96 ignores it.
@@ -201,43 +200,24 @@ pub struct TempTariffIn<Id> {
     pub charge_mode: Option<Int>,
     pub generated: Option<Flag>,
     pub remark: Option<Text>,
-    pub midnight: TimeOfDay,
-    #[serde(rename = "maxCharge")]
-    pub max_charge: Option<Money>,
-    #[serde(rename = "stayOver")]
-    pub stay_over: Option<Money>,
-    #[serde(rename = "timeNumber")]
-    pub time_number: Option<Int>,
-    #[serde(rename = "chargePeriod")]
-    pub periods: Seq<PeriodIn>,
 }
 
-pub type TempAddIn = TempTariffIn<Option<Int>>;
-pub type TempUpdateIn = TempTariffIn<Int>;
+pub type TempAddIn = Both<TempTariffIn<Option<Int>>, TariffIn>;
+pub type TempUpdateIn = Both<TempTariffIn<Int>, TariffIn>;
 
 impl<Id> TempTariffIn<Id> {
-    fn tariff(&self) -> ApiResult<TempTariff> {
-        TariffIn {
-            midnight: self.midnight,
-            max_charge: self.max_charge,
-            stay_over: self.stay_over,
-            time_number: self.time_number,
-            periods: self.periods.clone(),
-        }
-        .to_tariff()
-    }
-
     fn remark(&self) -> String {
         self.remark.as_ref().map(ToString::to_string).unwrap_or_default()
     }
 }
 
 /// Validates and stores a new temporary tariff (also used to seed the demo).
-pub async fn create_temp(ctx: &Ctx, branch: &Branch, d: &TempAddIn, now: NaiveDateTime) -> ApiResult<TempTariffRecord> {
+pub async fn create_temp(ctx: &Ctx, branch: &Branch, input: &TempAddIn, now: NaiveDateTime) -> ApiResult<TempTariffRecord> {
+    let Both(d, fields) = input;
     let b = &branch.branchno;
     let area = area_no(branch, &d.area_no)?;
     let car_type = existing_car_type(ctx, b, d.car_type_id.get()).await?;
-    let tariff = d.tariff()?;
+    let tariff = fields.to_tariff()?;
     if ctx.store.get(&keys::temp_tariffs(b), &temp_sk(&area, car_type.id)).await?.is_some() {
         return Err(taken(&area, car_type.id));
     }
@@ -273,12 +253,12 @@ async fn temp_add(ctx: Ctx, req: Req, input: TempAddIn) -> ApiResult<TariffIdOut
     Ok(TariffIdOut { id: rec.tariff_id })
 }
 
-async fn temp_update(ctx: Ctx, req: Req, d: TempUpdateIn) -> ApiResult<Null> {
+async fn temp_update(ctx: Ctx, req: Req, Both(d, fields): TempUpdateIn) -> ApiResult<Null> {
     let b = req.branchno();
     let id = d.id.get();
     let area = area_no(&req.branch, &d.area_no)?;
     let car_type = existing_car_type(&ctx, b, d.car_type_id.get()).await?;
-    let tariff = d.tariff()?;
+    let tariff = fields.to_tariff()?;
     let (old, version) = temp_by_id(&ctx, b, id).await?;
     let rec = TempTariffRecord {
         tariff_id: id,
@@ -507,8 +487,8 @@ mod tests {
 
     #[test]
     fn a_route_input_names_a_field_inside_a_period() {
-        let i = parse::<TempAddIn>(body()).unwrap();
-        assert_eq!((i.car_type_id.get(), i.tariff().unwrap().periods()[1].fix_charge), (3, Fen(250)));
+        let Both(i, t) = parse::<TempAddIn>(body()).unwrap();
+        assert_eq!((i.car_type_id.get(), t.to_tariff().unwrap().periods()[1].fix_charge), (3, Fen(250)));
         let mut v = body();
         v["chargePeriod"][1]["endTime"] = json!("8 o'clock");
         let e = parse::<TempAddIn>(v.clone()).unwrap_err();
@@ -519,7 +499,7 @@ mod tests {
         assert!(e.message.contains("'chargePeriod[1].endTime'"), "{}", e.message);
         let mut v = body();
         v["chargePeriod"][0]["freeMinutes"] = json!(-5);
-        let e = parse::<TempAddIn>(v).unwrap().tariff().unwrap_err();
+        let e = parse::<TempAddIn>(v).unwrap().1.to_tariff().unwrap_err();
         assert!(e.message.contains("'chargePeriod[0].freeMinutes'"), "{}", e.message);
         // 6.97 needs the tariff it changes; 6.96 reads one as nothing.
         assert!(parse::<TempUpdateIn>(body()).unwrap_err().message.contains("'tariffId'"));
@@ -527,7 +507,7 @@ mod tests {
     }
 
     fn demo() -> TempTariff {
-        parse::<TempAddIn>(demo_tariff(7)).unwrap().tariff().unwrap()
+        parse::<TempAddIn>(demo_tariff(7)).unwrap().1.to_tariff().unwrap()
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod wire;
 pub use engine::{due, fee_detail, price, price_rule_text, Day, Piece, Quote};
 pub use model::{Period, TempTariff};
 pub use month::{MonthAddIn, MonthTariff, MonthTariffOut, MonthUpdateIn};
-pub use wire::{PeriodIn, PeriodOut, Seq, TariffIn, TariffOut};
+pub use wire::{PeriodIn, PeriodOut, TariffIn, TariffOut};
 
 #[cfg(test)]
 mod tests;

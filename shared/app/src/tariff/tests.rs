@@ -355,3 +355,4 @@ fn a_week_is_a_handful_of_pieces() {
     assert_eq!(q.pieces.len(), 15);
     assert_eq!(q.days.len(), 8);
 }
+

@@ -3,13 +3,9 @@
 use super::model::{Period, TempTariff};
 use onecard_core::kit::{self, Int, List, Money, Text, TimeOfDay};
 use onecard_core::{ApiError, ApiResult, Fen};
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, DeserializeOwned, Deserializer, IntoDeserializer, SeqAccess, Visitor};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
 /// The tariff fields of a 6.96/6.97 request; the other fields (areaNo,
 /// carTypeId, chargeMode, generated, remark) are the route's.
@@ -25,7 +21,7 @@ pub struct TariffIn {
     #[serde(rename = "timeNumber")]
     pub time_number: Option<Int>,
     #[serde(rename = "chargePeriod")]
-    pub periods: Seq<PeriodIn>,
+    pub periods: List<PeriodIn>,
 }
 
 /// One `chargePeriod` entry. Amounts and minutes default to 0.
@@ -171,45 +167,3 @@ pub struct PeriodOut {
     pub remark: String,
 }
 
-/// An array that some clients send as a JSON string, like `kit::List`, but a
-/// real array is read element by element, so an error keeps its full path
-/// (`chargePeriod[1].stTime`) instead of `chargePeriod` with the rest in the
-/// message. The string form goes through `kit::List`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Seq<T>(pub Vec<T>);
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for Seq<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
-            type Value = Seq<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Seq<T>, A::Error> {
-                let mut out = Vec::with_capacity(a.size_hint().unwrap_or(0));
-                while let Some(x) = a.next_element::<T>()? {
-                    out.push(x);
-                }
-                Ok(Seq(out))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Seq<T>, E> {
-                List::<T>::deserialize(s.into_deserializer()).map(|l| Seq(l.into_vec()))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-impl<T: JsonSchema> JsonSchema for Seq<T> {
-    fn schema_name() -> Cow<'static, str> {
-        Cow::Owned(format!("Seq_of_{}", T::schema_name()))
-    }
-    fn inline_schema() -> bool {
-        true
-    }
-    fn json_schema(g: &mut SchemaGenerator) -> Schema {
-        let item = g.subschema_for::<T>();
-        json_schema!({"type": "array", "items": item, "description": "an array (or a string holding one)"})
-    }
-}

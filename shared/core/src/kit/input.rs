@@ -134,6 +134,10 @@ mod tests {
         assert!(e.message.starts_with("field 'periods[1].startTime'"), "{}", e.message);
         let e = parse::<WithList>(json!({"periods": "[{}]"})).unwrap_err();
         assert!(e.message.starts_with("field 'periods[0].startTime'"), "{}", e.message);
+        let e = parse::<WithList>(json!({"periods": "not an array"})).unwrap_err();
+        assert!(e.message.starts_with("field 'periods'"), "{}", e.message);
+        let e = parse::<WithList>(json!({})).unwrap_err();
+        assert_eq!(e.message, "field 'periods': is required");
     }
 
     #[test]

@@ -121,35 +121,38 @@ impl RouteDef {
     }
 }
 
-/// A route that only reads.
-pub fn read<I, O, F, Fut>(name: &'static str, f: F) -> RouteDef
+/// A route's function: `async fn(Ctx, Req, Input) -> ApiResult<Output>`.
+pub trait RouteFn<I, O>: Fn(Ctx, Req, I) -> Self::Fut + Send + Sync + 'static {
+    type Fut: Future<Output = ApiResult<O>> + Send + 'static;
+}
+
+impl<I, O, F, Fut> RouteFn<I, O> for F
 where
-    I: DeserializeOwned + JsonSchema + Send + 'static,
-    O: Respond + JsonSchema,
     F: Fn(Ctx, Req, I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ApiResult<O>> + Send + 'static,
 {
+    type Fut = Fut;
+}
+
+/// A route that only reads.
+pub fn read<I: Input, O: Output>(name: &'static str, f: impl RouteFn<I, O>) -> RouteDef {
     def(name, Effect::Read, f)
 }
 
 /// A route that changes state.
-pub fn write<I, O, F, Fut>(name: &'static str, f: F) -> RouteDef
-where
-    I: DeserializeOwned + JsonSchema + Send + 'static,
-    O: Respond + JsonSchema,
-    F: Fn(Ctx, Req, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ApiResult<O>> + Send + 'static,
-{
+pub fn write<I: Input, O: Output>(name: &'static str, f: impl RouteFn<I, O>) -> RouteDef {
     def(name, Effect::Write, f)
 }
 
-fn def<I, O, F, Fut>(name: &'static str, effect: Effect, f: F) -> RouteDef
-where
-    I: DeserializeOwned + JsonSchema + Send + 'static,
-    O: Respond + JsonSchema,
-    F: Fn(Ctx, Req, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ApiResult<O>> + Send + 'static,
-{
+/// What a route's input must be: parsed from `data`, described in OpenAPI.
+pub trait Input: DeserializeOwned + JsonSchema + Send + 'static {}
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> Input for T {}
+
+/// What a route's output must be: answered, described in OpenAPI.
+pub trait Output: Respond + JsonSchema {}
+impl<T: Respond + JsonSchema> Output for T {}
+
+fn def<I: Input, O: Output, F: RouteFn<I, O>>(name: &'static str, effect: Effect, f: F) -> RouteDef {
     let f = Arc::new(f);
     let handler: Handler = Arc::new(move |ctx: Ctx, mut req: Req| -> HandlerFuture {
         let f = f.clone();

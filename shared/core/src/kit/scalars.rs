@@ -347,18 +347,14 @@ pub struct List<T>(pub Vec<T>);
 
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for List<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            Array(Vec<serde_json::Value>),
-            Text(String),
-        }
-        let items = match Either::deserialize(d).map_err(|_| de::Error::custom("must be an array"))? {
-            Either::Array(a) => a,
-            Either::Text(s) => match serde_json::from_str::<serde_json::Value>(&s) {
+        // Through a Value, so a missing field still reads as "is required".
+        let items = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Array(a) => a,
+            serde_json::Value::String(s) => match serde_json::from_str::<serde_json::Value>(&s) {
                 Ok(serde_json::Value::Array(a)) => a,
                 _ => return Err(de::Error::custom("must be an array")),
             },
+            _ => return Err(de::Error::custom("must be an array")),
         };
         let mut out = Vec::with_capacity(items.len());
         for (i, mut v) in items.into_iter().enumerate() {
