@@ -3,24 +3,21 @@
 //! creators (several Lambdas) never get the same id.
 
 use crate::keys;
-use onecard_core::store::{Cond, Item, StoreError};
-use onecard_core::{ApiError, ApiResult, Ctx};
+use onecard_core::retry::{on_conflict, Step};
+use onecard_core::store::{Cond, Item};
+use onecard_core::{ApiResult, Ctx};
 use serde_json::json;
 
 pub async fn next_id(ctx: &Ctx, branch: &str, what: &str) -> ApiResult<i64> {
     let pk = keys::counters(branch);
-    for _ in 0..64 {
+    on_conflict(&format!("allocating a {what} id"), || async {
         let current = ctx.store.get(&pk, what).await?;
         let (next, cond, version) = match &current {
             Some(item) => (item.body["next"].as_i64().unwrap_or(1), Cond::VersionIs(item.version), item.version + 1),
             None => (1, Cond::MustNotExist, 1),
         };
         let item = Item::new(pk.clone(), what, json!({ "next": next + 1 })).with_version(version);
-        match ctx.store.put(item, cond).await {
-            Ok(()) => return Ok(next),
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::new(onecard_core::Code::SYSTEM, format!("could not allocate a {what} id: too much contention")))
+        Step::of(ctx.store.put(item, cond).await, next)
+    })
+    .await
 }
