@@ -51,6 +51,21 @@ pub struct Flags {
     /// offline rules and timestamps without waiting).
     #[arg(long = "clock-offset-secs", default_value_t = 0, allow_hyphen_values = true)]
     pub clock_offset_secs: i64,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Maintenance commands (without one, the agent runs).
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Lists the records the cloud refused for good; `--requeue ID` sends
+    /// one again (stop the agent first: the outbox is locked while it runs).
+    DeadLetters {
+        #[arg(long = "data-dir")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        requeue: Option<String>,
+    },
 }
 
 /// The TOML file's keys (same names as the flags, with underscores).

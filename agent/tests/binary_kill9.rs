@@ -67,6 +67,9 @@ async fn kill9_keeps_offline_records_and_flushes_them_in_order() {
         ),
     )
     .unwrap();
+    // The config holds the secret inline, which the agent takes only from a private file.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
 
     let mut first = spawn(&config, dir.path(), 1);
     // Online: the cloud decides.
