@@ -107,7 +107,7 @@ impl Agent {
         });
 
         let queue = Arc::new(PictureQueue::open(&cfg.data_dir, crate::pictures::QUEUE_MAX_BYTES)?);
-        let pictures = Arc::new(Uploader::new(queue, &cfg.cloud, &cfg.branch, &cfg.agent_id, cfg.secret.clone())?);
+        let pictures = Arc::new(Uploader::new(queue, &cfg.cloud, cfg.pictures_url.as_deref(), &cfg.branch, &cfg.agent_id, cfg.secret.clone())?);
         tokio::spawn(Arc::clone(&pictures).run(cfg.backoff_base, cfg.backoff_cap));
 
         let cfg_dir = cfg.data_dir.clone();

@@ -96,6 +96,9 @@ pub struct FileConfig {
     pub offline_exit: Option<String>,
     pub outbox_max_records: Option<usize>,
     pub outbox_max_bytes: Option<u64>,
+    /// Where pictures are PUT when the HTTP API is not on the cloud URL's host
+    /// (default: the cloud URL with ws→http, wss→https).
+    pub pictures_url: Option<String>,
     /// Cameras allowed to post plates.
     #[serde(default)]
     pub camera: Vec<CameraFile>,
@@ -129,6 +132,8 @@ pub struct AgentConfig {
     pub camera_listen: String,
     /// Who may post plates; empty means loopback only.
     pub cameras: Vec<CameraRule>,
+    /// Override of the picture upload base (`https://HOST[:PORT]`).
+    pub pictures_url: Option<String>,
     pub sim: bool,
     pub sim_log: Option<PathBuf>,
     pub sim_silent: Vec<String>,
@@ -162,6 +167,7 @@ impl AgentConfig {
             data_dir: data_dir.into(),
             camera_listen: "127.0.0.1:8089".into(),
             cameras: Vec::new(),
+            pictures_url: None,
             sim: false,
             sim_log: None,
             sim_silent: Vec::new(),
@@ -278,6 +284,10 @@ impl AgentConfig {
         }
         if let Some(p) = file.offline_exit {
             c.offline_exit = p;
+        }
+        if let Some(u) = file.pictures_url {
+            crate::http::Base::from_http_url(&u)?;
+            c.pictures_url = Some(u);
         }
         if let Some(n) = file.outbox_max_records {
             c.outbox_max_records = n.max(1);

@@ -29,6 +29,29 @@ impl Base {
         } else {
             anyhow::bail!("cloud URL '{url}' is not ws:// or wss://");
         };
+        Self::parse_authority(url, tls, rest)
+    }
+
+    /// An explicit `https://HOST[:PORT]` (or `http://` for localhost), for
+    /// deployments whose HTTP API is not on the WebSocket's host.
+    pub fn from_http_url(url: &str) -> anyhow::Result<Base> {
+        let url = url.trim();
+        let (tls, rest) = if let Some(r) = strip_prefix_ci(url, "https://") {
+            (true, r)
+        } else if let Some(r) = strip_prefix_ci(url, "http://") {
+            (false, r)
+        } else {
+            anyhow::bail!("pictures URL '{url}' is not https:// (or http:// for localhost)");
+        };
+        let b = Self::parse_authority(url, tls, rest)?;
+        let loopback = b.host.eq_ignore_ascii_case("localhost") || b.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !tls && !loopback {
+            anyhow::bail!("pictures URL '{url}' is plain http:// to {}: use https://", b.host);
+        }
+        Ok(b)
+    }
+
+    fn parse_authority(url: &str, tls: bool, rest: &str) -> anyhow::Result<Base> {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let default_port = if tls { 443 } else { 80 };
@@ -155,5 +178,8 @@ mod tests {
         assert!(Base::from_cloud_url("http://x/").is_err());
         assert!(Base::from_cloud_url("ws:///x").is_err());
         assert!(Base::from_cloud_url("ws://h:notaport/x").is_err());
+        assert_eq!(Base::from_http_url("https://pics.example.com").unwrap().url(), "https://pics.example.com");
+        assert_eq!(Base::from_http_url("http://127.0.0.1:9/").unwrap().port, 9);
+        assert!(Base::from_http_url("http://pics.example.com").is_err());
     }
 }

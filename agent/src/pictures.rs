@@ -149,8 +149,13 @@ pub struct Uploader {
 }
 
 impl Uploader {
-    pub fn new(queue: Arc<PictureQueue>, cloud_url: &str, branch: &str, agent: &str, secret: Secret) -> anyhow::Result<Uploader> {
-        Ok(Uploader { queue, base: Base::from_cloud_url(cloud_url)?, branch: branch.into(), agent: agent.into(), secret, wake: Notify::new() })
+    /// `pictures_url` overrides the base derived from the cloud URL.
+    pub fn new(queue: Arc<PictureQueue>, cloud_url: &str, pictures_url: Option<&str>, branch: &str, agent: &str, secret: Secret) -> anyhow::Result<Uploader> {
+        let base = match pictures_url {
+            Some(u) => Base::from_http_url(u)?,
+            None => Base::from_cloud_url(cloud_url)?,
+        };
+        Ok(Uploader { queue, base, branch: branch.into(), agent: agent.into(), secret, wake: Notify::new() })
     }
 
     /// Queues a picture and wakes the sender. Runs the disk write off the
