@@ -535,6 +535,14 @@ silent = true
     }
 
     #[test]
+    fn shipped_config_reads_with_the_secret_from_the_environment() {
+        let f: FileConfig = toml::from_str(include_str!("../conf/agent.toml")).unwrap();
+        assert!(f.secret.is_none(), "no secret in a file that is copied around");
+        assert_eq!(f.camera_listen.as_deref(), Some("127.0.0.1:8089"));
+        check_cloud_url(f.cloud.as_deref().unwrap()).unwrap();
+    }
+
+    #[test]
     fn plain_ws_is_refused_off_localhost() {
         for ok in ["wss://abc.execute-api.ap-east-1.amazonaws.com/prod", "ws://127.0.0.1:8080/ws", "ws://localhost/ws", "ws://[::1]:80/ws", "WSS://X/y"] {
             assert!(check_cloud_url(ok).is_ok(), "{ok}");

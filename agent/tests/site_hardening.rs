@@ -362,3 +362,22 @@ async fn picture_answers_decide_drop_or_keep() {
     assert_eq!(up.drain().await, Ok(1));
     assert_eq!(store.stored.lock().unwrap()[&sha], pic);
 }
+
+// ------------------------------------------------------------ transport
+
+#[tokio::test]
+async fn wss_speaks_tls() {
+    // A plain TCP listener: the agent's first bytes must be a TLS ClientHello
+    // (record type 0x16), i.e. wss:// is really encrypted, not refused as
+    // "TLS support not compiled in".
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let run = Agent::start(agent_config(&format!("wss://127.0.0.1:{port}/ws"), dir.path())).await.unwrap();
+    let (mut tcp, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await.unwrap().unwrap();
+    let mut first = [0u8; 3];
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_exact(&mut first)).await.unwrap().unwrap();
+    assert_eq!(first[0], 0x16, "TLS handshake record");
+    assert_eq!(first[1], 0x03, "TLS major version");
+    assert!(!run.agent.link.is_up());
+}
