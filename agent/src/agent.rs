@@ -553,6 +553,10 @@ impl Agent {
                 "plateNo": plate,
                 "licensePlate": plate,
                 "plateColor": color,
+                // 9.19 requires `image` (a path in the seed). The picture is
+                // named by `imageKey`; "none" keeps the field present and is
+                // never mistaken for base64 data.
+                "image": "none",
                 "inOrOut": in_or_out,
                 "time": time_text,
                 "open": open_flag,
