@@ -669,6 +669,12 @@ pub fn lane_of(s: &str) -> Option<Lane> {
     parse_lane(s)
 }
 
+impl PlateSink for Agent {
+    fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
+        Box::pin(self.on_plate(ev))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -698,8 +704,3 @@ mod tests {
     }
 }
 
-impl PlateSink for Agent {
-    fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
-        Box::pin(self.on_plate(ev))
-    }
-}

@@ -151,6 +151,7 @@ pub async fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> T
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one fake connection's shared switches
 async fn serve(
     tcp: tokio::net::TcpStream,
     seen: Arc<Mutex<Seen>>,
