@@ -11,6 +11,7 @@ use crate::frame::Payload;
 use crate::inpark::InPark;
 use crate::link_client::{Inbound, Link, LinkConfig};
 use crate::outbox::{Limits, Outbox, OutboxError};
+use crate::pictures::{PictureQueue, Uploader};
 use crate::plates::{MonthlyList, SiteStore};
 use crate::serial_driver::DeviceError;
 use crate::sim::SimLog;
@@ -57,6 +58,9 @@ pub struct Agent {
     inpark: InPark,
     flush: Notify,
     faults: Mutex<HashMap<String, Instant>>,
+    /// Last full-disk report, so a full disk is reported once a minute, not per car.
+    disk_full_reported: Mutex<Option<Instant>>,
+    pub pictures: Arc<Uploader>,
     /// Lanes whose gate is held open for peak hours: no pulse per car.
     peak: Mutex<std::collections::HashSet<String>>,
 }
@@ -71,6 +75,12 @@ pub struct Running {
 impl Agent {
     pub async fn start(cfg: AgentConfig) -> anyhow::Result<Running> {
         crate::set_timezone(&cfg.tz);
+        // The ws:// and camera-listen rules are start-up checks of the
+        // binary's config (`AgentConfig::from_flags`); an embedding (the
+        // local server's demo site) may talk to its own host. Without
+        // `[[camera]]` rules the intake admits loopback peers only anyway.
+        // wss:// and https:// use rustls; one provider for the process.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         std::fs::create_dir_all(&cfg.data_dir)?;
         let limits = Limits { max_records: cfg.outbox_max_records, max_bytes: cfg.outbox_max_bytes };
         let (outbox, rec) = Outbox::open(&cfg.data_dir.join("outbox"), limits)?;
@@ -98,6 +108,10 @@ impl Agent {
             backoff_cap: cfg.backoff_cap,
         });
 
+        let queue = Arc::new(PictureQueue::open(&cfg.data_dir, crate::pictures::QUEUE_MAX_BYTES)?);
+        let pictures = Arc::new(Uploader::new(queue, &cfg.cloud, cfg.pictures_url.as_deref(), &cfg.branch, &cfg.agent_id, cfg.secret.clone())?);
+        tokio::spawn(Arc::clone(&pictures).run(cfg.backoff_base, cfg.backoff_cap));
+
         let cfg_dir = cfg.data_dir.clone();
         let agent = Arc::new(Agent {
             cfg,
@@ -109,6 +123,8 @@ impl Agent {
             inpark: InPark::open(&cfg_dir),
             flush: Notify::new(),
             faults: Mutex::new(HashMap::new()),
+            disk_full_reported: Mutex::new(None),
+            pictures,
             peak: Mutex::new(Default::default()),
         });
         let weak = Arc::downgrade(&agent);
@@ -123,7 +139,7 @@ impl Agent {
 
         tokio::spawn(Arc::clone(&agent).inbound_loop(inbound));
         tokio::spawn(Arc::clone(&agent).flush_loop());
-        let camera_addr = crate::camera::serve(Arc::clone(&agent) as Arc<dyn PlateSink>, &agent.cfg.camera_listen).await?;
+        let camera_addr = crate::camera::serve(Arc::clone(&agent) as Arc<dyn PlateSink>, &agent.cfg.camera_listen, agent.cfg.cameras.clone()).await?;
         tracing::info!(%camera_addr, "camera intake listening");
         Ok(Running { agent, camera_addr })
     }
@@ -236,22 +252,32 @@ impl Agent {
         while self.link.is_up() {
             let Some(e) = self.outbox.first() else { break };
             match self.link.uplink_with_id(&e.id, &e.route, e.data.clone(), FLUSH_REPLY_TIMEOUT).await {
-                // 100002 is the cloud's "try again"; every other answer is final
-                // and would come back the same on a resend.
-                Ok(r) if r.code == onecard_core::Code::SYSTEM.0 => {
-                    tracing::warn!(id = %e.id, "cloud asked to retry later");
-                    break;
-                }
-                Ok(r) => {
-                    if !r.ok() {
-                        tracing::warn!(id = %e.id, route = %e.route, code = r.code, message = %r.message, "upload refused; dropping it");
-                    }
-                    if let Err(err) = self.outbox.ack(e.seq) {
-                        tracing::error!(error = %err, "outbox ack failed");
+                Ok(r) => match answer_kind(&e.route, &r) {
+                    Answer::Retry => {
+                        tracing::warn!(id = %e.id, code = r.code, message = %r.message, "cloud asked to retry later");
                         break;
                     }
-                    sent += 1;
-                }
+                    Answer::Done | Answer::Unsupported => {
+                        if !r.ok() {
+                            tracing::info!(id = %e.id, route = %e.route, code = r.code, "cloud does not take this notice; dropped");
+                        }
+                        if let Err(err) = self.outbox.ack(e.seq) {
+                            tracing::error!(error = %err, "outbox ack failed");
+                            break;
+                        }
+                        sent += 1;
+                    }
+                    // A final refusal would come back the same on a resend;
+                    // set it aside so the records behind it are not stuck.
+                    Answer::Refused => {
+                        tracing::error!(id = %e.id, route = %e.route, code = r.code, message = %r.message, "upload refused for good; moved to the dead letters");
+                        if let Err(err) = self.outbox.dead_letter(e.seq, r.code, &r.message) {
+                            tracing::error!(error = %err, "cannot move the refused record aside; retrying later");
+                            break;
+                        }
+                        sent += 1;
+                    }
+                },
                 Err(err) => {
                     tracing::info!(error = %err, "flush paused");
                     break;
@@ -261,13 +287,69 @@ impl Agent {
         sent
     }
 
-    fn record(&self, route: &str, data: Value) {
+    /// Queues an upload durably (fsync'd when this returns true).
+    fn record(&self, route: &str, data: Value) -> bool {
         let essential = ESSENTIAL.contains(&route);
+        let device = data.get("deviceID").and_then(Value::as_str).unwrap_or_default().to_string();
         match self.outbox.push(&self.cfg.agent_id, route, data, essential) {
-            Ok(_) => self.flush.notify_one(),
-            Err(OutboxError::Full { .. }) if !essential => tracing::warn!(route, "outbox full: notice refused"),
-            Err(e) => tracing::error!(route, error = %e, "upload NOT recorded"),
+            Ok(_) => {
+                self.flush.notify_one();
+                true
+            }
+            Err(OutboxError::Full { .. }) if !essential => {
+                tracing::warn!(route, "outbox full: notice refused");
+                false
+            }
+            Err(e) => {
+                tracing::error!(route, error = %e, "upload NOT recorded");
+                if e.is_disk_full() {
+                    self.report_disk_full(&device, &e);
+                }
+                false
+            }
         }
+    }
+
+    /// A full disk cannot be reported through the outbox it filled: 9.21 goes
+    /// straight over the link (once a minute), and waits for the link if it
+    /// is down.
+    fn report_disk_full(&self, device: &str, err: &OutboxError) {
+        {
+            let mut last = self.disk_full_reported.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < FAULT_REPORT_GAP) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let lane = self.lane_info(device);
+        let data = json!({
+            "deviceID": lane.as_ref().map(|l| l.device_id.clone()).unwrap_or_else(|| self.cfg.agent_id.clone()),
+            "controllerNo": lane.as_ref().map(|l| l.controller_no.clone()).unwrap_or_else(|| self.cfg.agent_id.clone()),
+            "fullName": lane.as_ref().map(|l| l.name.clone()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("agent {}", self.cfg.agent_id)),
+            "ioFlag": lane.as_ref().map(|l| l.lane.flag()).unwrap_or("0"),
+            // 9.21 has no "disk" type; the lane's recording is what is offline.
+            "gateFault": 4,
+            "code": DISK_FULL_CODE,
+            "message": format!("agent disk full: entry/exit records cannot be stored ({err}); the lane keeps deciding"),
+            "time": crate::now_text(),
+        });
+        let link = self.link.clone();
+        tokio::spawn(async move {
+            let mut up = link.watch_up();
+            let deadline = tokio::time::Instant::now() + FAULT_REPORT_GAP;
+            loop {
+                if link.is_up() {
+                    match link.uplink(route::GATE_FAULT, data.clone(), FLUSH_REPLY_TIMEOUT).await {
+                        Ok(_) => return,
+                        Err(e) => tracing::warn!(error = %e, "disk-full notice not delivered; retrying"),
+                    }
+                }
+                if tokio::time::timeout_at(deadline, up.changed()).await.is_err() {
+                    tracing::error!("disk-full notice could not reach the cloud");
+                    return;
+                }
+            }
+        });
     }
 
     fn report_fault(&self, spec: &DeviceSpec, err: &DeviceError) {
@@ -352,8 +434,17 @@ impl Agent {
         if plate.is_empty() {
             return PlateAnswer { ok: false, open: false, text: "plateNo is required".into(), reason: String::new() };
         }
-        let time = onecard_core::time::parse(&ev.time).unwrap_or_else(crate::now_local);
+        let time = crate::camera::trusted_time(&ev.time, crate::now_local());
         let time_text = onecard_core::time::format(time);
+        // The picture goes its own way (decision 16); records name it by key.
+        let picture = ev.image.as_ref().and_then(|img| {
+            if img.0.len() > crate::pictures::MAX_PICTURE {
+                tracing::warn!(bytes = img.0.len(), plate, "picture over 2 MiB is not sent; the record still goes");
+                return None;
+            }
+            Some(crate::pictures::sha_hex(&img.0))
+        });
+        let image_key = picture.as_ref().map(|sha| crate::pictures::key(&self.cfg.branch, sha));
         let in_or_out = lane.lane.flag();
 
         // 9.18's own names (carNo, passTime, inOutFlag 1 entry / 2 exit) plus
@@ -371,8 +462,8 @@ impl Agent {
             "inOrOut": in_or_out,
             "areaId": lane.area,
         });
-        if let Some(img) = &ev.image {
-            ask["image"] = json!(img);
+        if let Some(k) = &image_key {
+            ask["imageKey"] = json!(k);
         }
 
         let online = if self.link.is_up() {
@@ -405,12 +496,9 @@ impl Agent {
             }
         };
 
-        self.drive_lane(&lane, &decision).await;
-
         let open_flag = if decision.open { "1" } else { "0" };
         // 9.19 requires both; a camera that sends neither still gets a record.
         let color = if ev.plate_color.is_empty() { "unknown".to_string() } else { ev.plate_color.clone() };
-        let image = ev.image.clone().unwrap_or_else(|| "none".into());
         let offline_flag = if offline { "1" } else { "0" };
         if decision.open {
             match lane.lane {
@@ -419,7 +507,7 @@ impl Agent {
                     self.inpark.entered(&plate, &card_in_id);
                     self.record(
                     route::UPLOAD_INDATA,
-                    json!({
+                    with_key(&image_key, json!({
                         "areaId": lane.area,
                         "cardInId": card_in_id,
                         "licensePlate": plate,
@@ -431,8 +519,8 @@ impl Agent {
                         "deviceID": lane.device_id,
                         "offline": offline_flag,
                         "decision": decision.reason,
-                    }),
-                    )
+                    })),
+                    );
                 }
                 Lane::Out => {
                     let (cloud_id, money) = cloud_card_in.unwrap_or_default();
@@ -440,7 +528,7 @@ impl Agent {
                     let card_in = if cloud_id.is_empty() { local_id } else { cloud_id };
                     self.record(
                         route::UPLOAD_OUTDATA,
-                        json!({
+                        with_key(&image_key, json!({
                             "cardInId": card_in,
                             "areaId": lane.area,
                             "licensePlate": plate,
@@ -453,26 +541,29 @@ impl Agent {
                             "offMoney": money,
                             "offline": offline_flag,
                             "decision": decision.reason,
-                        }),
-                    )
+                        })),
+                    );
                 }
             }
         }
         self.record(
             route::CAR_INOUT_NOTICE,
-            json!({
+            with_key(&image_key, json!({
                 "deviceID": lane.device_id,
                 "controllerNo": lane.controller_no,
                 "fullName": lane.name,
                 "plateNo": plate,
                 "licensePlate": plate,
                 "plateColor": color,
-                "image": image,
+                // 9.19 requires `image` (a path in the seed). The picture is
+                // named by `imageKey`; "none" keeps the field present and is
+                // never mistaken for base64 data.
+                "image": "none",
                 "inOrOut": in_or_out,
                 "time": time_text,
                 "open": open_flag,
                 "text": decision.text,
-            }),
+            })),
         );
         if offline {
             self.record(
@@ -487,6 +578,12 @@ impl Agent {
                     "reason": decision.reason,
                 }),
             );
+        }
+        // Only now the gate: every record above is on disk (fsync'd), so a
+        // car that passes is never a car the agent forgot.
+        self.drive_lane(&lane, &decision).await;
+        if let (Some(sha), Some(img)) = (picture, ev.image) {
+            self.pictures.submit(sha, img.0);
         }
         PlateAnswer { ok: true, open: decision.open, text: decision.text, reason: decision.reason }
     }
@@ -517,6 +614,41 @@ impl Agent {
     }
 }
 
+/// Adds `imageKey` when the event had a picture.
+fn with_key(key: &Option<String>, mut v: Value) -> Value {
+    if let Some(k) = key {
+        v["imageKey"] = json!(k);
+    }
+    v
+}
+
+/// The 9.21 `code` of a full-disk notice (HTTP's "insufficient storage").
+const DISK_FULL_CODE: i64 = 507;
+
+/// How the flush treats the cloud's answer to an outbox record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    Done,
+    /// Transient on the cloud's side (100002, 5xx): keep it, retry later.
+    Retry,
+    /// Final refusal: move to the dead letters.
+    Refused,
+    /// A notice route this cloud does not have: drop it quietly.
+    Unsupported,
+}
+
+pub fn answer_kind(route: &str, r: &onecard_core::link::Reply) -> Answer {
+    if r.ok() {
+        Answer::Done
+    } else if r.code == onecard_core::Code::SYSTEM.0 || (500..600).contains(&r.code) {
+        Answer::Retry
+    } else if r.code == 404 && route == route::OFFLINE_DECISION {
+        Answer::Unsupported
+    } else {
+        Answer::Refused
+    }
+}
+
 fn default_text(plate: &str, lane: Lane, open: bool) -> String {
     match (lane, open) {
         (Lane::In, true) => format!("{plate} 欢迎光临"),
@@ -537,10 +669,31 @@ pub fn lane_of(s: &str) -> Option<Lane> {
     parse_lane(s)
 }
 
+impl PlateSink for Agent {
+    fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
+        Box::pin(self.on_plate(ev))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+
+    fn reply(code: i64) -> onecard_core::link::Reply {
+        onecard_core::link::Reply { id: "x".into(), status: code == 200, code, message: String::new(), time: String::new(), data: Value::Null }
+    }
+
+    #[test]
+    fn cloud_answers_are_retried_only_when_transient() {
+        assert_eq!(answer_kind(route::UPLOAD_INDATA, &reply(200)), Answer::Done);
+        assert_eq!(answer_kind(route::UPLOAD_INDATA, &reply(100002)), Answer::Retry);
+        assert_eq!(answer_kind(route::UPLOAD_INDATA, &reply(503)), Answer::Retry);
+        assert_eq!(answer_kind(route::UPLOAD_INDATA, &reply(100001)), Answer::Refused);
+        assert_eq!(answer_kind(route::UPLOAD_INDATA, &reply(403)), Answer::Refused);
+        assert_eq!(answer_kind(route::UPLOAD_INDATA, &reply(404)), Answer::Refused);
+        assert_eq!(answer_kind(route::OFFLINE_DECISION, &reply(404)), Answer::Unsupported);
+    }
 
     #[test]
     fn card_in_ids_differ() {
@@ -551,8 +704,3 @@ mod tests {
     }
 }
 
-impl PlateSink for Agent {
-    fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
-        Box::pin(self.on_plate(ev))
-    }
-}

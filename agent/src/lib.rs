@@ -3,16 +3,20 @@
 
 pub mod agent;
 pub mod camera;
+pub mod camera_auth;
 pub mod config;
 pub mod decide;
 pub mod devices;
 pub mod door;
 pub mod frame;
 pub mod gbk;
+pub mod http;
 pub mod inpark;
 pub mod link_client;
 pub mod outbox;
+pub mod pictures;
 pub mod plates;
+pub mod secret;
 pub mod serial_driver;
 pub mod sim;
 

@@ -20,7 +20,7 @@ pub struct LinkConfig {
     pub url: String,
     pub branch: String,
     pub agent_id: String,
-    pub secret: String,
+    pub secret: crate::secret::Secret,
     pub heartbeat: Duration,
     pub planned_reconnect: Duration,
     pub silence_limit: Duration,
@@ -210,7 +210,7 @@ impl Link {
         let (mut sink, mut stream) = ws.split();
 
         let nonce = rand::thread_rng().gen_range(100_000u64..1_000_000_000).to_string();
-        let mut hello = Hello::new_signed(&cfg.branch, &cfg.agent_id, &crate::now_text(), &nonce, &cfg.secret);
+        let mut hello = Hello::new_signed(&cfg.branch, &cfg.agent_id, &crate::now_text(), &nonce, cfg.secret.expose());
         hello.software = format!("onecard-agent {}", env!("CARGO_PKG_VERSION"));
         sink.send(Message::text(link::encode(&Msg::Hello(hello)))).await?;
 

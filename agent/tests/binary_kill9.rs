@@ -67,6 +67,9 @@ async fn kill9_keeps_offline_records_and_flushes_them_in_order() {
         ),
     )
     .unwrap();
+    // The config holds the secret inline, which the agent takes only from a private file.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
 
     let mut first = spawn(&config, dir.path(), 1);
     // Online: the cloud decides.
@@ -118,4 +121,10 @@ async fn kill9_keeps_offline_records_and_flushes_them_in_order() {
     // The offline entry and the monthly exit were uploaded as records.
     assert!(later.iter().any(|u| u.route == route::UPLOAD_INDATA && u.data["licensePlate"] == "浙A20002"));
     assert!(later.iter().any(|u| u.route == route::UPLOAD_OUTDATA && u.data["licensePlate"] == "浙A88888"));
+    // Two runs' logs, info level: the secret appears in neither.
+    for n in [1, 2] {
+        let log = std::fs::read_to_string(dir.path().join(format!("agent-{n}.log"))).unwrap();
+        assert!(log.contains("starting"), "{log}");
+        assert!(!log.contains(SECRET), "the secret leaked into the log");
+    }
 }

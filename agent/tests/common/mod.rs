@@ -37,6 +37,8 @@ pub struct FakeCloud {
     /// Keep connections but never answer `cat.pass.validate`.
     pub mute_validate: Arc<AtomicBool>,
     pub welcomes: Arc<AtomicUsize>,
+    /// Routes the cloud refuses, with the code it answers.
+    pub refuse: Arc<Mutex<std::collections::HashMap<String, i64>>>,
     commands: Arc<Mutex<Option<mpsc::UnboundedSender<Msg>>>>,
     kick: broadcast::Sender<()>,
 }
@@ -79,9 +81,11 @@ impl FakeCloud {
             down: Default::default(),
             mute_validate: Default::default(),
             welcomes: Default::default(),
+            refuse: Default::default(),
             commands: Default::default(),
             kick,
         };
+        let refuse = cloud.refuse.clone();
         let (seen, down, mute, welcomes, commands, kick) = (
             cloud.seen.clone(),
             cloud.down.clone(),
@@ -95,8 +99,9 @@ impl FakeCloud {
                 let Ok((tcp, _)) = listener.accept().await else { return };
                 let (seen, down, mute, welcomes, commands, kick_rx) =
                     (seen.clone(), down.clone(), mute.clone(), welcomes.clone(), commands.clone(), kick.subscribe());
+                let refuse = refuse.clone();
                 tokio::spawn(async move {
-                    let _ = serve(tcp, seen, down, mute, welcomes, commands, kick_rx).await;
+                    let _ = serve(tcp, seen, down, mute, welcomes, commands, kick_rx, refuse).await;
                 });
             }
         });
@@ -146,6 +151,7 @@ pub async fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> T
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one fake connection's shared switches
 async fn serve(
     tcp: tokio::net::TcpStream,
     seen: Arc<Mutex<Seen>>,
@@ -154,6 +160,7 @@ async fn serve(
     welcomes: Arc<AtomicUsize>,
     commands: Arc<Mutex<Option<mpsc::UnboundedSender<Msg>>>>,
     mut kick: broadcast::Receiver<()>,
+    refuse: Arc<Mutex<std::collections::HashMap<String, i64>>>,
 ) -> anyhow::Result<()> {
     let ws = tokio_tungstenite::accept_async(tcp).await?;
     let (mut sink, mut stream) = ws.split();
@@ -211,7 +218,11 @@ async fn serve(
                             continue;
                         }
                         let data = if u.route == link::route::PASS_VALIDATE { validate(&u.data) } else { Value::Null };
-                        let r = Reply { id: u.id, status: true, code: 200, message: "success".into(), time: onecard_agent::now_text(), data };
+                        let refused = refuse.lock().unwrap().get(&u.route).copied();
+                        let r = match refused {
+                            Some(code) => Reply { id: u.id, status: false, code, message: format!("refused with {code}"), time: onecard_agent::now_text(), data: Value::Null },
+                            None => Reply { id: u.id, status: true, code: 200, message: "success".into(), time: onecard_agent::now_text(), data },
+                        };
                         sink.send(send(&Msg::Reply(r))).await?;
                     }
                     _ => {}
