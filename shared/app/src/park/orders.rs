@@ -159,6 +159,23 @@ impl Order {
         ]
     }
 
+    /// The writes that record a payment by the payer's id `trade_no`: the
+    /// first payment under it wins, a repeat finds it taken.
+    pub fn trade_write(&self, branch: &str, trade_no: &str) -> Write {
+        let body = json!({ "orderNo": self.order_no, "zero": self.zero, "cardInId": self.card_in_id, "amount": self.amount.yuan() });
+        Write::put(Item::new(keys::parking_trades(branch), trade_no.to_string(), body), Cond::MustNotExist)
+    }
+
+    /// The writes that record as paid an order that was never stored: priced
+    /// and paid in one commit (6.2 without `orderNo`).
+    pub fn fresh_paid_writes(&self, branch: &str, at: NaiveDateTime) -> Vec<Write> {
+        vec![
+            Write::put(self.item(branch, 1), Cond::MustNotExist),
+            Write::put(self.payment_record(branch), Cond::MustNotExist),
+            Write::put(self.journal_item(branch, at), Cond::MustNotExist),
+        ]
+    }
+
     /// Status as of `now`: an unpaid order past its expiry is cancelled.
     pub fn status_at(&self, now: NaiveDateTime) -> OrderStatus {
         if self.status == OrderStatus::Unpaid && now > self.expires_at {
@@ -222,6 +239,19 @@ fn new_number(now: NaiveDateTime, zero: bool) -> String {
     } else {
         format!("{ORDER_PREFIX}{}{r:08}", now.format("%Y%m%d%H%M%S"))
     }
+}
+
+/// Gives `order` a fresh number; the caller's `MustNotExist` write proves it free.
+pub fn number(order: &mut Order) {
+    order.order_no = new_number(order.created_at, order.zero);
+}
+
+/// The order (or zero-fee calculation) paid under the payer's id `trade_no`.
+pub async fn by_trade(ctx: &Ctx, branch: &str, trade_no: &str) -> ApiResult<Option<(String, bool)>> {
+    Ok(ctx.store.get(&keys::parking_trades(branch), trade_no).await?.and_then(|i| {
+        let no = i.body["orderNo"].as_str()?.to_string();
+        Some((no, i.body["zero"].as_bool().unwrap_or(false)))
+    }))
 }
 
 /// Stores a new order (or calculation), drawing numbers until one is free.
