@@ -151,3 +151,55 @@ async fn a_zero_fee_makes_no_order_and_answers_a_calc_id() {
     let e = k.err("park.order.get", json!({"orderNo": id})).await;
     names_field(&e, "orderNo");
 }
+
+// ---- the lane decision (9.18) ----
+
+#[tokio::test]
+async fn a_site_pass_time_far_from_the_server_clock_is_replaced_by_the_server_clock() {
+    let k = Kit::new("2026-03-02 11:00:00").await;
+    k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;
+    // The site claims 09:10, inside the 15 free minutes; the server says 11:00.
+    let lane = |t: &str| json!({"deviceID": "2", "carNo": "粤A00001", "passTime": t, "inOutFlag": "2"});
+    let out = k.ok("cat.pass.validate", lane("2026-03-02 09:10:00")).await;
+    assert_eq!(out["passFlag"], "0", "{out}");
+    assert!(out["hintText"].as_str().unwrap().contains("9.00"), "{out}");
+    // Within 120 s the site's time stands: at 10:59 the fee is the same 9.00.
+    let near = k.ok("cat.pass.validate", lane("2026-03-02 10:58:30")).await;
+    assert!(near["hintText"].as_str().unwrap().contains("9.00"), "{near}");
+}
+
+#[tokio::test]
+async fn off_money_is_the_waived_amount_never_the_amount_due_and_the_plate_is_echoed_as_sent() {
+    let k = Kit::new("2026-03-02 11:00:00").await;
+    k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;
+    let exit = json!({"deviceID": "2", "carNo": "粤 a00001", "passTime": "2026-03-02 11:00:00", "inOutFlag": "2"});
+    let due = k.ok("cat.pass.validate", exit.clone()).await;
+    assert_eq!((due["passFlag"].as_str(), due["hintType"].as_str(), due["offMoney"].as_str()), (Some("0"), Some("0"), Some("0.00")));
+    assert_eq!(due["carNo"], "粤 a00001");
+    let q = k.calc("粤A00001").await;
+    k.ok("commit", json!({"credential": "粤A00001", "parkcost": "9.00", "amount": "2.00", "freeType": "5", "orderNo": q["orderNo"]})).await;
+    let free = k.ok("cat.pass.validate", exit).await;
+    assert_eq!((free["passFlag"].as_str(), free["hintType"].as_str(), free["offMoney"].as_str()), (Some("1"), Some("3"), Some("7.00")));
+}
+
+// ---- 6.9 ----
+
+#[tokio::test]
+async fn in_info_search_like_counts_whole_hours_both_included() {
+    let k = Kit::new("2015-10-21 12:00:00").await;
+    k.enter("1", "湘AJN218", "2015-10-21 09:05:00").await;
+    k.enter("2", "湘AJN219", "2015-10-21 09:30:00").await;
+    k.enter("3", "湘AJN210", "2015-10-21 10:00:00").await;
+    let like = k
+        .ok("park.in.info", json!({"credentialtype": "1", "credential": "湘AJN21", "starttime": "2015-10-21 09:20:00",
+                                   "endtime": "2015-10-21 09:50:00", "searchLike": "1"}))
+        .await;
+    let plates: Vec<&str> = like.as_array().unwrap().iter().map(|r| r["carno"].as_str().unwrap()).collect();
+    assert_eq!(plates.len(), 2, "{like}");
+    assert!(plates.contains(&"湘AJN218") && plates.contains(&"湘AJN219"), "{like}");
+    // Exact queries keep starttime <= entry < endtime.
+    let exact = k.ok("park.in.info", json!({"starttime": "2015-10-21 09:05:00", "endtime": "2015-10-21 10:00:00"})).await;
+    assert_eq!(exact.as_array().unwrap().len(), 2, "{exact}");
+    let inner = k.ok("park.in.info", json!({"starttime": "2015-10-21 09:20:00", "endtime": "2015-10-21 09:50:00"})).await;
+    assert_eq!(inner.as_array().unwrap().len(), 1, "{inner}");
+}
