@@ -203,3 +203,27 @@ async fn in_info_search_like_counts_whole_hours_both_included() {
     let inner = k.ok("park.in.info", json!({"starttime": "2015-10-21 09:20:00", "endtime": "2015-10-21 09:50:00"})).await;
     assert_eq!(inner.as_array().unwrap().len(), 1, "{inner}");
 }
+
+// ---- both spellings (decision 17) and one parktime ----
+
+#[tokio::test]
+async fn the_charge_push_and_the_order_report_one_parktime_under_both_spellings() {
+    let k = Kit::new("2026-03-02 10:00:59").await;
+    k.enter("1", "粤A00001", "2026-03-02 09:00:00").await;
+    let q = k.calc("粤A00001").await;
+    assert_eq!((q["carno"].as_str(), q["carNo"].as_str()), (Some("粤A00001"), Some("粤A00001")));
+    let unpaid = k.ok("park.order.get", json!({"orderNo": q["orderNo"]})).await;
+    assert_eq!(unpaid["payType"], "10", "6.26 payType is never empty: {unpaid}");
+    assert_eq!(unpaid["carNo"], "粤A00001");
+    k.events().await;
+    k.pay("粤A00001", &q).await.unwrap();
+    let ev = k.events().await;
+    let r = &ev[0].record;
+    for (lower, camel) in [("entertime", "enterTime"), ("parktime", "parkTime"), ("parkcost", "parkCost"),
+                           ("calcstarttime", "calcStartTime"), ("calcendtime", "calcEndTime")] {
+        assert!(r[lower].is_string() && r[lower] == r[camel], "{lower}/{camel}: {r}");
+    }
+    let o = k.ok("park.order.get", json!({"orderNo": q["orderNo"]})).await;
+    assert_eq!(o["parktime"], "60");
+    assert_eq!(r["parktime"], o["parktime"], "13.4 and 6.26 report the same parktime");
+}
