@@ -227,3 +227,21 @@ async fn the_charge_push_and_the_order_report_one_parktime_under_both_spellings(
     assert_eq!(o["parktime"], "60");
     assert_eq!(r["parktime"], o["parktime"], "13.4 and 6.26 report the same parktime");
 }
+
+// ---- 6.1 card fields ----
+
+#[tokio::test]
+async fn calc_answers_the_raw_card_number_the_face_number_and_the_ticket_policy() {
+    let k = Kit::new("2026-03-02 11:00:00").await;
+    let r = k
+        .ok("pub.card.add", json!({"CardID": "3344556677", "NumNo": "A-0001", "CardMaterial": "1",
+                                    "Park": {"FuncType": "20", "ChargeCarType": k.car_type, "LicensePlate": "粤S00001",
+                                             "StartDate": "2026-01-01 00:00:00", "ExpiryDate": "2030-12-31 23:59:59"}}))
+        .await;
+    k.enter("1", "粤S00001", "2026-03-02 09:00:00").await;
+    let q = k.calc("粤S00001").await;
+    assert_eq!(q["cardId"], "3344556677", "{q}");
+    assert_eq!(q["numno"], "A-0001", "{q}");
+    assert_eq!(q["cardNo"], r["CardNo"], "{q}");
+    assert_eq!(q["shoppingBillPolicy"], "0");
+}
