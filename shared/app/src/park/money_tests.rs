@@ -245,3 +245,21 @@ async fn calc_answers_the_raw_card_number_the_face_number_and_the_ticket_policy(
     assert_eq!(q["cardNo"], r["CardNo"], "{q}");
     assert_eq!(q["shoppingBillPolicy"], "0");
 }
+
+#[tokio::test]
+async fn a_zero_payment_inside_the_grace_does_not_restart_it() {
+    let k = Kit::new("2026-03-02 10:00:01").await;
+    k.enter("1", "粤A00001", "2026-03-02 08:50:00").await;
+    let q = k.calc("粤A00001").await;
+    assert_eq!(q["parkcost"], "7.00");
+    k.pay("粤A00001", &q).await.unwrap();
+    k.set_now("2026-03-02 10:14:00");
+    let zero = k.calc("粤A00001").await;
+    assert_eq!(zero["parkcost"], "0.00");
+    let paid = k.ok("commit", json!({"credential": "粤A00001", "parkcost": "0.00", "calcId": zero["calcId"]})).await;
+    assert_eq!(paid["FreeLeaveMinutes"], "1", "what is left of the grace the 7.00 opened: {paid}");
+    // Past the grace of the real payment (10:15:01) and past 90 minutes of
+    // parking the next step is due, whatever was paid at 0.00 since.
+    k.set_now("2026-03-02 10:21:00");
+    assert_eq!(k.calc("粤A00001").await["parkcost"], "2.00");
+}

@@ -17,6 +17,7 @@
 
 use super::cardlink;
 use super::fees;
+use crate::tariff::engine::within_grace;
 use super::orders::{self, Order, OrderRow};
 use super::pay_types::PayTypes;
 use super::stays::{self, PaymentRef, Stay, StayState};
@@ -301,6 +302,12 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         // A partial payment settles what was collected; a full one settles the
         // whole fee due, whatever waiver made `amount` smaller.
         let settled = if p.partial { amount } else { p.parkcost };
+        // The free leave minutes count from the payment that settled the fee
+        // (decision 14). A zero payment made inside that grace settles
+        // nothing new, so it must not restart it: else a car could stay free
+        // for ever by paying 0.00 every few minutes.
+        let grace = branch.settings.grace_minutes;
+        let renews_grace = !(order.zero && stay.last_full_payment().is_some_and(|t| within_grace(t, now, grace)));
         stay.settled += settled;
         stay.payments.push(PaymentRef {
             order_no: order.order_no.clone(),
@@ -311,7 +318,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             settled,
             amount,
             pay_type: p.pay_type,
-            full: !p.partial,
+            full: !p.partial && renews_grace,
         });
 
         let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record(&stay), now);
@@ -369,14 +376,23 @@ async fn commit(ctx: Ctx, req: Req, input: CommitIn) -> ApiResult<CommitOut> {
         let known = refuse_settled(&ctx, &req.branch, &p, req.now).await?;
         verify::verify_commit(&**ctx.http(), &req.origin, &input.verify_request(&p, Some(known))?).await?;
     }
-    let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
+    let (order, stay) = pay(&ctx, &req.branch, &p, req.now).await?;
     Ok(CommitOut {
         flag: "1".into(),
         memo: String::new(),
         credential: p.credential,
         order_no: if order.zero { String::new() } else { order.order_no },
-        free_leave_minutes: (!p.partial).then(|| req.branch.settings.grace_minutes.to_string()),
+        free_leave_minutes: (!p.partial).then(|| free_leave_minutes(&stay, req.branch.settings.grace_minutes, req.now).to_string()),
     })
+}
+
+/// Whole minutes left of the grace that the stay's last full payment opened
+/// (all of it right after a payment that opened one).
+fn free_leave_minutes(stay: &Stay, grace: i64, now: NaiveDateTime) -> i64 {
+    match stay.last_full_payment() {
+        Some(t) => (grace * 60 - (now - t).num_seconds()).div_euclid(60).clamp(0, grace.max(0)),
+        None => 0,
+    }
 }
 
 /// 6.20 input.
