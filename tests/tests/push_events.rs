@@ -94,6 +94,14 @@ fn every_event_type_is_pushed_signed_with_its_record() {
     let charge = one(&rx, "report/parkTempCarCharge").record();
     assert_eq!(charge["plateNo"], plate, "{charge}");
     assert_eq!(charge["cardInId"], "777001", "{charge}");
+    // Decision 17: the table's and the example's spellings, same values; the
+    // same parktime as 6.26 reports for the order.
+    for (lower, camel) in [("entertime", "enterTime"), ("parktime", "parkTime"), ("parkcost", "parkCost"),
+                           ("calcstarttime", "calcStartTime"), ("calcendtime", "calcEndTime")] {
+        assert!(charge[lower].is_string() && charge[lower] == charge[camel], "{lower}/{camel}: {charge}");
+    }
+    let order = c.ok("park.order.get", json!({"orderNo": calc["orderNo"]}));
+    assert_eq!(order["parktime"], charge["parktime"], "{order} {charge}");
 
     let left = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string();
     c.ok("cat.upload.outdata", json!({"areaId": "1", "cardInId": "777001", "licensePlate": plate, "outDate": left, "controllerNo": "C0000002"}));

@@ -34,7 +34,15 @@ fn commit_asks_the_callers_verify_url_first() {
     assert!(env["message"].as_str().unwrap().contains("100001"), "{env}");
     let sent: Value = serde_json::from_str(&verifier.got()[0].body).unwrap();
     assert_eq!(verifier.got()[0].path, "/api/v1/pay/request_verify");
-    assert_eq!(sent, json!({"orderId": order_no, "thirdPayId": "hao-77", "parkcost": cost, "entertime": entered, "carNo": plate, "credential": plate}));
+    // The table's `parkeost` and the evident `parkcost` are both sent (decision 17).
+    assert_eq!(sent, json!({"orderId": order_no, "thirdPayId": "hao-77", "parkeost": cost, "parkcost": cost, "entertime": entered, "carNo": plate, "credential": plate}));
+    // A commit that leaves out entertime and carno still sends the order's.
+    let mut bare = pay.clone();
+    bare.as_object_mut().unwrap().remove("entertime");
+    bare.as_object_mut().unwrap().remove("carno");
+    assert_eq!(c.call("commit", bare)["status"], json!(false));
+    let sent: Value = serde_json::from_str(&verifier.got()[1].body).unwrap();
+    assert_eq!((sent["entertime"].as_str(), sent["carNo"].as_str()), (Some(entered.as_str()), Some(plate)), "{sent}");
     let order = c.ok("park.order.get", json!({"orderNo": order_no}));
     assert_ne!(order["status"].to_string().trim_matches('"'), "1", "{order}");
 

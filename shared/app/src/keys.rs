@@ -79,6 +79,13 @@ pub fn payments(branch: &str) -> String {
     branch_part(branch, "payment")
 }
 
+/// Parking payments by the payer's own id (6.2 `thirdPayId`); sk = thirdPayId.
+/// `MustNotExist` on it makes a repeat of one payment detectable even when
+/// the commit names no order.
+pub fn parking_trades(branch: &str) -> String {
+    branch_part(branch, "paytrade")
+}
+
 /// Payment journal; sk = `{paidAt}#{orderNo}`.
 pub fn payment_log(branch: &str) -> String {
     branch_part(branch, "paylog")

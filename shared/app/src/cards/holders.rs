@@ -46,8 +46,9 @@ macro_rules! holder_types {
             $(pub $wire: Option<Text>,)+
         }
 
-        /// 10.12 input: the holder to change and all its fields (absent
-        /// free-text fields are cleared; the plate is kept).
+        /// 10.12 input: the holder to change and the fields to change. A
+        /// field left out keeps its stored value (the kit reads an empty
+        /// string as left out); the plate is kept.
         #[allow(non_snake_case)]
         #[derive(Clone, Debug, Deserialize, JsonSchema)]
         pub struct EditIn {
@@ -237,16 +238,33 @@ async fn add(ctx: Ctx, req: Req, input: AddIn) -> ApiResult<AddOut> {
     .await
 }
 
-/// 10.12: the holder's fields are replaced; a concurrent change is re-read and
-/// replaced again (the last edit wins, as it would one after the other).
+/// 10.12: the fields the request sends replace the stored ones, the others
+/// are kept (an edit of the mobile number must not erase the address); a
+/// concurrent change is re-read and the edit applied to it again.
 async fn edit(ctx: Ctx, req: Req, input: EditIn) -> ApiResult<Null> {
     let ctx = &ctx;
     let b = req.branchno();
     let user_no = input.user_no.as_str();
-    let h = &holder_from(user_no.to_string(), input.fields())?;
+    let fields = input.fields();
+    let sent: Vec<&'static str> = fields.texts.iter().filter(|(_, v)| v.is_some()).map(|(n, _)| *n).collect();
+    let h = &holder_from(user_no.to_string(), fields)?;
+    let (sent, input) = (&sent, &input);
     on_conflict("pub.user.info.edit", || async move {
         let old = holder_versioned(ctx, b, user_no).await?.ok_or_else(|| ApiError::field("UserNo", format!("user {user_no} does not exist")))?;
-        let next = Holder { plate: old.value.plate.clone(), ..h.clone() };
+        let mut next = old.value.clone();
+        next.name = h.name.clone();
+        next.gender = h.gender;
+        if input.birthday.is_some() {
+            next.birthday = h.birthday;
+        }
+        if input.identity_type.is_some() {
+            next.identity_type = h.identity_type;
+        }
+        for name in sent {
+            if let Some(v) = h.fields.get(*name) {
+                next.fields.insert(name.to_string(), v.clone());
+            }
+        }
         Step::of(ctx.store.transact(vec![holder_update(b, &old, &next)]).await, Null)
     })
     .await

@@ -28,6 +28,7 @@ pub mod catalog;
 pub mod debit;
 pub mod group;
 pub mod holders;
+mod in_park;
 mod input;
 pub mod lifecycle;
 pub mod model;

@@ -63,6 +63,26 @@ pub struct InfoIn {
     pub value: Text,
     /// Months to quote (`newexpirydate`, and `monthlyrent` for that many).
     pub number: Option<Int>,
+    /// 1: add whether the card's car is in the park (`InParkInfo`); any
+    /// other value: not asked.
+    #[serde(rename = "isGetInParkInfo")]
+    pub in_park_info: Option<Text>,
+}
+
+/// 6.5's in-park information. The seed asks for it (`isGetInParkInfo` 1) but
+/// prints no fields for it; these take the names 6.1 and 6.9 give the same
+/// facts.
+#[derive(Serialize, JsonSchema)]
+pub struct InParkInfo {
+    /// "1" in the park now, "0" not.
+    #[serde(rename = "isInPark")]
+    pub is_in_park: String,
+    #[serde(rename = "cardInId", skip_serializing_if = "Option::is_none")]
+    pub card_in_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entertime: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parkposi: Option<String>,
 }
 
 /// 6.5 output.
@@ -84,6 +104,8 @@ pub struct InfoOut {
     /// Cards are paid one by one here (the CS system's basis).
     #[serde(rename = "chargeBy")]
     pub charge_by: &'static str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub in_park: Option<InParkInfo>,
 }
 
 async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
@@ -101,7 +123,22 @@ async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
         Some(g) => Some(list_cards(&ctx, b).await?.into_iter().filter(|c| c.group_id.as_ref() == Some(g)).count().to_string()),
         None => None,
     };
+    let in_park = if input.in_park_info.as_deref().map(str::trim) == Some("1") {
+        let now = super::in_park::in_park(&ctx, b, &card.plates, &card.card_no).await?;
+        Some(match now {
+            Some(p) => InParkInfo {
+                is_in_park: "1".into(),
+                card_in_id: Some(p.card_in_id),
+                entertime: Some(DateTime(p.entry)),
+                parkposi: Some(req.branch.areas.iter().find(|a| a.id == p.area).map(|a| a.name.clone()).unwrap_or(p.area)),
+            },
+            None => InParkInfo { is_in_park: "0".into(), card_in_id: None, entertime: None, parkposi: None },
+        })
+    } else {
+        None
+    };
     Ok(InfoOut {
+        in_park,
         user_no: card.user_no.clone(),
         name: holder.map(|h| h.name).unwrap_or_default(),
         monthlyrent: Money(fee(tariff.charge, number.unwrap_or(1).max(1), 0)),

@@ -4,7 +4,7 @@
 use super::catalog::month_fees;
 use super::model::{group_type_name, material_name, Card, CardKind, Holder};
 use super::store::{list_cards, list_holders};
-use onecard_core::kit::{self, normalise_plate, DateTime, Int, Money, Page, Plate, RouteDef, Text};
+use onecard_core::kit::{self, normalise_plate, DateTime, Flag, Int, Money, Page, Plate, RouteDef, Text};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,35 @@ pub struct CardRow {
     pub charge_car_type: String,
     #[serde(rename = "GroupID")]
     pub group_id: String,
+    /// `IncludeQrcode`: the card's QR code (`CardQr`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub qrcode: Option<CardQr>,
+}
+
+/// The QR-code fields 6.4 answers when `IncludeQrcode` is true. The seed
+/// names the fields but not the code's content; the cloud holds no separate
+/// QR secret for a card, so the code is what identifies the card to any of
+/// the system's scanners: its card number (`CardNo`), valid as long as the
+/// card is (`QrcodeExpiryDate` = the card's expiry, `QrcodeValidTime` = the
+/// seconds left until then, 0 for an expired card).
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CardQr {
+    #[serde(rename = "Qrcode")]
+    pub qrcode: String,
+    #[serde(rename = "QrcodeValidTime")]
+    pub valid_time: String,
+    #[serde(rename = "QrcodeExpiryDate")]
+    pub expiry_date: DateTime,
+}
+
+impl CardQr {
+    pub fn of(c: &Card, now: chrono::NaiveDateTime) -> CardQr {
+        CardQr {
+            qrcode: c.card_no.clone(),
+            valid_time: (c.valid_to - now).num_seconds().max(0).to_string(),
+            expiry_date: DateTime(c.valid_to),
+        }
+    }
 }
 
 /// One 6.4 row.
@@ -108,6 +137,7 @@ pub fn card_row(c: &Card, holder: Option<&Holder>, tariff_name: &str) -> CardRow
         balance: Money(c.balance),
         charge_car_type: c.car_type_id.to_string(),
         group_id: c.group_id.clone().unwrap_or_default(),
+        qrcode: None,
     }
 }
 
@@ -151,6 +181,9 @@ pub struct CardsIn {
     /// 1 disabled, 3 normal, 6 cancelled.
     #[serde(rename = "Status")]
     pub status: Option<Int>,
+    /// true: each row carries `Qrcode`, `QrcodeValidTime`, `QrcodeExpiryDate`.
+    #[serde(rename = "IncludeQrcode")]
+    pub include_qrcode: Option<Flag>,
 }
 
 /// The 6.4 filters, checked.
@@ -197,6 +230,7 @@ impl Filter {
 
 async fn cards(ctx: Ctx, req: Req, input: CardsIn) -> ApiResult<Page<CardRow>> {
     let b = req.branchno();
+    let with_qr = input.include_qrcode.is_some_and(Flag::get);
     let f = Filter::read(input)?;
     let holders: HashMap<String, Holder> = list_holders(&ctx, b).await?.into_iter().map(|h| (h.user_no.clone(), h)).collect();
     let tariffs: HashMap<i64, String> = month_fees(&ctx, b).await?.into_iter().map(|t| (t.id, t.name)).collect();
@@ -207,7 +241,9 @@ async fn cards(ctx: Ctx, req: Req, input: CardsIn) -> ApiResult<Page<CardRow>> {
         .filter(|c| f.keeps(c, holders.get(&c.user_no)))
         .map(|c| {
             let tariff = c.month_tariff_id.and_then(|t| tariffs.get(&t)).map(String::as_str).unwrap_or("");
-            card_row(c, holders.get(&c.user_no), tariff)
+            let mut row = card_row(c, holders.get(&c.user_no), tariff);
+            row.qrcode = with_qr.then(|| CardQr::of(c, req.now));
+            row
         })
         .collect();
     Ok(req.page(rows))

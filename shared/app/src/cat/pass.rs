@@ -5,7 +5,7 @@
 //! entry (the 0/1 convention of the site's other records, e.g. 9.19). Without a
 //! flag the configured lane of `deviceID` decides.
 
-use crate::park::lane::{decide, LaneRef, PassOut};
+use crate::park::lane::{decide, live_time, LaneRef, PassOut};
 use onecard_core::config::Lane;
 use onecard_core::kit::{self, EndTime, Int, Plate, RouteDef, Text};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
@@ -37,8 +37,13 @@ async fn validate(ctx: Ctx, req: Req, input: ValidateIn) -> ApiResult<PassOut> {
         Some(f) => return Err(ApiError::field("inOutFlag", format!("{f} is not 1 (entry) or 2 (exit)"))),
         None => LaneRef::Device(device),
     };
-    let decision = decide(&ctx, &req.branch, lane, &input.plate, input.at.or_now(req.now)).await?;
-    Ok(decision.to_wire())
+    let at = live_time(req.branchno(), input.at.or_now(req.now), req.now);
+    let decision = decide(&ctx, &req.branch, lane, &input.plate, at).await?;
+    let mut out = decision.to_wire();
+    // The seed echoes the plate as the site sent it (spaces and case kept);
+    // the decision itself compares the normalised plate.
+    out.car_no = input.plate.original().to_string();
+    Ok(out)
 }
 
 /// Deciding writes nothing: the passage itself arrives as 9.1/9.2.

@@ -15,6 +15,10 @@ pub const TEMPORARY: i64 = 0;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CardTerms {
     pub card_no: String,
+    /// The raw (physical) card number, 6.1 `cardId`.
+    pub card_id: String,
+    /// The face number, 6.1 `numno`.
+    pub num_no: String,
     pub car_type_id: Option<i64>,
     /// Validity of a usable monthly card; None for other kinds or a card that
     /// is disabled or cancelled.
@@ -33,6 +37,8 @@ impl CardTerms {
         let active = c.state == CardState::Active;
         CardTerms {
             card_no: c.card_no.clone(),
+            card_id: c.card_id.clone(),
+            num_no: c.num_no.clone(),
             car_type_id: Some(c.car_type_id),
             monthly: (active && c.is_monthly()).then_some((c.valid_from, c.valid_to)),
             func_type: c.kind.code(),

@@ -5,7 +5,8 @@
 //!
 //! `quote_stay` is pure reading: the lane decision (9.18) uses it without
 //! creating anything. `calc` adds the order (fee above 0) or the calculation
-//! record (fee 0) that `commit` pays.
+//! record (fee 0) that `commit` pays, unless `calcendtime` lies in the past
+//! (decision 14): then it only quotes.
 
 use super::cardlink;
 use super::orders::{self, Order};
@@ -133,11 +134,15 @@ pub struct CalcIn {
 }
 
 /// 6.1 output. The seed creates no order for a zero fee: `commit` takes the
-/// `calcId` instead, so exactly one of `orderNo` and `calcId` is answered.
+/// `calcId` instead, so at most one of `orderNo` and `calcId` is answered
+/// (neither for a quote of a past moment, decision 14).
 #[derive(Serialize, JsonSchema)]
 pub struct CalcOut {
     pub numno: String,
     pub carno: String,
+    /// The seed's printed example spells it `carNo` (decision 17: both).
+    #[serde(rename = "carNo")]
+    pub car_no: String,
     #[serde(rename = "cardNo")]
     pub card_no: String,
     #[serde(rename = "cardId")]
@@ -164,6 +169,8 @@ pub struct CalcOut {
     pub card_in_id: String,
     #[serde(rename = "chargeSeqNo")]
     pub charge_seq_no: String,
+    #[serde(rename = "shoppingBillPolicy")]
+    pub shopping_bill_policy: String,
     #[serde(rename = "credentialtype")]
     pub credential_type: CredentialType,
     #[serde(rename = "chargeAreaNumber")]
@@ -176,55 +183,108 @@ pub struct CalcOut {
     pub calc_id: Option<String>,
 }
 
-async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
-    let b = req.branchno();
-    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
-    let credential = input.credential.as_str();
-    let end = input.calcendtime.or_now(req.now);
-    let (stay, _) = stays::find(&ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
-    if end < stay.entry {
-        return Err(ApiError::field(
-            "calcendtime",
-            format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
-        ));
-    }
-    let card = cardlink::card_terms_of_stay(&ctx, b, &stay).await?;
-    let car_type_id = car_type_for(&ctx, b, input.car_type.map(Int::get), card.as_ref()).await?;
-    let q = quote_stay(&ctx, &req.branch, &stay, car_type_id, card.as_ref(), end).await?;
-    let order = Order {
+/// Decision 14: a `calcendtime` more than this before the server clock asks
+/// what a past moment cost. Paying that price would let a car leave having
+/// paid for less time than it stood, so such a calc is a quote only.
+pub const QUOTE_ONLY_AFTER_SECS: i64 = 60;
+
+/// True when `end` lies so far in the past that `calc` may only quote it.
+pub fn quote_only(end: NaiveDateTime, now: NaiveDateTime) -> bool {
+    end < now - Duration::seconds(QUOTE_ONLY_AFTER_SECS)
+}
+
+/// The order a quote turns into once it is stored (calc) or paid at once
+/// (a commit without `orderNo`, see `payments`). `order_no` is drawn when it is
+/// written.
+pub fn order_for(stay: &Stay, q: &StayQuote, now: NaiveDateTime, order_minutes: i64, pay_type: Option<PayType>) -> Order {
+    Order {
         order_no: String::new(),
         zero: q.due == Fen::ZERO,
         card_in_id: stay.card_in_id.clone(),
         charge_seq_no: stay.payments.len() as i64 + 1,
         plate: stay.display_plate(),
         card_no: stay.card_no.clone(),
-        car_type_id,
+        car_type_id: q.car_type_id,
         entry: stay.entry,
         calc_start: q.calc_start,
-        calc_end: end,
+        calc_end: q.end,
         parkcost: q.due,
         amount: q.due,
         base_settled: stay.settled,
         status: OrderStatus::Unpaid,
-        created_at: req.now,
-        expires_at: req.now + Duration::minutes(req.branch.settings.order_minutes.max(1)),
+        created_at: now,
+        expires_at: now + Duration::minutes(order_minutes.max(1)),
         paid_at: None,
-        pay_type: input.pay_type,
+        pay_type,
         trade_no: None,
         trade_time: None,
-        ws_no: input.ws_no.map(String::from),
-        oper_id: input.oper_id.map(String::from),
+        ws_no: None,
+        oper_id: None,
         free_type: None,
         partial: false,
+    }
+}
+
+/// Prices the stay a credential names, up to `end`: what `calc` answers and
+/// what a commit without `orderNo` pays.
+pub async fn quote_credential(
+    ctx: &Ctx,
+    branch: &Branch,
+    ctype: CredentialType,
+    credential: &str,
+    car_type: Option<i64>,
+    end: NaiveDateTime,
+) -> ApiResult<(Stay, Option<CardTerms>, StayQuote)> {
+    let b = branch.branchno.as_str();
+    let (stay, _) = stays::find(ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
+    if end < stay.entry {
+        return Err(ApiError::field(
+            "calcendtime",
+            format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
+        ));
+    }
+    let card = cardlink::card_terms_of_stay(ctx, b, &stay).await?;
+    let car_type_id = car_type_for(ctx, b, car_type, card.as_ref()).await?;
+    let q = quote_stay(ctx, branch, &stay, car_type_id, card.as_ref(), end).await?;
+    Ok((stay, card, q))
+}
+
+async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
+    let b = req.branchno();
+    let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let end = input.calcendtime.or_now(req.now);
+    let (stay, card, q) =
+        quote_credential(&ctx, &req.branch, ctype, input.credential.as_str(), input.car_type.map(Int::get), end).await?;
+    let mut order = order_for(&stay, &q, req.now, req.branch.settings.order_minutes, input.pay_type);
+    order.ws_no = input.ws_no.map(String::from);
+    order.oper_id = input.oper_id.map(String::from);
+    // What the caller may pay with: an order for a fee above 0. For a fee of 0
+    // the seed makes no order (6.1 notes: "停车费为 0 时不生成订单") but 6.2
+    // wants a `calcId` to open the exit grace, so a calculation record is kept
+    // under that id instead; it is never listed or looked up as an order.
+    // A quote of a past moment (decision 14) gets neither.
+    let (order_no, calc_id) = if quote_only(end, req.now) {
+        tracing::info!(branch = b, end = %end, now = %req.now, "calc of a past calcendtime answered as a quote only");
+        (None, None)
+    } else {
+        let order = orders::create(&ctx, b, order).await?;
+        if order.zero {
+            (None, Some(order.order_no))
+        } else {
+            (Some(order.order_no), None)
+        }
     };
-    let order = orders::create(&ctx, b, order).await?;
     let area_name = req.branch.areas.iter().find(|a| a.id == stay.area).map(|a| a.name.clone()).unwrap_or_else(|| stay.area.clone());
-    let (order_no, calc_id) = if order.zero { (None, Some(order.order_no.clone())) } else { (Some(order.order_no.clone()), None) };
+    let (card_id, numno) = match &card {
+        Some(c) => (c.card_id.clone(), c.num_no.clone()),
+        None => (stay.card_no.clone().unwrap_or_default(), stay.numno()),
+    };
     Ok(CalcOut {
-        numno: stay.numno(),
+        numno,
         carno: stay.display_plate(),
-        card_no: stay.card_no.clone().unwrap_or_default(),
-        card_id: stay.card_no.clone().unwrap_or_default(),
+        car_no: stay.display_plate(),
+        card_no: stay.card_no.clone().or_else(|| card.as_ref().map(|c| c.card_no.clone())).unwrap_or_default(),
+        card_id,
         entertime: DateTime(stay.entry),
         parkposi: area_name,
         parktime: q.minutes.to_string(),
@@ -238,14 +298,19 @@ async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
         price_rule: q.price_rule,
         fee_detail: q.fee_detail,
         card_in_id: stay.card_in_id,
-        charge_seq_no: order.charge_seq_no.to_string(),
+        charge_seq_no: (stay.payments.len() as i64 + 1).to_string(),
+        shopping_bill_policy: SHOPPING_BILL_POLICY.into(),
         credential_type: ctype,
         charge_area_number: stay.area,
-        car_type: car_type_id.to_string(),
+        car_type: q.car_type_id.to_string(),
         order_no,
         calc_id,
     })
 }
+
+/// 6.1 `shoppingBillPolicy`: the seed's default 0 (tickets are entered by
+/// number only); the cloud has no counter-and-amount ticket capture.
+const SHOPPING_BILL_POLICY: &str = "0";
 
 pub fn routes() -> Vec<RouteDef> {
     vec![kit::write("calc", calc)]

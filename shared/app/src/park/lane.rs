@@ -7,7 +7,11 @@
 //! Exit: a valid monthly card passes; otherwise the stay is priced as `calc`
 //! would price it (nothing is written) and the car passes when nothing is due
 //! (zero fee, fully paid, or inside the grace after paying); else it is told
-//! what to pay, and `offMoney` carries that amount.
+//! what to pay (in `hintText`; `offMoney` is the seed's free amount, never
+//! the amount due).
+//!
+//! Decision 14: the lane decides at the server clock when the site's own clock
+//! is more than `SITE_CLOCK_TOLERANCE_SECS` off (`live_time`).
 
 use super::cardlink::card_terms;
 use super::fees::{car_type_for, quote_stay, CardTerms};
@@ -37,10 +41,28 @@ pub struct Decision {
     pub lane: Lane,
     pub pass: bool,
     pub hint_text: String,
-    /// The seed's hintType: 0 not free, 1 fully free.
+    /// The seed's hintType: 0 not free, 1 fully free, 3 free by amount.
     pub hint_type: i64,
     /// What is due at an exit that is refused for payment.
     pub due: Fen,
+    /// `offMoney`: what was waived for this stay (hintType 3).
+    pub off: Fen,
+}
+
+/// How far a site's `passTime` may be from the server clock before the lane
+/// decides at the server clock instead (decision 14).
+pub const SITE_CLOCK_TOLERANCE_SECS: i64 = 120;
+
+/// The time a live lane decision uses: the site's, unless its clock is off by
+/// more than the tolerance, in which case the server's (and the gap is logged:
+/// a drifting site clock would otherwise price exits wrongly).
+pub fn live_time(branch: &str, site: NaiveDateTime, now: NaiveDateTime) -> NaiveDateTime {
+    if (site - now).num_seconds().abs() > SITE_CLOCK_TOLERANCE_SECS {
+        tracing::warn!(branch, site = %site, server = %now, "site passTime off the server clock; deciding at the server clock");
+        now
+    } else {
+        site
+    }
 }
 
 /// The 9.18 answer, every field a string as printed.
@@ -72,7 +94,7 @@ impl Decision {
             hint_text: self.hint_text.clone(),
             hint_type: self.hint_type.to_string(),
             hint_time: "0".into(),
-            off_money: self.due.yuan(),
+            off_money: self.off.yuan(),
         }
     }
 }
@@ -99,7 +121,7 @@ pub async fn decide(ctx: &Ctx, branch: &Branch, lane: LaneRef<'_>, plate: &Plate
     let plate = plate.norm().to_string();
     let b = branch.branchno.as_str();
     let card = card_terms(ctx, b, &plate).await?;
-    let mut d = Decision { plate: plate.clone(), lane: dir, pass: false, hint_text: String::new(), hint_type: 0, due: Fen::ZERO };
+    let mut d = Decision { plate: plate.clone(), lane: dir, pass: false, hint_text: String::new(), hint_type: 0, due: Fen::ZERO, off: Fen::ZERO };
     match dir {
         Lane::In => {
             if let Some(c) = card.as_ref().filter(|c| c.state != CardState::Active) {
@@ -134,7 +156,12 @@ pub async fn decide(ctx: &Ctx, branch: &Branch, lane: LaneRef<'_>, plate: &Plate
             let q = quote_stay(ctx, branch, &stay, car_type, card.as_ref(), at.max(stay.entry)).await?;
             if q.due == Fen::ZERO {
                 d.pass = true;
-                d.hint_type = 1;
+                // A stay that paid less than was due by a waiver (6.2
+                // freeType) was free by that amount; otherwise nothing is
+                // owed at all.
+                let waived = stay.payments.iter().filter(|p| p.full).map(|p| (p.due - p.amount).max0()).fold(Fen::ZERO, |a, b| a + b);
+                d.off = waived;
+                d.hint_type = if waived > Fen::ZERO { 3 } else { 1 };
                 d.hint_text = format!("{plate} 一路顺风");
             } else {
                 d.due = q.due;

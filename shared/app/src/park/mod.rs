@@ -7,6 +7,8 @@ pub mod hardware;
 pub mod lane;
 pub mod lanes;
 pub mod lpfix;
+#[cfg(test)]
+mod money_tests;
 pub mod orders;
 #[cfg(test)]
 mod parking_tests;

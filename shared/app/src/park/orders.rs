@@ -15,7 +15,6 @@
 use super::stays::Stay;
 use super::stored::{opt_pay_type, opt_ts, order_status, ts};
 use crate::keys;
-use crate::tariff::engine::started_minutes;
 use chrono::NaiveDateTime;
 use onecard_core::kit::{DateTime, Money, OrderStatus, PayType};
 use onecard_core::retry::{self, Step};
@@ -101,16 +100,22 @@ pub struct OrderRow {
     pub charge_seq_no: String,
     pub numno: String,
     pub carno: String,
+    /// The printed example's spelling (decision 17: both are sent).
+    #[serde(rename = "carNo")]
+    pub car_no: String,
     #[serde(rename = "cardId")]
     pub card_id: String,
     pub entertime: DateTime,
-    /// Whole minutes, truncated (the sections say 取整, unlike 6.1).
+    /// Whole minutes, truncated (6.26 and 13.4 say 取整, unlike 6.1); the
+    /// same figure in both (`Order::parktime`).
     pub parktime: String,
     pub parkcost: Money,
     pub amount: Money,
     pub calcstarttime: DateTime,
     pub calcendtime: DateTime,
-    /// Empty while unpaid.
+    /// The type paid with; while unpaid, the one the calc named, else the
+    /// seed's default 10 (third-party payment). Never empty: 6.26 marks it
+    /// required.
     #[serde(rename = "payType")]
     pub pay_type: String,
     #[serde(rename = "tradeNo")]
@@ -159,6 +164,23 @@ impl Order {
         ]
     }
 
+    /// The writes that record a payment by the payer's id `trade_no`: the
+    /// first payment under it wins, a repeat finds it taken.
+    pub fn trade_write(&self, branch: &str, trade_no: &str) -> Write {
+        let body = json!({ "orderNo": self.order_no, "zero": self.zero, "cardInId": self.card_in_id, "amount": self.amount.yuan() });
+        Write::put(Item::new(keys::parking_trades(branch), trade_no.to_string(), body), Cond::MustNotExist)
+    }
+
+    /// The writes that record as paid an order that was never stored: priced
+    /// and paid in one commit (6.2 without `orderNo`).
+    pub fn fresh_paid_writes(&self, branch: &str, at: NaiveDateTime) -> Vec<Write> {
+        vec![
+            Write::put(self.item(branch, 1), Cond::MustNotExist),
+            Write::put(self.payment_record(branch), Cond::MustNotExist),
+            Write::put(self.journal_item(branch, at), Cond::MustNotExist),
+        ]
+    }
+
     /// Status as of `now`: an unpaid order past its expiry is cancelled.
     pub fn status_at(&self, now: NaiveDateTime) -> OrderStatus {
         if self.status == OrderStatus::Unpaid && now > self.expires_at {
@@ -168,44 +190,66 @@ impl Order {
         }
     }
 
+    /// `parktime` of 6.26 and 13.4: whole minutes from entry to the end of
+    /// the calculation, truncated (取整 in both sections).
+    pub fn parktime(&self) -> i64 {
+        (self.calc_end - self.entry).num_minutes().max(0)
+    }
+
+    /// The payment type 6.26 and 13.4 report (both mark it required).
+    fn pay_type_or_default(&self) -> PayType {
+        self.pay_type.unwrap_or(PayType::THIRD_PARTY)
+    }
+
     pub fn to_row(&self, now: NaiveDateTime) -> OrderRow {
-        let parktime = (self.calc_end - self.entry).num_minutes().max(0);
         OrderRow {
             order_no: self.order_no.clone(),
             card_in_id: self.card_in_id.clone(),
             charge_seq_no: self.charge_seq_no.to_string(),
             numno: self.card_no.clone().unwrap_or_else(|| self.plate.clone()),
             carno: self.plate.clone(),
+            car_no: self.plate.clone(),
             card_id: self.card_no.clone().unwrap_or_default(),
             entertime: DateTime(self.entry),
-            parktime: parktime.to_string(),
+            parktime: self.parktime().to_string(),
             parkcost: Money(self.parkcost),
             amount: Money(self.amount),
             calcstarttime: DateTime(self.calc_start),
             calcendtime: DateTime(self.calc_end),
-            pay_type: self.pay_type.map(|p| p.0.to_string()).unwrap_or_default(),
+            pay_type: self.pay_type_or_default().0.to_string(),
             trade_no: self.trade_no.clone().unwrap_or_default(),
             trade_time: self.trade_time.clone().unwrap_or_default(),
             status: self.status_at(now),
         }
     }
 
-    /// 13.4 record, pushed when a temporary car pays.
+    /// 13.4 record, pushed when a temporary car pays. The table's lower-case
+    /// names and the printed example's camelCase ones are both sent
+    /// (decision 17), with the same values.
     pub fn charge_record(&self, stay: &Stay) -> Value {
+        let entertime = onecard_core::time::format(self.entry);
+        let parktime = self.parktime().to_string();
+        let calcstarttime = onecard_core::time::format(self.calc_start);
+        let calcendtime = onecard_core::time::format(self.calc_end);
         json!({
             "orderNo": if self.zero { String::new() } else { self.order_no.clone() },
             "cardInId": self.card_in_id,
             "chargeSeqNo": self.charge_seq_no.to_string(),
             "plateNo": stay.display_plate(),
             "openId": stay.user_id.clone().unwrap_or_default(),
-            "entertime": onecard_core::time::format(self.entry),
-            "parktime": started_minutes(self.entry, self.calc_end).to_string(),
+            "entertime": entertime,
+            "enterTime": entertime,
+            "parktime": parktime,
+            "parkTime": parktime,
             "parkcost": self.parkcost.yuan(),
+            "parkCost": self.parkcost.yuan(),
             "discountAmount": (self.parkcost - self.amount).max0().yuan(),
             "amount": self.amount.yuan(),
-            "calcstarttime": onecard_core::time::format(self.calc_start),
-            "calcendtime": onecard_core::time::format(self.calc_end),
-            "payType": self.pay_type.unwrap_or(PayType::THIRD_PARTY).0.to_string(),
+            "calcstarttime": calcstarttime,
+            "calcStartTime": calcstarttime,
+            "calcendtime": calcendtime,
+            "calcEndTime": calcendtime,
+            "payType": self.pay_type_or_default().0.to_string(),
             "tradeNo": self.trade_no.clone().unwrap_or_default(),
             "tradeTime": self.trade_time.clone().unwrap_or_default(),
             "status": self.status.code().to_string(),
@@ -222,6 +266,19 @@ fn new_number(now: NaiveDateTime, zero: bool) -> String {
     } else {
         format!("{ORDER_PREFIX}{}{r:08}", now.format("%Y%m%d%H%M%S"))
     }
+}
+
+/// Gives `order` a fresh number; the caller's `MustNotExist` write proves it free.
+pub fn number(order: &mut Order) {
+    order.order_no = new_number(order.created_at, order.zero);
+}
+
+/// The order (or zero-fee calculation) paid under the payer's id `trade_no`.
+pub async fn by_trade(ctx: &Ctx, branch: &str, trade_no: &str) -> ApiResult<Option<(String, bool)>> {
+    Ok(ctx.store.get(&keys::parking_trades(branch), trade_no).await?.and_then(|i| {
+        let no = i.body["orderNo"].as_str()?.to_string();
+        Some((no, i.body["zero"].as_bool().unwrap_or(false)))
+    }))
 }
 
 /// Stores a new order (or calculation), drawing numbers until one is free.

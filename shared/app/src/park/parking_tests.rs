@@ -15,14 +15,14 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-const BRANCH: &str = config::DEMO_BRANCH;
+pub(super) const BRANCH: &str = config::DEMO_BRANCH;
 
-struct Kit {
-    ctx: Ctx,
-    clock: Arc<FixedClock>,
-    queue: Arc<EmbeddedQueue>,
-    reg: Arc<Registry>,
-    car_type: i64,
+pub(super) struct Kit {
+    pub(super) ctx: Ctx,
+    pub(super) clock: Arc<FixedClock>,
+    pub(super) queue: Arc<EmbeddedQueue>,
+    pub(super) reg: Arc<Registry>,
+    pub(super) car_type: i64,
 }
 
 fn temp_dir() -> std::path::PathBuf {
@@ -35,7 +35,7 @@ impl Kit {
     /// The demo branch (one area of `capacity` spaces), the default car type
     /// with the demo tariff (15 free minutes, 5.00 the first hour, 2.00 per
     /// started half hour, 40.00 a day), branch-local now = `now`.
-    async fn with_capacity(now: &str, capacity: i64) -> Kit {
+    pub(super) async fn with_capacity(now: &str, capacity: i64) -> Kit {
         let dir = temp_dir();
         let store = Arc::new(SqliteStore::open(&dir.join("store.db")).unwrap());
         let queue = Arc::new(EmbeddedQueue::open(&dir.join("queue.db")).unwrap());
@@ -55,52 +55,52 @@ impl Kit {
         kit
     }
 
-    async fn new(now: &str) -> Kit {
+    pub(super) async fn new(now: &str) -> Kit {
         Kit::with_capacity(now, 500).await
     }
 
-    fn set_now(&self, now: &str) {
+    pub(super) fn set_now(&self, now: &str) {
         self.clock.set(to_utc(parse(now).unwrap(), DEFAULT_TZ));
     }
 
-    async fn branch(&self) -> Branch {
+    pub(super) async fn branch(&self) -> Branch {
         config::get_branch(self.ctx.store(), BRANCH).await.unwrap().unwrap()
     }
 
-    async fn call(&self, route: &str, data: Value) -> ApiResult<Reply> {
+    pub(super) async fn call(&self, route: &str, data: Value) -> ApiResult<Reply> {
         let spec = self.reg.find(route).unwrap_or_else(|| panic!("no route {route}"));
         dispatch::run(&self.ctx, &self.reg, spec, Origin::Internal, self.branch().await, data, None).await
     }
 
-    async fn ok(&self, route: &str, data: Value) -> Value {
+    pub(super) async fn ok(&self, route: &str, data: Value) -> Value {
         match self.call(route, data.clone()).await {
             Ok(r) => r.data,
             Err(e) => panic!("{route} {data} failed: {e}"),
         }
     }
 
-    async fn err(&self, route: &str, data: Value) -> ApiError {
+    pub(super) async fn err(&self, route: &str, data: Value) -> ApiError {
         match self.call(route, data.clone()).await {
             Ok(r) => panic!("{route} {data} should fail, answered {}", r.data),
             Err(e) => e,
         }
     }
 
-    async fn enter(&self, id: &str, plate: &str, at: &str) {
+    pub(super) async fn enter(&self, id: &str, plate: &str, at: &str) {
         self.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": id, "licensePlate": plate, "inDate": at, "gateno": "C0000001"}))
             .await;
     }
 
-    async fn calc(&self, plate: &str) -> Value {
+    pub(super) async fn calc(&self, plate: &str) -> Value {
         self.ok("calc", json!({"credentialtype": "1", "credential": plate, "calcendtime": "1970-01-01 00:00:00"})).await
     }
 
-    async fn pay(&self, plate: &str, q: &Value) -> ApiResult<Reply> {
+    pub(super) async fn pay(&self, plate: &str, q: &Value) -> ApiResult<Reply> {
         self.call("commit", json!({"credentialtype": "1", "credential": plate, "parkcost": q["parkcost"], "orderNo": q["orderNo"], "payType": "7"}))
             .await
     }
 
-    async fn events(&self) -> Vec<OutEvent> {
+    pub(super) async fn events(&self) -> Vec<OutEvent> {
         let got = self.queue.receive(100, Duration::from_millis(10)).await.unwrap();
         for r in &got {
             self.queue.ack(&r.receipt).await.unwrap();
@@ -108,21 +108,21 @@ impl Kit {
         got.into_iter().map(|r| r.event).collect()
     }
 
-    async fn count(&self, pk: String) -> usize {
+    pub(super) async fn count(&self, pk: String) -> usize {
         self.ctx.store.query_all(&Query::partition(pk)).await.unwrap().len()
     }
 }
 
-fn code(e: &ApiError) -> i64 {
+pub(super) fn code(e: &ApiError) -> i64 {
     e.code.0
 }
 
-fn names_field(e: &ApiError, field: &str) {
+pub(super) fn names_field(e: &ApiError, field: &str) {
     assert_eq!(e.code.0, 100001, "{e}");
     assert!(e.message.contains(&format!("'{field}'")), "expected field '{field}' in: {}", e.message);
 }
 
-fn routes(events: &[OutEvent]) -> Vec<&str> {
+pub(super) fn routes(events: &[OutEvent]) -> Vec<&str> {
     events.iter().map(|e| e.route.as_str()).collect()
 }
 
@@ -263,8 +263,14 @@ async fn bad_payments_are_refused_naming_the_field_and_record_nothing() {
     names_field(&k.err("commit", base(&|v| v["parkcost"] = json!("abc"))).await, "parkcost");
     names_field(&k.err("commit", base(&|v| v["amount"] = json!("99.00"))).await, "amount");
     names_field(&k.err("commit", base(&|v| v["credential"] = json!("粤A00002"))).await, "credential");
-    names_field(&k.err("commit", base(&|v| v["orderNo"] = json!("CA-nope"))).await, "orderNo");
-    names_field(&k.err("commit", base(&|v| v.as_object_mut().unwrap().remove("orderNo").map(|_| ()).unwrap_or(()))).await, "orderNo");
+    // An order number that was never issued is as unpayable as a lapsed one.
+    assert_eq!(code(&k.err("commit", base(&|v| v["orderNo"] = json!("CA-nope"))).await), 510);
+    // Without an order the stay is priced again: a fee that is not due now is refused.
+    let unordered = |v: &mut Value| {
+        v.as_object_mut().unwrap().remove("orderNo");
+        v["parkcost"] = json!("1.00");
+    };
+    names_field(&k.err("commit", base(&unordered)).await, "parkcost");
     names_field(&k.err("commit", base(&|v| v["credentialtype"] = json!("5"))).await, "credentialtype");
     names_field(&k.err("calc", json!({"credentialtype": "1", "credential": "粤A00001"})).await, "calcendtime");
     names_field(&k.err("calc", json!({"credentialtype": "1", "credential": "粤A00001", "calcendtime": "2026-03-02 08:00:00"})).await, "calcendtime");
@@ -405,7 +411,8 @@ async fn after_a_full_payment_the_car_leaves_free_within_the_grace_then_pays_the
     assert_eq!(late["parkcost"], "2.00");
     assert_eq!(late["calcstarttime"], "2026-03-02 10:00:01");
     let lane = k.ok("cat.pass.validate", json!({"deviceID": "2", "carNo": "粤A00001", "passTime": "2026-03-02 10:31:00", "inOutFlag": "2"})).await;
-    assert_eq!((lane["passFlag"].as_str(), lane["offMoney"].as_str()), (Some("0"), Some("2.00")));
+    // offMoney is the free amount (hintType 3), not what is due.
+    assert_eq!((lane["passFlag"].as_str(), lane["offMoney"].as_str()), (Some("0"), Some("0.00")));
     assert!(lane["hintText"].as_str().unwrap().contains("请缴费2.00元"));
 }
 
@@ -425,7 +432,7 @@ async fn a_zero_fee_is_paid_with_the_calc_id_once() {
 
 // ---- cards ----
 
-async fn monthly_card(k: &Kit, plate: &str, from: &str, to: &str) -> String {
+pub(super) async fn monthly_card(k: &Kit, plate: &str, from: &str, to: &str) -> String {
     let r = k.ok("pub.card.add", json!({"NumNo": plate, "Park": {"StartDate": from, "ExpiryDate": to}})).await;
     r["CardNo"].as_str().unwrap().to_string()
 }

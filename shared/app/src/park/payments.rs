@@ -6,6 +6,8 @@
 //! - the payment record at `payments/{orderNo}`, `MustNotExist`;
 //! - the stay, `VersionIs`, with the payment added to what it has settled;
 //! - the payment journal entry and the 13.4 outbox event;
+//! - with a `thirdPayId`, the payer's id at `paytrade/{thirdPayId}`,
+//!   `MustNotExist`: a repeat of a payment is recognised even without `orderNo`;
 //! - for payType 3, the stored-value card's debit (the cards module's writes).
 //!
 //! Two commits of one order can both read it unpaid, but only one transaction
@@ -14,6 +16,8 @@
 //! same stay is stale (the stay's settled sum moved): 510, calculate again.
 
 use super::cardlink;
+use super::fees;
+use crate::tariff::engine::within_grace;
 use super::orders::{self, Order, OrderRow};
 use super::pay_types::PayTypes;
 use super::stays::{self, PaymentRef, Stay, StayState};
@@ -58,7 +62,8 @@ pub struct CommitIn {
     pub parkcost: Money,
     /// Defaults to `parkcost`.
     pub amount: Option<Money>,
-    /// The order 6.1 made; a zero fee has none and is paid by `calcId`.
+    /// The order 6.1 made; a zero fee has none and is paid by `calcId`. With
+    /// neither, the stay is priced again now (see `Target::Reprice`).
     #[serde(rename = "orderNo", alias = "orderno")]
     pub order_no: Option<Text>,
     #[serde(rename = "calcId")]
@@ -85,12 +90,40 @@ pub struct CommitIn {
     pub car_no: Option<Text>,
 }
 
+/// What a commit pays.
+#[derive(Clone, Debug, PartialEq)]
+enum Target {
+    /// An order 6.1 issued (`orderNo`).
+    Order(String),
+    /// A zero-fee calculation 6.1 issued (`calcId`).
+    Calc(String),
+    /// Neither: the seed's clients may pay with the credential and the fee
+    /// alone (6.2 marks `orderNo` only "strongly recommended"). The stay is
+    /// priced again at the server clock and that price is paid, provided it
+    /// is the `parkcost` the caller sends.
+    ///
+    /// A repeat of such a commit is caught twice over: its `thirdPayId`, when
+    /// given, is recorded with `MustNotExist` in the payment's transaction
+    /// (511 on a repeat); and the first payment lowers what is due (to 0 inside
+    /// the grace), so the repeated `parkcost` no longer matches and nothing is
+    /// paid twice.
+    Reprice,
+}
+
+impl Target {
+    fn number(&self) -> &str {
+        match self {
+            Target::Order(n) | Target::Calc(n) => n,
+            Target::Reprice => "",
+        }
+    }
+}
+
 /// What a commit asks for, checked before any store access.
 struct PayRequest {
     ctype: CredentialType,
     credential: String,
-    number: String,
-    zero: bool,
+    target: Target,
     parkcost: Fen,
     amount: Fen,
     pay_type: PayType,
@@ -115,25 +148,36 @@ impl CommitIn {
         if amount > parkcost {
             return Err(ApiError::field("amount", format!("{amount} is more than the fee due {parkcost}")));
         }
-        let (number, zero) = match (&self.order_no, &self.calc_id) {
-            (Some(o), _) => (o.to_string(), false),
-            (None, Some(c)) => (c.to_string(), true),
-            (None, None) => return Err(ApiError::field("orderNo", "is required (or calcId for a zero fee)")),
+        let text = |t: &Option<Text>| t.as_ref().map(Text::to_string).filter(|s| !s.trim().is_empty());
+        let pay_type = self.pay_type.unwrap_or(PayType::THIRD_PARTY);
+        let partial = self.partial.is_some_and(Flag::get);
+        let free_type = text(&self.free_type);
+        // Decision 15: the caller does not set the price. Collecting less
+        // than is due settles the stay only as a waiver with its reason or as
+        // a partial payment; a stored-value card is debited what is due.
+        if amount < parkcost && free_type.is_none() && !partial && pay_type != PayType::STORED_VALUE {
+            return Err(ApiError::field(
+                "amount",
+                format!("{amount} is less than the fee due {parkcost}: name the waiver in freeType or set onlyPartialFee"),
+            ));
+        }
+        let target = match (text(&self.order_no), text(&self.calc_id)) {
+            (Some(o), _) => Target::Order(o),
+            (None, Some(c)) => Target::Calc(c),
+            (None, None) => Target::Reprice,
         };
-        if zero && parkcost.0 != 0 {
+        if matches!(target, Target::Calc(_)) && parkcost.0 != 0 {
             return Err(ApiError::field("parkcost", "must be 0.00 when paying a zero-fee calculation (calcId)"));
         }
-        let text = |t: &Option<Text>| t.as_ref().map(Text::to_string);
         Ok(PayRequest {
             ctype: self.credential_type.unwrap_or(CredentialType::Plate),
             credential: self.credential.to_string(),
-            number,
-            zero,
+            target,
             parkcost,
             amount,
-            pay_type: self.pay_type.unwrap_or(PayType::THIRD_PARTY),
-            partial: self.partial.is_some_and(Flag::get),
-            free_type: text(&self.free_type),
+            pay_type,
+            partial,
+            free_type,
             trade_no: text(&self.third_pay_id),
             trade_time: self.third_pay_time.map(|t| kit::stamp(t.get())),
             ws_no: text(&self.ws_no),
@@ -141,24 +185,78 @@ impl CommitIn {
         })
     }
 
-    /// What 6.2.3 sends the caller about this payment.
-    fn verify_request(&self, p: &PayRequest) -> ApiResult<VerifyRequest> {
+    /// What 6.2.3 sends the caller about this payment. The entry time and the
+    /// plate default to the paid stay's (`known`) when the commit omits them.
+    fn verify_request(&self, p: &PayRequest, known: Option<(NaiveDateTime, String)>) -> ApiResult<VerifyRequest> {
         let entertime = match &self.entertime {
-            None => None,
+            None => known.as_ref().map(|k| k.0),
             Some(s) => Some(
                 onecard_core::time::parse(s)
                     .ok_or_else(|| ApiError::field("entertime", format!("'{s}' is not a time yyyy-MM-dd HH:mm:ss")))?,
             ),
         };
         Ok(VerifyRequest {
-            order_id: (!p.zero).then(|| p.number.clone()),
+            order_id: matches!(p.target, Target::Order(_)).then(|| p.target.number().to_string()),
             third_pay_id: p.trade_no.clone(),
             parkcost: p.parkcost,
             entertime,
-            car_no: self.car_no.as_ref().map(Text::to_string),
+            car_no: self.car_no.as_ref().map(Text::to_string).or(known.map(|k| k.1)),
             credential: p.credential.clone(),
         })
     }
+}
+
+fn never_issued(no: &str) -> ApiError {
+    ApiError::new(Code::ORDER_EXPIRED, format!("order {no} was never issued; calculate the fee again"))
+}
+
+/// The order a commit pays, as read now (`None` version: priced now, not yet
+/// stored).
+async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, now: NaiveDateTime) -> ApiResult<(Order, Option<u64>)> {
+    let b = branch.branchno.as_str();
+    if let Some(trade) = &p.trade_no {
+        if let Some((no, _)) = orders::by_trade(ctx, b, trade).await? {
+            return match &p.target {
+                Target::Order(n) | Target::Calc(n) if *n != no => {
+                    Err(ApiError::field("thirdPayId", format!("{trade} already paid order {no}, not {n}")))
+                }
+                _ => Err(ApiError::new(Code::DUPLICATE, format!("payment {trade} is already recorded (order {no})"))),
+            };
+        }
+    }
+    let (no, zero) = match &p.target {
+        Target::Order(n) => (n, false),
+        Target::Calc(n) => (n, true),
+        Target::Reprice => {
+            let (stay, _, q) = fees::quote_credential(ctx, branch, p.ctype, &p.credential, None, now).await?;
+            if q.due != p.parkcost {
+                return Err(ApiError::field(
+                    "parkcost",
+                    format!("is {} but {} is due now; calculate the fee again", p.parkcost, q.due),
+                ));
+            }
+            let mut order = fees::order_for(&stay, &q, now, branch.settings.order_minutes, Some(p.pay_type));
+            orders::number(&mut order);
+            return Ok((order, None));
+        }
+    };
+    let Some((order, v)) = orders::get(ctx, b, no, zero).await? else {
+        // Calculation records disappear after expiring; an order number that
+        // was never issued is as unpayable as a lapsed one (6.2: 510).
+        return Err(if zero { expired(no) } else { never_issued(no) });
+    };
+    if !same_car(&order, p.ctype, &p.credential) {
+        return Err(ApiError::field("credential", format!("order {no} is not for {}", p.credential)));
+    }
+    match order.status_at(now) {
+        OrderStatus::Paid => return Err(duplicate(no)),
+        OrderStatus::Cancelled => return Err(expired(no)),
+        OrderStatus::Unpaid => {}
+    }
+    if order.parkcost != p.parkcost {
+        return Err(ApiError::field("parkcost", format!("is {} but order {no} is for {}", p.parkcost, order.parkcost)));
+    }
+    Ok((order, Some(v)))
 }
 
 /// Pays an order once. Answers the paid order and the stay as committed.
@@ -168,22 +266,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
     // the next attempt reads again and judges again (paid now -> 511, stay
     // moved on -> 510).
     let (order, stay, ev) = retry::on_conflict("payment not recorded", || async {
-        let Some((mut order, ov)) = orders::get(ctx, b, &p.number, p.zero).await? else {
-            // Calculation records disappear after expiring; an unknown order
-            // number was never issued.
-            return Err(if p.zero { expired(&p.number) } else { ApiError::field("orderNo", format!("order {} does not exist", p.number)) });
-        };
-        if !same_car(&order, p.ctype, &p.credential) {
-            return Err(ApiError::field("credential", format!("order {} is not for {}", p.number, p.credential)));
-        }
-        match order.status_at(now) {
-            OrderStatus::Paid => return Err(duplicate(&p.number)),
-            OrderStatus::Cancelled => return Err(expired(&p.number)),
-            OrderStatus::Unpaid => {}
-        }
-        if order.parkcost != p.parkcost {
-            return Err(ApiError::field("parkcost", format!("is {} but order {} is for {}", p.parkcost, p.number, order.parkcost)));
-        }
+        let (mut order, ov) = order_to_pay(ctx, branch, p, now).await?;
         let Some((mut stay, sv)) = stays::get(ctx, b, &order.card_in_id).await? else {
             return Err(stays::not_in_park(&p.credential));
         };
@@ -193,18 +276,21 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         if stay.settled != order.base_settled {
             // The order was read before the stay; if the payment that moved the
             // stay on was this very order, it reads as paid now: a duplicate.
-            if orders::get(ctx, b, &p.number, p.zero).await?.is_some_and(|(o, _)| o.status == OrderStatus::Paid) {
-                return Err(duplicate(&p.number));
+            if ov.is_some() && orders::get(ctx, b, &order.order_no, order.zero).await?.is_some_and(|(o, _)| o.status == OrderStatus::Paid) {
+                return Err(duplicate(&order.order_no));
             }
             return Err(ApiError::new(
                 Code::ORDER_EXPIRED,
-                format!("the stay was paid after order {} was calculated; calculate the fee again", p.number),
+                format!("the stay was paid after order {} was calculated; calculate the fee again", order.order_no),
             ));
         }
+        // A stored-value card pays the whole fee due, whatever `amount` says;
+        // only a partial payment debits the part the caller names.
+        let amount = if p.pay_type == PayType::STORED_VALUE && !p.partial { order.parkcost } else { p.amount };
 
         order.status = OrderStatus::Paid;
         order.paid_at = Some(now);
-        order.amount = p.amount;
+        order.amount = amount;
         order.pay_type = Some(p.pay_type);
         order.partial = p.partial;
         order.free_type = p.free_type.clone();
@@ -214,8 +300,14 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         order.oper_id = p.oper_id.clone().or(order.oper_id);
         order.charge_seq_no = stay.payments.len() as i64 + 1;
         // A partial payment settles what was collected; a full one settles the
-        // whole fee due, whatever discount or waiver made `amount` smaller.
-        let settled = if p.partial { p.amount } else { p.parkcost };
+        // whole fee due, whatever waiver made `amount` smaller.
+        let settled = if p.partial { amount } else { p.parkcost };
+        // The free leave minutes count from the payment that settled the fee
+        // (decision 14). A zero payment made inside that grace settles
+        // nothing new, so it must not restart it: else a car could stay free
+        // for ever by paying 0.00 every few minutes.
+        let grace = branch.settings.grace_minutes;
+        let renews_grace = !(order.zero && stay.last_full_payment().is_some_and(|t| within_grace(t, now, grace)));
         stay.settled += settled;
         stay.payments.push(PaymentRef {
             order_no: order.order_no.clone(),
@@ -224,20 +316,26 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             paid_at: now,
             due: p.parkcost,
             settled,
-            amount: p.amount,
+            amount,
             pay_type: p.pay_type,
-            full: !p.partial,
+            full: !p.partial && renews_grace,
         });
 
         let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record(&stay), now);
-        let mut writes = order.paid_writes(b, ov, now);
+        let mut writes = match ov {
+            Some(v) => order.paid_writes(b, v, now),
+            None => order.fresh_paid_writes(b, now),
+        };
+        if let Some(trade) = &p.trade_no {
+            writes.push(order.trade_write(b, trade));
+        }
         writes.push(stay.write_over(b, sv));
         writes.push(outbox_write(&ev));
         if p.pay_type == PayType::STORED_VALUE {
             let card_no = cardlink::stored_value_card(ctx, b, &stay).await?.ok_or_else(|| {
                 ApiError::field("payType", format!("3 (stored-value card) but {} has no stored-value card", stay.display_plate()))
             })?;
-            writes.extend(crate::cards::debit_writes(ctx, b, &card_no, p.amount, &order.sk(), now).await?);
+            writes.extend(crate::cards::debit_writes(ctx, b, &card_no, amount, &order.sk(), now).await?);
         }
         Step::of(ctx.store.transact(writes).await, (order, stay, ev))
     })
@@ -246,17 +344,13 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
     Ok((order, stay))
 }
 
-/// The refusals that do not depend on the payer (511 paid, 510 lapsed); `pay`
-/// checks them again inside its transaction loop, this only answers early.
-async fn refuse_settled(ctx: &Ctx, b: &str, p: &PayRequest, now: NaiveDateTime) -> ApiResult<()> {
-    if let Some((order, _)) = orders::get(ctx, b, &p.number, p.zero).await? {
-        match order.status_at(now) {
-            OrderStatus::Paid => return Err(duplicate(&p.number)),
-            OrderStatus::Cancelled => return Err(expired(&p.number)),
-            OrderStatus::Unpaid => {}
-        }
-    }
-    Ok(())
+/// The refusals that do not depend on the payer (511 paid, 510 lapsed or never
+/// issued), answered before a caller is asked to verify; `pay` checks them
+/// again inside its transaction loop. Answers the stay's entry time and plate
+/// for the verification.
+async fn refuse_settled(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, now: NaiveDateTime) -> ApiResult<(NaiveDateTime, String)> {
+    let (order, _) = order_to_pay(ctx, branch, p, now).await?;
+    Ok((order.entry, order.plate))
 }
 
 /// 6.2 output.
@@ -279,17 +373,26 @@ async fn commit(ctx: Ctx, req: Req, input: CommitIn) -> ApiResult<CommitOut> {
     // 6.2.3: a caller that verifies its payments confirms this one first; an
     // order that is already paid or lapsed is refused before anyone is asked.
     if matches!(&req.origin, Origin::Caller(c) if c.verify_url.is_some()) {
-        refuse_settled(&ctx, req.branchno(), &p, req.now).await?;
-        verify::verify_commit(&**ctx.http(), &req.origin, &input.verify_request(&p)?).await?;
+        let known = refuse_settled(&ctx, &req.branch, &p, req.now).await?;
+        verify::verify_commit(&**ctx.http(), &req.origin, &input.verify_request(&p, Some(known))?).await?;
     }
-    let (order, _) = pay(&ctx, &req.branch, &p, req.now).await?;
+    let (order, stay) = pay(&ctx, &req.branch, &p, req.now).await?;
     Ok(CommitOut {
         flag: "1".into(),
         memo: String::new(),
         credential: p.credential,
         order_no: if order.zero { String::new() } else { order.order_no },
-        free_leave_minutes: (!p.partial).then(|| req.branch.settings.grace_minutes.to_string()),
+        free_leave_minutes: (!p.partial).then(|| free_leave_minutes(&stay, req.branch.settings.grace_minutes, req.now).to_string()),
     })
+}
+
+/// Whole minutes left of the grace that the stay's last full payment opened
+/// (all of it right after a payment that opened one).
+fn free_leave_minutes(stay: &Stay, grace: i64, now: NaiveDateTime) -> i64 {
+    match stay.last_full_payment() {
+        Some(t) => (grace * 60 - (now - t).num_seconds()).div_euclid(60).clamp(0, grace.max(0)),
+        None => 0,
+    }
 }
 
 /// 6.20 input.

@@ -177,8 +177,8 @@ pub struct InRowCard {
 }
 
 /// 6.9: cars in the park, by entry time window [starttime, endtime), plate or
-/// card, exact or partial (`searchLike` 1; then only the hour of the window
-/// counts and the card details are left out).
+/// card, exact or partial (`searchLike` 1; then only the hours of the window
+/// count, both included (decision 19), and the card details are left out).
 async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> {
     check_open_window(input.from, input.to, "endtime")?;
     let b = req.branchno();
@@ -187,8 +187,10 @@ async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> 
     let photo = input.photo.as_deref().is_some_and(|p| p != "0");
     let (mut from, mut to) = (input.from.map(DateTime::get), input.to.map(DateTime::get));
     if like {
+        // Decision 19: only the hours count, both included: 09:20-09:50
+        // means entries from 09:00 up to (not including) 10:00.
         from = from.map(hour_floor);
-        to = to.map(hour_floor);
+        to = to.map(|t| hour_floor(t) + chrono::Duration::hours(1));
     }
     let mut rows = Vec::new();
     for s in stays::all_in_park(&ctx, b).await? {

@@ -33,6 +33,9 @@ impl VerifyRequest {
         json!({
             "orderId": self.order_id.clone().unwrap_or_default(),
             "thirdPayId": self.third_pay_id.clone().unwrap_or_default(),
+            // The seed's table prints `parkeost`, evidently `parkcost`;
+            // both are sent (decision 17).
+            "parkeost": self.parkcost.to_string(),
             "parkcost": self.parkcost.to_string(),
             "entertime": self.entertime.map(onecard_core::time::format).unwrap_or_default(),
             "carNo": self.car_no.clone().unwrap_or_default(),
@@ -121,7 +124,7 @@ mod tests {
         };
         assert_eq!(
             r.body(),
-            json!({"orderId": "C1", "thirdPayId": "T1", "parkcost": "24.00", "entertime": "2015-06-12 11:56:06", "carNo": "浙AIV587", "credential": "浙AIV587"})
+            json!({"orderId": "C1", "thirdPayId": "T1", "parkeost": "24.00", "parkcost": "24.00", "entertime": "2015-06-12 11:56:06", "carNo": "浙AIV587", "credential": "浙AIV587"})
         );
     }
 

@@ -2,6 +2,7 @@
 //! and through the domain functions the parking module uses.
 
 mod concurrency;
+mod fidelity;
 mod holders;
 mod inputs;
 mod kit;
