@@ -11,6 +11,17 @@ pub fn car_types(branch: &str) -> String {
     branch_part(branch, "cartype")
 }
 
+/// Car brands (6.36), shared by every branch; sk = zero-padded id.
+pub fn car_brands() -> String {
+    "ref#carbrand".to_string()
+}
+
+/// Whether the brands of `brands::SEED` were seeded; sk = `seeded`. Apart
+/// from the brands so that 6.36 lists only brands.
+pub fn car_brand_seeding() -> String {
+    "ref#carbrand-seeding".to_string()
+}
+
 /// Temporary tariffs (6.96-6.100); sk = `{area}#{carTypeId}`.
 pub fn temp_tariffs(branch: &str) -> String {
     branch_part(branch, "ttariff")

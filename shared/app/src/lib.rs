@@ -4,6 +4,7 @@
 
 pub mod acss;
 pub mod bindings;
+pub mod brands;
 pub mod cards;
 pub mod cat;
 pub mod ids;
@@ -23,12 +24,15 @@ pub fn registry() -> Registry {
     cat::register(&mut reg);
     acss::register(&mut reg);
     cards::register(&mut reg);
+    brands::register(&mut reg);
     reg
 }
 
-/// Seeds the demo branch's business data (a default car type) the first time.
-/// Idempotent: does nothing when the branch already has car types.
+/// Seeds the demo branch's business data (a default car type) the first time,
+/// and the car brands of a new store. Idempotent: does nothing when the branch
+/// already has car types; brands are seeded once and never overwritten.
 pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
+    brands::ensure_seeded(ctx.store()).await?;
     let branch = onecard_core::config::DEMO_BRANCH;
     if onecard_core::config::get_branch(ctx.store(), branch).await?.is_none() || !park::cartype::list(ctx, branch).await?.is_empty() {
         return Ok(());

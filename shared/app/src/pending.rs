@@ -14,7 +14,6 @@ pub const PENDING: &[&str] = &[
     "park.coupon.add4order", // 6.30
     "park.coupon.del4order", // 6.31
     "park.discountset.get", // 6.34
-    "park.carbrand.list", // 6.36
     "park.shoppingBill.add4order", // 6.40
     "park.shoppingBill.del4order", // 6.41
     "park.discount.add4order", // 6.43

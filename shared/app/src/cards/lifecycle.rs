@@ -153,7 +153,7 @@ async fn issue(ctx: Ctx, req: Req, input: IssueIn) -> ApiResult<CardOut> {
         card.parking_area = p.parking_area;
         card.discount_set_id = p.discount_set_id;
         card.relate_num_no = p.relate_num_no;
-        card.car_brand_id = p.car_brand_id;
+        card.car_brand_id = crate::brands::card_brand(ctx.store(), p.car_brand_id).await?;
         card.all_grant = p.all_grant.unwrap_or(true);
         card.grant_id = p.grant_id;
     }
@@ -332,7 +332,7 @@ async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<CardOut> {
             next.parking_area = p.parking_area.or(next.parking_area);
             next.discount_set_id = p.discount_set_id.or(next.discount_set_id);
             next.relate_num_no = p.relate_num_no.or(next.relate_num_no);
-            next.car_brand_id = p.car_brand_id.or(next.car_brand_id);
+            next.car_brand_id = crate::brands::card_brand(ctx.store(), p.car_brand_id).await?.or(next.car_brand_id);
             next.all_grant = p.all_grant.unwrap_or(next.all_grant);
             next.grant_id = p.grant_id.or(next.grant_id);
         }

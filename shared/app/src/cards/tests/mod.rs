@@ -1,6 +1,7 @@
 //! Card tests on the SQLite store, through the registry (as a client calls)
 //! and through the domain functions the parking module uses.
 
+mod brands;
 mod concurrency;
 mod fidelity;
 mod holders;
