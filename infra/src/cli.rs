@@ -35,6 +35,9 @@ pub enum Command {
     /// The dead-letter queue of outbound pushes.
     #[command(subcommand)]
     Dlq(DlqCmd),
+    /// Car brands (6.36), shared by every branch.
+    #[command(subcommand)]
+    Brand(crate::brands_admin::BrandCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -1,11 +1,12 @@
 //! `onecard`: the local server and the admin commands.
 //!
 //! `onecard serve` runs every group on one machine over the embedded store;
-//! the admin commands (`caller`, `branch`, `site`, `dynamodb`) work on the same
+//! the admin commands (`caller`, `branch`, `site`, `brand`, `dynamodb`) work on the same
 //! data dir while it runs, or on a DynamoDB table.
 
 mod admin;
 mod backend;
+mod brands_admin;
 mod cli;
 mod dlq;
 mod partner;
@@ -27,6 +28,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Dynamodb(c) => admin::dynamodb(c).await,
         cli::Command::Partner(c) => partner::partner(c).await,
         cli::Command::Dlq(c) => dlq::dlq(c).await,
+        cli::Command::Brand(c) => brands_admin::brand(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())
