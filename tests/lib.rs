@@ -173,7 +173,8 @@ fn nonce() -> String {
 impl Client {
     /// The raw body of a signed request for `data` (serialised compactly).
     pub fn body(&self, data: &Value) -> String {
-        let data_text = serde_json::to_string(data).expect("json");
+        // Decision 2: a null `data` is signed as the empty string.
+        let data_text = if data.is_null() { String::new() } else { serde_json::to_string(data).expect("json") };
         self.body_raw(&data_text, &now_local(), &nonce(), None)
     }
 
