@@ -222,7 +222,7 @@ impl SiteLink for Hub {
         unknown.ok_or_else(|| SiteError::Offline(branch.to_string()))
     }
 
-    async fn config_changed(&self, branch: &str) {
+    async fn config_changed(&self, _ctx: &Ctx, branch: &str) {
         if let Some(m) = lock(&self.tables).conns.get(branch) {
             for c in m.values() {
                 c.config.notify_one();

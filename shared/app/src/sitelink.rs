@@ -230,7 +230,7 @@ pub async fn site_config(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteConfig> {
 /// get the change now instead of at the next refresh. Never fails the caller:
 /// the card is already saved, and the refresh catches up on a missed push.
 pub async fn card_changed(ctx: &Ctx, branch: &str) {
-    ctx.sites.config_changed(branch).await;
+    ctx.sites.config_changed(ctx, branch).await;
 }
 
 /// [`card_changed`] when the card write `done` succeeded; answers `done`.

@@ -48,7 +48,7 @@ pub trait SiteLink: Send + Sync + 'static {
     /// cancelled or re-plated): its connected agents should get it now, not
     /// at the next periodic refresh. Best effort; the refresh stays as the
     /// safety net, so a link that cannot push does nothing.
-    async fn config_changed(&self, _branch: &str) {}
+    async fn config_changed(&self, _ctx: &crate::Ctx, _branch: &str) {}
 }
 
 /// The link used where no site can be reached (tests, functions without one).

@@ -167,7 +167,7 @@ impl onecard_core::sitelink::SiteLink for Changes {
     async fn command(&self, branch: &str, _c: onecard_core::sitelink::Command, _t: std::time::Duration) -> Result<onecard_core::sitelink::Ack, onecard_core::sitelink::SiteError> {
         Err(onecard_core::sitelink::SiteError::Offline(branch.into()))
     }
-    async fn config_changed(&self, branch: &str) {
+    async fn config_changed(&self, _ctx: &Ctx, branch: &str) {
         self.0.lock().unwrap().push(branch.to_string());
     }
 }
