@@ -392,6 +392,29 @@ impl Link {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn an_uplink_over_the_frame_limit_is_refused_locally_not_left_to_block_the_outbox() {
+        let (link, _rx) = Link::start(LinkConfig {
+            url: "ws://127.0.0.1:9/ws".into(),
+            branch: "1001".into(),
+            agent_id: "A1".into(),
+            secret: "s".into(),
+            heartbeat: Duration::from_secs(30),
+            planned_reconnect: Duration::from_secs(3600),
+            silence_limit: Duration::from_secs(90),
+            backoff_base: Duration::from_secs(5),
+            backoff_cap: Duration::from_secs(5),
+        });
+        let huge = serde_json::json!({"licensePlate": "粤B12345", "note": "x".repeat(link::MAX_FRAME_BYTES)});
+        let r = link.uplink_with_id("A1-u-1", link::route::UPLOAD_INDATA, huge, Duration::from_secs(1)).await.unwrap();
+        assert_eq!((r.id.as_str(), r.code, r.status), ("A1-u-1", 100001, false));
+        assert!(r.message.contains("frame limit"), "{}", r.message);
+        // A frame that fits waits for the link as before.
+        let small = serde_json::json!({"licensePlate": "粤B12345"});
+        assert_eq!(link.uplink_with_id("A1-u-2", link::route::UPLOAD_INDATA, small, Duration::from_secs(1)).await, Err(LinkError::Down));
+        assert!(!link.send_ack(Ack { id: "c".into(), ok: true, code: 200, message: "m".repeat(link::MAX_FRAME_BYTES) }));
+    }
+
     #[test]
     fn backoff_grows_with_jitter_and_caps() {
         let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));

@@ -141,3 +141,13 @@ async fn an_ack_from_another_connection_does_not_answer_the_command() {
     hub.deliver_ack("s-sent", ack(620));
     assert_eq!(rx.try_recv().unwrap().code, 620);
 }
+
+#[test]
+fn the_hub_never_queues_a_frame_over_32_kib() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let reply = |n: usize| Msg::Reply(link::Reply { id: "u".into(), status: true, code: 200, message: String::new(), time: String::new(), data: json!({"x": "y".repeat(n)}) });
+    assert!(!send(&tx, &reply(link::MAX_FRAME_BYTES)));
+    assert!(rx.try_recv().is_err(), "nothing was queued");
+    assert!(send(&tx, &reply(100)));
+    assert!(rx.try_recv().is_ok());
+}
