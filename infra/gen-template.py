@@ -96,6 +96,58 @@ Parameters:
     Default: 30
     AllowedValues: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
     Description: Days the functions' and the HTTP API's logs are kept.
+  HttpThrottleBurst:
+    Type: Number
+    Default: 500
+    MinValue: 1
+    Description: Burst of requests the HTTP API stage accepts at once (DefaultRouteSettings ThrottlingBurstLimit); above it callers get 429.
+  HttpThrottleRate:
+    Type: Number
+    Default: 200
+    MinValue: 1
+    Description: Steady requests per second of the HTTP API stage (ThrottlingRateLimit).
+  WsThrottleBurst:
+    Type: Number
+    Default: 200
+    MinValue: 1
+    Description: Burst of WebSocket messages (connects included) the agents' stage accepts at once.
+  WsThrottleRate:
+    Type: Number
+    Default: 100
+    MinValue: 1
+    Description: Steady WebSocket messages per second of the agents' stage (one agent sends a heartbeat every 30 s plus its lane traffic).
+  HttpReservedConcurrency:
+    Type: Number
+    Default: 0
+    MinValue: 0
+    Description: Reserved concurrency of EACH HTTP function; 0 leaves them unreserved (an account's unreserved pool must keep 100, and new accounts have a limit of 10).
+  WsReservedConcurrency:
+    Type: Number
+    Default: 0
+    MinValue: 0
+    Description: Reserved concurrency of the site agents' function, so an API burst cannot starve the lanes; 0 leaves it unreserved.
+  PushReservedConcurrency:
+    Type: Number
+    Default: 0
+    MinValue: 0
+    Description: Reserved concurrency of the push function, which also caps the parallel pushes to partners; 0 leaves it unreserved.
+
+Conditions:
+  ReserveHttp:
+    Fn::Not:
+      - Fn::Equals:
+          - Ref: HttpReservedConcurrency
+          - 0
+  ReserveWs:
+    Fn::Not:
+      - Fn::Equals:
+          - Ref: WsReservedConcurrency
+          - 0
+  ReservePush:
+    Fn::Not:
+      - Fn::Equals:
+          - Ref: PushReservedConcurrency
+          - 0
 
 Globals:
   Function:
@@ -179,6 +231,11 @@ Resources:
     Type: AWS::Serverless::HttpApi
     Properties:
       Description: OneCard chapter 5 API - POST /api.aspx/ROUTE (and the routes the spec prints as paths)
+      DefaultRouteSettings:
+        ThrottlingBurstLimit:
+          Ref: HttpThrottleBurst
+        ThrottlingRateLimit:
+          Ref: HttpThrottleRate
       AccessLogSettings:
         DestinationArn:
           Fn::GetAtt: [HttpApiAccessLogs, Arn]
@@ -224,6 +281,11 @@ HTTP_FUNCTION = """\
       Handler: bootstrap
       Runtime: provided.al2023
       Architectures: [arm64]
+      ReservedConcurrentExecutions:
+        Fn::If:
+          - ReserveHttp
+          - Ref: HttpReservedConcurrency
+          - Ref: AWS::NoValue
       LoggingConfig:
         LogGroup:
           Ref: {stem}Logs
@@ -293,6 +355,11 @@ REST = """\
       Runtime: provided.al2023
       Architectures: [arm64]
       Timeout: 60
+      ReservedConcurrentExecutions:
+        Fn::If:
+          - ReservePush
+          - Ref: PushReservedConcurrency
+          - Ref: AWS::NoValue
       LoggingConfig:
         LogGroup:
           Ref: PushLogs
@@ -353,16 +420,24 @@ REST = """\
       BuildProperties:
         Binary: ws
     Properties:
-      Description: Site agents over the WebSocket API ($connect, $disconnect, $default)
+      Description: Site agents over the WebSocket API ($connect, $disconnect, $default) and the sweep of sockets without hello (schedule)
       CodeUri: .
       Handler: bootstrap
       Runtime: provided.al2023
       Architectures: [arm64]
+      # A scheduled sweep runs ONECARD_WS_SWEEP_PASSES passes 10 s apart.
+      Timeout: 60
+      ReservedConcurrentExecutions:
+        Fn::If:
+          - ReserveWs
+          - Ref: WsReservedConcurrency
+          - Ref: AWS::NoValue
       LoggingConfig:
         LogGroup:
           Ref: WsLogs
       Environment:
         Variables:
+          ONECARD_WS_SWEEP_PASSES: "5"
           ONECARD_QUEUE_URL:
             Ref: Queue
           ONECARD_WS_ENDPOINT:
@@ -380,6 +455,13 @@ REST = """\
               Action: execute-api:ManageConnections
               Resource:
                 Fn::Sub: "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WsApi}/${Stage}/*/@connections/*"
+      Events:
+        Sweep:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 minute)
+            Description: Closes agent sockets that sent no hello within 10 s (DeleteConnection)
+            Enabled: true
 
   WsLogs:
     Type: AWS::Logs::LogGroup
@@ -460,6 +542,11 @@ REST = """\
       DeploymentId:
         Ref: WsDeployment
       Description: OneCard site agents
+      DefaultRouteSettings:
+        ThrottlingBurstLimit:
+          Ref: WsThrottleBurst
+        ThrottlingRateLimit:
+          Ref: WsThrottleRate
 
   WsPermission:
     Type: AWS::Lambda::Permission

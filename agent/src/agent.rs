@@ -96,7 +96,7 @@ impl Agent {
         let cached = store.load().unwrap_or_default();
         let site = Site { monthly: MonthlyList::new(&cached.monthly_plates), cfg: cached };
 
-        let (link, inbound) = Link::start(LinkConfig {
+        let (link, inbound) = Link::start_holding(Some(&site.cfg), LinkConfig {
             url: cfg.cloud.clone(),
             branch: cfg.branch.clone(),
             agent_id: cfg.agent_id.clone(),

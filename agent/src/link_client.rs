@@ -3,7 +3,8 @@
 //! Gateway's 2-hour cut, and re-dialled with capped, jittered backoff.
 
 use futures::{SinkExt, StreamExt};
-use onecard_core::link::{self, Beat, Bye, Hello, Msg, Reply, SiteConfig, Uplink};
+use onecard_core::link::sync::{Assembler, Fed};
+use onecard_core::link::{self, Beat, Bye, Hello, Msg, Reply, Resync, SiteConfig, Uplink};
 use onecard_core::sitelink::{Ack, Command};
 use rand::Rng;
 use serde_json::Value;
@@ -34,6 +35,7 @@ pub enum Inbound {
     Up,
     Down,
     Command(Command),
+    /// The whole configuration, once a sync (chunked or delta) is complete.
     SiteConfig(SiteConfig),
 }
 
@@ -45,6 +47,8 @@ pub enum LinkError {
     Timeout(Duration),
     #[error("connection lost before the reply")]
     Lost,
+    #[error("frame of {0} bytes exceeds the WebSocket frame limit")]
+    TooLarge(usize),
 }
 
 struct Shared {
@@ -53,6 +57,8 @@ struct Shared {
     up: watch::Sender<bool>,
     seq: AtomicU64,
     connects: AtomicU64,
+    /// The site configuration held, and the parts of a sync in progress.
+    sync: Mutex<Assembler>,
 }
 
 #[derive(Clone)]
@@ -99,6 +105,13 @@ impl Link {
     /// Starts the connection task. The receiver gets commands, site configs and
     /// up/down changes in arrival order.
     pub fn start(cfg: LinkConfig) -> (Link, mpsc::UnboundedReceiver<Inbound>) {
+        Link::start_holding(None, cfg)
+    }
+
+    /// As [`Link::start`], for an agent that kept a site configuration: its
+    /// version goes in the hello, so an unchanged one is not sent again, and
+    /// the cloud's deltas apply to it.
+    pub fn start_holding(held: Option<&SiteConfig>, cfg: LinkConfig) -> (Link, mpsc::UnboundedReceiver<Inbound>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (up, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -107,6 +120,7 @@ impl Link {
             up,
             seq: AtomicU64::new(0),
             connects: AtomicU64::new(0),
+            sync: Mutex::new(Assembler::new(held.filter(|c| !c.version.is_empty()))),
         });
         let link = Link { cfg: Arc::new(cfg), shared };
         let l = link.clone();
@@ -131,15 +145,24 @@ impl Link {
         format!("{}-{kind}-{}", self.cfg.agent_id, self.shared.seq.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    fn send_msg(&self, m: &Msg) -> bool {
+    /// The version of the site configuration held (empty: none).
+    pub fn config_version(&self) -> String {
+        lock(&self.shared.sync).version().to_string()
+    }
+
+    fn send_msg(&self, m: &Msg) -> Result<(), LinkError> {
+        let text = link::encode_frame(m).map_err(|e| {
+            tracing::error!(error = %e, "frame not sent");
+            LinkError::TooLarge(e.bytes)
+        })?;
         match lock(&self.shared.conn).as_ref() {
-            Some(tx) => tx.send(Message::text(link::encode(m))).is_ok(),
-            None => false,
+            Some(tx) if tx.send(Message::text(text)).is_ok() => Ok(()),
+            _ => Err(LinkError::Down),
         }
     }
 
     pub fn send_ack(&self, ack: Ack) -> bool {
-        self.send_msg(&Msg::Ack(ack))
+        self.send_msg(&Msg::Ack(ack)).is_ok()
     }
 
     pub async fn uplink(&self, route: &str, data: Value, timeout: Duration) -> Result<Reply, LinkError> {
@@ -152,9 +175,28 @@ impl Link {
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(id.to_string(), tx);
         let msg = Msg::Uplink(Uplink { id: id.to_string(), route: route.to_string(), data });
-        if !self.send_msg(&msg) {
-            lock(&self.shared.pending).remove(id);
-            return Err(LinkError::Down);
+        match self.send_msg(&msg) {
+            Ok(()) => {}
+            Err(LinkError::TooLarge(bytes)) => {
+                lock(&self.shared.pending).remove(id);
+                // No resend can ever fit, so waiting would block every record
+                // queued behind it: answer as the cloud answers bad input, with
+                // the whole record in the log.
+                let Msg::Uplink(up) = msg else { unreachable!() };
+                tracing::error!(id, route, bytes, data = %up.data, "uplink over the frame limit refused");
+                return Ok(Reply {
+                    id: id.to_string(),
+                    status: false,
+                    code: onecard_core::Code::BAD_INPUT.0,
+                    message: format!("record of {bytes} bytes exceeds the {}-byte site link frame limit", link::MAX_FRAME_BYTES),
+                    time: crate::now_text(),
+                    data: Value::Null,
+                });
+            }
+            Err(e) => {
+                lock(&self.shared.pending).remove(id);
+                return Err(e);
+            }
         }
         let res = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(r)) => Ok(r),
@@ -212,7 +254,12 @@ impl Link {
         let nonce = rand::thread_rng().gen_range(100_000u64..1_000_000_000).to_string();
         let mut hello = Hello::new_signed(&cfg.branch, &cfg.agent_id, &crate::now_text(), &nonce, cfg.secret.expose());
         hello.software = format!("onecard-agent {}", env!("CARGO_PKG_VERSION"));
-        sink.send(Message::text(link::encode(&Msg::Hello(hello)))).await?;
+        {
+            let mut sync = lock(&self.shared.sync);
+            sync.reset_pending();
+            hello.config_version = sync.version().to_string();
+        }
+        sink.send(Message::text(link::encode_frame(&Msg::Hello(hello))?)).await?;
 
         let mut heartbeat = cfg.heartbeat;
         let welcome_deadline = Instant::now() + Duration::from_secs(10);
@@ -268,11 +315,11 @@ impl Link {
                     };
                     match link::decode(&text) {
                         Ok(Msg::Ping(b)) => {
-                            let _ = out_tx.send(Message::text(link::encode(&Msg::Pong(Beat { seq: b.seq, time: crate::now_text() }))));
+                            let _ = out_tx.send(Message::text(link::encode_frame(&Msg::Pong(Beat { seq: b.seq, time: crate::now_text() }))?));
                         }
                         Ok(Msg::Pong(_)) => {}
                         Ok(Msg::Command(c)) => { let _ = inbound.send(Inbound::Command(c)); }
-                        Ok(Msg::SiteConfig(s)) => { let _ = inbound.send(Inbound::SiteConfig(s)); }
+                        Ok(Msg::SiteConfig(s)) => self.site_config(s, inbound, &out_tx),
                         Ok(Msg::Reply(r)) => {
                             let waiter = lock(&self.shared.pending).remove(&r.id);
                             match waiter {
@@ -298,7 +345,7 @@ impl Link {
                     }
                     beat_seq += 1;
                     let ping = Msg::Ping(Beat { seq: beat_seq, time: crate::now_text() });
-                    if let Err(e) = sink.send(Message::text(link::encode(&ping))).await {
+                    if let Err(e) = sink.send(Message::text(link::encode_frame(&ping)?)).await {
                         return Ok(Ended::Lost(e.to_string()));
                     }
                 }
@@ -310,7 +357,7 @@ impl Link {
                     if idle || draining.is_some_and(|d| Instant::now() >= d) {
                         *lock(&self.shared.conn) = None;
                         let bye = Msg::Bye(Bye { reason: "planned".into() });
-                        let _ = sink.send(Message::text(link::encode(&bye))).await;
+                        let _ = sink.send(Message::text(link::encode_frame(&bye)?)).await;
                         let _ = sink.close().await;
                         return Ok(Ended::Planned);
                     }
@@ -320,9 +367,53 @@ impl Link {
     }
 }
 
+impl Link {
+    /// One `siteconfig` frame: a complete sync goes to the agent whole; one
+    /// that does not add up asks the cloud for everything.
+    fn site_config(&self, frame: SiteConfig, inbound: &mpsc::UnboundedSender<Inbound>, out: &mpsc::UnboundedSender<Message>) {
+        let fed = lock(&self.shared.sync).feed(frame);
+        match fed {
+            Fed::Waiting => {}
+            Fed::Applied(cfg) => {
+                let _ = inbound.send(Inbound::SiteConfig(cfg));
+            }
+            Fed::Resync(why) => {
+                let version = self.config_version();
+                tracing::warn!(why, held = %version, "site configuration delta not applied; asking for all of it");
+                if let Ok(text) = link::encode_frame(&Msg::Resync(Resync { version })) {
+                    let _ = out.send(Message::text(text));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_uplink_over_the_frame_limit_is_refused_locally_not_left_to_block_the_outbox() {
+        let (link, _rx) = Link::start(LinkConfig {
+            url: "ws://127.0.0.1:9/ws".into(),
+            branch: "1001".into(),
+            agent_id: "A1".into(),
+            secret: "s".into(),
+            heartbeat: Duration::from_secs(30),
+            planned_reconnect: Duration::from_secs(3600),
+            silence_limit: Duration::from_secs(90),
+            backoff_base: Duration::from_secs(5),
+            backoff_cap: Duration::from_secs(5),
+        });
+        let huge = serde_json::json!({"licensePlate": "粤B12345", "note": "x".repeat(link::MAX_FRAME_BYTES)});
+        let r = link.uplink_with_id("A1-u-1", link::route::UPLOAD_INDATA, huge, Duration::from_secs(1)).await.unwrap();
+        assert_eq!((r.id.as_str(), r.code, r.status), ("A1-u-1", 100001, false));
+        assert!(r.message.contains("frame limit"), "{}", r.message);
+        // A frame that fits waits for the link as before.
+        let small = serde_json::json!({"licensePlate": "粤B12345"});
+        assert_eq!(link.uplink_with_id("A1-u-2", link::route::UPLOAD_INDATA, small, Duration::from_secs(1)).await, Err(LinkError::Down));
+        assert!(!link.send_ack(Ack { id: "c".into(), ok: true, code: 200, message: "m".repeat(link::MAX_FRAME_BYTES) }));
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_caps() {

@@ -66,6 +66,12 @@ pub struct ServeArgs {
     /// Do not start the simulated demo site (agent A1 of branch 1001).
     #[arg(long)]
     pub no_demo_site: bool,
+    /// Seed the demo branch, caller and site agent (whose secrets are
+    /// published in the README) into an empty store. A local data dir is
+    /// seeded without it; a DynamoDB table only with it, because a table is
+    /// shared and reachable beyond this machine.
+    #[arg(long)]
+    pub demo: bool,
     /// SQS queue URL for outbound events (default: the embedded queue).
     #[arg(long)]
     pub sqs_queue_url: Option<String>,

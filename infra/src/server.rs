@@ -28,10 +28,10 @@ pub struct AppState {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.store).await?;
-    if config::seed_demo(&*store).await? {
+    if seed_demo_if_wanted(&*store, &args).await? {
         print_demo();
     }
-    let demo_site = match args.no_demo_site {
+    let demo_site = match args.no_demo_site || !wants_demo(&args) {
         true => None,
         false => config::get_branch(&*store, config::DEMO_BRANCH).await?,
     };
@@ -183,4 +183,60 @@ fn print_demo() {
     println!("  lanes   deviceID 1 / C0000001 / 入口1 (entry), deviceID 2 / C0000002 / 出口1 (exit)");
     println!("  caller  from={} secret={} (every group of branch {})", config::DEMO_CALLER, config::DEMO_SECRET, config::DEMO_BRANCH);
     println!("  site    agent {} secret={}", config::DEMO_AGENT, config::DEMO_AGENT_SECRET);
+}
+
+/// The demo data (with its published secrets) goes into a local data dir,
+/// which only this machine reaches, but into a DynamoDB table only on request.
+fn wants_demo(args: &ServeArgs) -> bool {
+    args.demo || args.store.dynamodb_table.is_none()
+}
+
+/// Seeds the demo branch, caller and agent into an empty store when
+/// [`wants_demo`]; answers whether it seeded.
+async fn seed_demo_if_wanted(store: &dyn onecard_core::store::ItemStore, args: &ServeArgs) -> anyhow::Result<bool> {
+    if !wants_demo(args) {
+        if config::list_branches(store).await?.is_empty() {
+            tracing::warn!("empty DynamoDB table and no --demo: nothing seeded; add a branch, callers and agents with the admin commands");
+        }
+        return Ok(false);
+    }
+    Ok(config::seed_demo(store).await?)
+}
+
+#[cfg(test)]
+mod demo_seed_tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use onecard_core::memstore::MemStore;
+
+    fn serve_args(argv: &[&str]) -> ServeArgs {
+        let mut full = vec!["onecard", "serve"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).unwrap().command {
+            Command::Serve(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dynamodb_table_gets_the_demo_secrets_only_with_demo() {
+        let table = MemStore::new();
+        assert!(!seed_demo_if_wanted(&table, &serve_args(&["--dynamodb-table", "prod"])).await.unwrap());
+        assert!(config::list_branches(&table).await.unwrap().is_empty());
+        assert!(config::get_site(&table, config::DEMO_BRANCH, config::DEMO_AGENT).await.unwrap().is_none(), "no demo agent secret");
+        assert!(!wants_demo(&serve_args(&["--dynamodb-table", "prod"])), "and no demo site connecting to it");
+
+        assert!(seed_demo_if_wanted(&table, &serve_args(&["--dynamodb-table", "dev", "--demo"])).await.unwrap());
+        assert!(config::get_site(&table, config::DEMO_BRANCH, config::DEMO_AGENT).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_fresh_data_dir_is_seeded_as_the_readme_promises() {
+        let dir = MemStore::new();
+        assert!(seed_demo_if_wanted(&dir, &serve_args(&["--data-dir", "/tmp/x"])).await.unwrap());
+        assert_eq!(config::list_branches(&dir).await.unwrap().len(), 1);
+        // Seeding is for empty stores only.
+        assert!(!seed_demo_if_wanted(&dir, &serve_args(&[])).await.unwrap());
+    }
 }

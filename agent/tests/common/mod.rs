@@ -52,6 +52,7 @@ pub fn site_config() -> SiteConfig {
         ],
         monthly_plates: vec![MonthlyPlate { plate_no: "浙A88888".into(), ..Default::default() }],
         offline: Some(OfflinePolicy::default()),
+        ..Default::default()
     }
 }
 

@@ -55,6 +55,22 @@ impl Default for HubConfig {
 struct Conn {
     session: String,
     out: mpsc::UnboundedSender<Message>,
+    /// Woken when the branch's configuration changed (a card), so the
+    /// session syncs it now instead of at the next refresh.
+    config: Arc<tokio::sync::Notify>,
+}
+
+/// Queues a frame on a connection's writer. A frame over the 32 KiB limit is
+/// logged and not sent (API Gateway would drop the connection for it, and an
+/// agent must see the same limits behind the local hub).
+fn send(out: &mpsc::UnboundedSender<Message>, m: &Msg) -> bool {
+    match link::encode_frame(m) {
+        Ok(text) => out.send(Message::Text(text.into())).is_ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "frame not sent");
+            false
+        }
+    }
 }
 
 #[derive(Default)]
@@ -129,12 +145,19 @@ impl Hub {
         t.waiting.retain(|_, (s, _)| s != session);
     }
 
-    /// An ack arrived: wake its waiter. Late acks (after the timeout) find nobody.
-    fn deliver_ack(&self, ack: Ack) {
-        let waiter = lock(&self.tables).waiting.remove(&ack.id);
-        match waiter {
-            Some((_, w)) => {
-                let _ = w.send(ack);
+    /// An ack arrived on `session`: wake its waiter. Late acks (after the
+    /// timeout) find nobody; an ack from a connection other than the one the
+    /// command went out on is not the device's answer and is ignored.
+    fn deliver_ack(&self, session: &str, ack: Ack) {
+        let mut t = lock(&self.tables);
+        match t.waiting.get(&ack.id) {
+            Some((s, _)) if s != session => {
+                tracing::warn!(id = %ack.id, from = session, sent_on = %s, "ack from another connection ignored");
+            }
+            Some(_) => {
+                if let Some((_, w)) = t.waiting.remove(&ack.id) {
+                    let _ = w.send(ack);
+                }
             }
             None => tracing::debug!(id = %ack.id, "ack for no waiting command (late or unknown)"),
         }
@@ -148,7 +171,7 @@ impl Hub {
     async fn ask(&self, conn: &Conn, cmd: &Command, deadline: tokio::time::Instant) -> Result<Ack, Asked> {
         let (tx, rx) = oneshot::channel();
         lock(&self.tables).waiting.insert(cmd.id.clone(), (conn.session.clone(), tx));
-        if conn.out.send(Message::Text(link::encode(&Msg::Command(cmd.clone())).into())).is_err() {
+        if !send(&conn.out, &Msg::Command(cmd.clone())) {
             self.forget(&cmd.id);
             return Err(Asked::Gone);
         }
@@ -197,6 +220,14 @@ impl SiteLink for Hub {
         }
         // Every agent said "not mine": the device is unknown at this site.
         unknown.ok_or_else(|| SiteError::Offline(branch.to_string()))
+    }
+
+    async fn config_changed(&self, _ctx: &Ctx, branch: &str) {
+        if let Some(m) = lock(&self.tables).conns.get(branch) {
+            for c in m.values() {
+                c.config.notify_one();
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! One agent's WebSocket, from `hello` to close.
 
-use super::{config_push::ConfigPush, Conn, Hub};
+use super::{config_push::ConfigPush, send, Conn, Hub};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use onecard_core::config::Branch;
@@ -10,8 +10,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+/// Refusals go straight to the sink, before the writer exists.
 fn text(m: &Msg) -> Message {
-    Message::Text(link::encode(m).into())
+    Message::Text(link::encode_frame(m).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "refusal too large; sent without its message");
+        link::encode(&Msg::Refused(Refused { code: 100001, message: String::new() }))
+    }).into())
 }
 
 pub(super) async fn run(hub: Arc<Hub>, socket: WebSocket) {
@@ -54,13 +58,18 @@ pub(super) async fn run(hub: Arc<Hub>, socket: WebSocket) {
         let _ = sink.close().await;
     });
 
-    let _ = out.send(text(&Msg::Welcome(onecard_app::sitelink::welcome(&ctx, &branch, &agent, &session))));
-    let mut config = ConfigPush::default();
+    send(&out, &Msg::Welcome(onecard_app::sitelink::welcome(&ctx, &branch, &agent, &session)));
+    let mut config = ConfigPush::new(&hello.config_version);
+    let changed = Arc::new(tokio::sync::Notify::new());
+    // Registered before the first sync, so a card changed meanwhile still
+    // wakes this session.
+    let conn = Conn { session: session.clone(), out: out.clone(), config: changed.clone() };
+    let replaced = hub.register(&branch.branchno, &agent, conn);
     config.refresh(&ctx, &branch.branchno, &out).await;
 
-    if let Some(old) = hub.register(&branch.branchno, &agent, Conn { session: session.clone(), out: out.clone() }) {
+    if let Some(old) = replaced {
         tracing::info!(branch = %branch.branchno, agent, old = %old.session, new = %session, "agent reconnected; closing its older connection");
-        let _ = old.out.send(text(&Msg::Bye(Bye { reason: "replaced by a newer connection".into() })));
+        send(&old.out, &Msg::Bye(Bye { reason: "replaced by a newer connection".into() }));
         let _ = old.out.send(Message::Close(Some(CloseFrame { code: 4000, reason: "replaced".into() })));
     }
     tracing::info!(branch = %branch.branchno, agent, session, software = %hello.software, "agent connected");
@@ -85,10 +94,15 @@ pub(super) async fn run(hub: Arc<Hub>, socket: WebSocket) {
                 };
                 match link::decode(t.as_str()) {
                     Ok(Msg::Ping(b)) => {
-                        let _ = out.send(text(&Msg::Pong(Beat { seq: b.seq, time: time::format(time::to_local(ctx.clock.now(), &branch.tz)) })));
+                        send(&out, &Msg::Pong(Beat { seq: b.seq, time: time::format(time::to_local(ctx.clock.now(), &branch.tz)) }));
                     }
                     Ok(Msg::Pong(_)) => {}
-                    Ok(Msg::Ack(a)) => hub.deliver_ack(a),
+                    Ok(Msg::Ack(a)) => hub.deliver_ack(&session, a),
+                    Ok(Msg::Resync(r)) => {
+                        tracing::warn!(agent, held = %r.version, "agent asked for a full site configuration");
+                        config.resync();
+                        config.refresh(&ctx, &branch.branchno, &out).await;
+                    }
                     Ok(Msg::Uplink(up)) => {
                         // Each uplink runs on its own task: a slow handler must not hold
                         // up acks for commands that other requests are waiting on.
@@ -97,7 +111,12 @@ pub(super) async fn run(hub: Arc<Hub>, socket: WebSocket) {
                             let route = up.route.clone();
                             let reply = onecard_app::sitelink::serve_uplink(&ctx, &reg, &b, &a, up).await;
                             tracing::debug!(branch = %b, agent = %a, route, id = %reply.id, code = reply.code, "uplink served");
-                            let _ = out.send(text(&Msg::Reply(reply)));
+                            if !send(&out, &Msg::Reply(reply.clone())) {
+                                // Too big for a frame: the agent must not wait for
+                                // a reply that never comes, nor take it as success.
+                                let fail = link::Reply { status: false, code: onecard_core::Code::SYSTEM.0, message: "reply too large for the site link".into(), data: serde_json::Value::Null, ..reply };
+                                send(&out, &Msg::Reply(fail));
+                            }
                         });
                     }
                     Ok(Msg::Bye(b)) => break format!("agent said bye: {}", b.reason),
@@ -107,6 +126,7 @@ pub(super) async fn run(hub: Arc<Hub>, socket: WebSocket) {
                 }
             }
             _ = refresh.tick() => config.refresh(&ctx, &branch.branchno, &out).await,
+            _ = changed.notified() => config.refresh(&ctx, &branch.branchno, &out).await,
             _ = check.tick() => {
                 if last_heard.elapsed() > hub.cfg.silence_limit {
                     break format!("silent for {} s", last_heard.elapsed().as_secs());

@@ -10,13 +10,17 @@ use onecard_core::Ports;
 use serde_json::json;
 
 async fn hub() -> (Arc<Hub>, u16) {
+    hub_with(HubConfig { config_refresh: Duration::from_millis(200), ..HubConfig::default() }).await
+}
+
+async fn hub_with(cfg: HubConfig) -> (Arc<Hub>, u16) {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("onecard-hub-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.join("s.db")).unwrap());
     config::seed_demo(&*store).await.unwrap();
     let queue = Arc::new(EmbeddedQueue::open(&dir.join("q.db")).unwrap());
-    let hub = Hub::new(HubConfig { config_refresh: Duration::from_millis(200), ..HubConfig::default() });
+    let hub = Hub::new(cfg);
     let ctx = Ctx::new(Ports { store, queue, sites: hub.clone(), clock: Arc::new(SystemClock) });
     onecard_app::seed_demo(&ctx).await.unwrap();
     hub.attach(ctx, Arc::new(onecard_app::registry()));
@@ -42,8 +46,12 @@ async fn hub_state(hub: &Hub) -> Vec<(String, usize)> {
 
 /// The agent's link client; its clock must read the branch's zone.
 fn agent(port: u16, secret: &str) -> (Link, tokio::sync::mpsc::UnboundedReceiver<Inbound>) {
+    agent_holding(port, secret, None)
+}
+
+fn agent_holding(port: u16, secret: &str, held: Option<&onecard_core::link::SiteConfig>) -> (Link, tokio::sync::mpsc::UnboundedReceiver<Inbound>) {
     demo::use_branch_zone("Asia/Shanghai");
-    Link::start(LinkConfig {
+    Link::start_holding(held, LinkConfig {
         url: format!("ws://127.0.0.1:{port}/ws"),
         branch: "1001".into(),
         agent_id: "A1".into(),
@@ -158,3 +166,5 @@ async fn a_dropped_connection_fails_its_commands_at_once() {
     assert!(matches!(res, Err(SiteError::Offline(_))), "{res:?}");
     assert!(t0.elapsed() < Duration::from_secs(4), "took {:?}", t0.elapsed());
 }
+
+mod sync;

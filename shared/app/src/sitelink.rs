@@ -6,6 +6,7 @@
 
 use crate::keys;
 use onecard_core::config::{self, Branch};
+use onecard_core::link::sync::SiteState;
 use onecard_core::link::{route, Hello, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
 use onecard_core::store::{Cond, Item, StoreError};
 use onecard_core::idempotency::{self, RequestKey};
@@ -203,44 +204,41 @@ pub async fn adapt_input(ctx: &Ctx, branch: &str, route_name: &str, data: Value)
     Value::Object(m)
 }
 
-/// The configuration an agent needs to run its lanes, offline included. The
-/// version is a digest of the content, so an unchanged configuration is not
-/// sent again.
-pub async fn site_config(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteConfig> {
-    let mut monthly: Vec<MonthlyPlate> = crate::cards::monthly_plates(ctx, &branch.branchno)
-        .await?
-        .into_iter()
-        .map(|(plate, valid_to)| MonthlyPlate {
-            plate_no: onecard_core::fields::normalize_plate(&plate),
-            valid_from: String::new(),
-            valid_to: time::format(valid_to),
-            areas: Vec::new(),
-        })
-        .collect();
-    monthly.sort_by(|a, b| a.plate_no.cmp(&b.plate_no).then(a.valid_to.cmp(&b.valid_to)));
-    monthly.dedup_by(|a, b| a.plate_no == b.plate_no && a.valid_to == b.valid_to);
-    let mut cfg = SiteConfig {
-        version: String::new(),
-        controllers: branch.controllers.clone(),
-        monthly_plates: monthly,
-        offline: Some(OfflinePolicy {
-            entry: branch.settings.offline_entry.clone(),
-            exit: branch.settings.offline_exit.clone(),
-        }),
-    };
-    cfg.version = digest(&serde_json::to_string(&cfg).unwrap_or_default());
-    Ok(cfg)
+/// The configuration an agent needs to run its lanes, offline included,
+/// indexed for syncing (`link::sync`): its version is a digest of the content,
+/// so an unchanged configuration is not sent again and a changed one goes out
+/// as the buckets that changed.
+pub async fn site_state(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteState> {
+    let monthly = crate::cards::monthly_plates(ctx, &branch.branchno).await?.into_iter().map(|(plate, valid_to)| MonthlyPlate {
+        plate_no: onecard_core::fields::normalize_plate(&plate),
+        valid_from: String::new(),
+        valid_to: time::format(valid_to),
+        areas: Vec::new(),
+    });
+    let offline = OfflinePolicy { entry: branch.settings.offline_entry.clone(), exit: branch.settings.offline_exit.clone() };
+    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)))
 }
 
-/// FNV-1a, 64 bit: stable across processes and builds (std's hasher is not),
-/// so two cloud instances give the same content the same version.
-fn digest(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// The whole configuration in one value (what an agent ends up holding).
+pub async fn site_config(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteConfig> {
+    let state = site_state(ctx, branch).await?;
+    Ok(state.to_config(&state.version()))
+}
+
+/// Called where a card that puts a plate on the agents' monthly list changes
+/// (issue, renewal, cancellation, plate change): the branch's connected agents
+/// get the change now instead of at the next refresh. Never fails the caller:
+/// the card is already saved, and the refresh catches up on a missed push.
+pub async fn card_changed(ctx: &Ctx, branch: &str) {
+    ctx.sites.config_changed(ctx, branch).await;
+}
+
+/// [`card_changed`] when the card write `done` succeeded; answers `done`.
+pub async fn after_card_change<T>(ctx: &Ctx, branch: &str, done: ApiResult<T>) -> ApiResult<T> {
+    if done.is_ok() {
+        card_changed(ctx, branch).await;
     }
-    format!("{h:016x}")
+    done
 }
 
 #[cfg(test)]

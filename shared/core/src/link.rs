@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
+pub mod sync;
+
 /// Bumped only for changes an older peer cannot ignore.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -29,6 +31,12 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(30);
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(2);
 /// The peer is taken as gone after this long without any frame from it.
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(90);
+/// API Gateway refuses WebSocket frames over 32 KiB (and closes the socket),
+/// so no sender on either side may produce a bigger one.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+/// What a `siteconfig` chunk aims at: well below the limit, so a plate with a
+/// long area list cannot push a frame over it.
+pub const CHUNK_BUDGET: usize = 24 * 1024;
 
 /// Device actions the cloud sends in [`Command::action`]. Parameter structs
 /// below describe each one's `params`.
@@ -131,6 +139,9 @@ pub enum Msg {
     /// policy. Sent after `welcome` and again whenever any of them changes.
     #[serde(rename = "siteconfig")]
     SiteConfig(SiteConfig),
+    /// agent → cloud: "my copy does not add up, send me everything" (a delta
+    /// whose result does not match its version).
+    Resync(Resync),
     /// either way: "I am closing on purpose" (planned reconnect, shutdown).
     Bye(Bye),
 }
@@ -153,6 +164,10 @@ pub struct Hello {
     /// The agent's software build, for the operators.
     #[serde(default)]
     pub software: String,
+    /// Version of the site configuration the agent holds (empty: none). Not
+    /// signed: a wrong value costs only a full resend.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config_version: String,
 }
 
 impl Hello {
@@ -169,6 +184,7 @@ impl Hello {
             sign: String::new(),
             version: PROTOCOL_VERSION,
             software: String::new(),
+            config_version: String::new(),
         };
         h.sign = crate::sign::sign(secret, &h.signing_string());
         h
@@ -259,30 +275,61 @@ impl Reply {
     }
 }
 
+/// One frame of a site configuration sync (`sync` module). A branch with
+/// 20,000 monthly plates does not fit one 32 KiB frame, so a sync is `parts`
+/// frames sharing one `version`, applied when the last one arrived; and once
+/// the agent holds a copy, a change is sent as a `delta` that replaces only the
+/// plate buckets (`sync::bucket_of`) whose content changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SiteConfig {
-    /// Changes whenever the content changes (e.g. a timestamp or counter); the
-    /// agent logs it and keeps the newest.
+    /// Digest of the whole configuration after this sync (`sync::SiteState::version`).
     #[serde(default)]
     pub version: String,
+    /// Carried by the first part only.
     #[serde(default)]
     pub controllers: Vec<Controller>,
     /// Plates whose monthly card is valid now or later. Normalised as
-    /// `fields::normalize_plate` does.
+    /// `fields::normalize_plate` does. In a chunked sync, this part's share.
     #[serde(default)]
     pub monthly_plates: Vec<MonthlyPlate>,
-    /// Offline policy for temporary cars at entrances and exits.
+    /// Offline policy for temporary cars at entrances and exits (first part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<OfflinePolicy>,
+    /// 0-based index of this frame in its sync.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub part: u32,
+    /// Frames in the sync; 0 (absent) reads as 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub parts: u32,
+    /// false: the plates replace the agent's whole list. true: they replace
+    /// only the buckets named in `buckets`, and the controllers and policy of
+    /// the first part replace the agent's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delta: bool,
+    /// The buckets a delta replaces (plates of other buckets are kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<u32>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Resync {
+    /// The version the agent holds after giving up on the delta.
+    #[serde(default)]
+    pub version: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct MonthlyPlate {
     pub plate_no: String,
-    /// `yyyy-MM-dd HH:mm:ss`; empty = no bound.
-    #[serde(default)]
+    /// `yyyy-MM-dd HH:mm:ss`; empty = no bound (and left out of the frame:
+    /// with 20,000 plates every byte counts).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub valid_from: String,
     #[serde(default)]
     pub valid_to: String,
@@ -464,7 +511,7 @@ pub enum DecodeError {
 }
 
 const KNOWN: &[&str] =
-    &["hello", "welcome", "refused", "ping", "pong", "command", "ack", "uplink", "reply", "siteconfig", "bye"];
+    &["hello", "welcome", "refused", "ping", "pong", "command", "ack", "uplink", "reply", "siteconfig", "resync", "bye"];
 
 pub fn decode(text: &str) -> Result<Msg, DecodeError> {
     let v: Value = serde_json::from_str(text).map_err(|_| DecodeError::NotAFrame)?;
@@ -475,9 +522,30 @@ pub fn decode(text: &str) -> Result<Msg, DecodeError> {
     serde_json::from_value(v).map_err(|e| DecodeError::Bad { kind, reason: e.to_string() })
 }
 
+/// The text of a frame, whatever its size. Senders use [`encode_frame`].
 pub fn encode(msg: &Msg) -> String {
     // Every variant is plain data with string keys; serialisation cannot fail.
     serde_json::to_string(msg).unwrap_or_else(|_| "{}".into())
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("'{kind}' frame of {bytes} bytes exceeds the {limit}-byte WebSocket frame limit; not sent")]
+pub struct FrameTooLarge {
+    pub kind: String,
+    pub bytes: usize,
+    pub limit: usize,
+}
+
+/// The text of a frame that may go on the wire: API Gateway drops the whole
+/// connection on a frame over [`MAX_FRAME_BYTES`], so such a frame is an error
+/// for the sender to log, never something to send.
+pub fn encode_frame(msg: &Msg) -> Result<String, FrameTooLarge> {
+    let text = encode(msg);
+    if text.len() > MAX_FRAME_BYTES {
+        let kind = serde_json::to_value(msg).ok().and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_string));
+        return Err(FrameTooLarge { kind: kind.unwrap_or_default(), bytes: text.len(), limit: MAX_FRAME_BYTES });
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -516,6 +584,30 @@ mod tests {
         ] {
             assert_eq!(decode(&encode(&m)).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn a_frame_over_32_kib_is_refused_by_the_encoder() {
+        let small = Msg::Reply(Reply { id: "u".into(), status: true, code: 200, message: String::new(), time: String::new(), data: json!({"x": "y"}) });
+        assert!(encode_frame(&small).is_ok());
+        let big = Msg::Reply(Reply { data: json!({"x": "y".repeat(MAX_FRAME_BYTES)}), ..match small { Msg::Reply(r) => r, _ => unreachable!() } });
+        let e = encode_frame(&big).unwrap_err();
+        assert_eq!(e.kind, "reply");
+        assert!(e.bytes > MAX_FRAME_BYTES);
+        // Exactly at the limit still goes: the bound is inclusive.
+        let pad = MAX_FRAME_BYTES - encode(&Msg::Bye(Bye { reason: String::new() })).len();
+        assert_eq!(encode_frame(&Msg::Bye(Bye { reason: "b".repeat(pad) })).unwrap().len(), MAX_FRAME_BYTES);
+        assert!(encode_frame(&Msg::Bye(Bye { reason: "b".repeat(pad + 1) })).is_err());
+    }
+
+    #[test]
+    fn hello_carries_the_held_config_version_outside_the_signature() {
+        let mut h = Hello::new_signed("1001", "A1", "2026-01-01 08:00:00", "42", "s3cret");
+        h.config_version = "abc".into();
+        assert!(h.verify("s3cret"));
+        let Msg::Hello(back) = decode(&encode(&Msg::Hello(h.clone()))).unwrap() else { panic!() };
+        assert_eq!(back.config_version, "abc");
+        assert_eq!(decode(r#"{"type":"resync","version":"v"}"#).unwrap(), Msg::Resync(Resync { version: "v".into() }));
     }
 
     #[test]

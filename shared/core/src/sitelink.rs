@@ -43,6 +43,12 @@ pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 #[async_trait]
 pub trait SiteLink: Send + Sync + 'static {
     async fn command(&self, branch: &str, cmd: Command, timeout: Duration) -> Result<Ack, SiteError>;
+
+    /// The branch's site configuration changed (a card issued, renewed,
+    /// cancelled or re-plated): its connected agents should get it now, not
+    /// at the next periodic refresh. Best effort; the refresh stays as the
+    /// safety net, so a link that cannot push does nothing.
+    async fn config_changed(&self, _ctx: &crate::Ctx, _branch: &str) {}
 }
 
 /// The link used where no site can be reached (tests, functions without one).

@@ -131,7 +131,8 @@ impl Clients {
         match &self.env.ws_endpoint {
             Some(endpoint) => {
                 let store: Arc<dyn ItemStore> = self.store.clone();
-                Arc::new(ApiGwLink::new(store, Arc::new(ManagementApi::lazy(endpoint))))
+                let poster: Arc<dyn onecard_adapters::apigw_link::Poster> = Arc::new(ManagementApi::lazy(endpoint));
+                Arc::new(ApiGwLink::new(store.clone(), poster.clone()).with_config_pusher(crate::ws::push::pusher(store, poster)))
             }
             None => Arc::new(NoSites),
         }

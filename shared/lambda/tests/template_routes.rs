@@ -271,3 +271,29 @@ fn the_table() {
     assert_eq!(p["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
     assert_eq!(t.resources_of_type("AWS::DynamoDB::Table").count(), 1, "one table");
 }
+
+#[test]
+fn stages_are_throttled_functions_can_reserve_concurrency_and_silent_sockets_are_swept() {
+    let t = template();
+    let http = &t.resource("HttpApi")["Properties"]["DefaultRouteSettings"];
+    assert_eq!(flat(&http["ThrottlingBurstLimit"]), "Ref:HttpThrottleBurst");
+    assert_eq!(flat(&http["ThrottlingRateLimit"]), "Ref:HttpThrottleRate");
+    let ws = &t.resource("WsStage")["Properties"]["DefaultRouteSettings"];
+    assert_eq!(flat(&ws["ThrottlingBurstLimit"]), "Ref:WsThrottleBurst");
+    assert_eq!(flat(&ws["ThrottlingRateLimit"]), "Ref:WsThrottleRate");
+    for p in ["HttpThrottleBurst", "HttpThrottleRate", "WsThrottleBurst", "WsThrottleRate"] {
+        assert!(t.doc["Parameters"][p]["Default"].as_i64().is_some_and(|d| d > 0), "{p}");
+    }
+    // Every function's reservation is a parameter, and 0 means "unreserved"
+    // (a reservation of 0 would stop the function).
+    for (_, f) in t.resources_of_type("AWS::Serverless::Function") {
+        let bin = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let r = flat(&f["Properties"]["ReservedConcurrentExecutions"]);
+        assert!(r.starts_with("Fn::If:Reserve") && r.ends_with("Ref:AWS::NoValue"), "{bin}: {r}");
+        let cond = r.trim_start_matches("Fn::If:").split(' ').next().unwrap();
+        assert!(!t.doc["Conditions"][cond].is_badvalue(), "{bin}: condition {cond}");
+    }
+    let sweep = &t.function("ws")["Properties"]["Events"]["Sweep"];
+    assert_eq!(sweep["Type"].as_str(), Some("Schedule"));
+    assert!(env(t.function("ws"), "ONECARD_WS_SWEEP_PASSES").parse::<u32>().is_ok());
+}

@@ -32,10 +32,11 @@ impl Poster for FakeGateway {
             Some(Agent::Acks(code)) => {
                 let Ok(Msg::Command(cmd)) = link::decode(&text) else { return Err(PostError::Other("not a command".into())) };
                 let reg = self.registry.clone();
+                let conn = connection_id.to_string();
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(30)).await;
                     let ack = Ack { id: cmd.id, ok: code == 200, code, message: String::new() };
-                    reg.store_ack(&ack).await.unwrap();
+                    reg.store_ack(&conn, &ack).await.unwrap();
                 });
                 Ok(())
             }
@@ -58,7 +59,7 @@ async fn setup(agents: &[(&str, &str, Agent)]) -> (ApiGwLink, Arc<FakeGateway>) 
     let registry = ConnRegistry::new(s.clone());
     let gw = Arc::new(FakeGateway { registry: registry.clone(), agents: Mutex::new(Vec::new()), posts: Mutex::new(Vec::new()) });
     for (conn, agent, behaviour) in agents {
-        registry.opened(conn).await.unwrap();
+        registry.opened(conn, now() + 10).await.unwrap();
         registry.authenticated(conn, "1001", agent).await.unwrap();
         gw.agents.lock().unwrap().push((conn.to_string(), *behaviour));
     }
@@ -80,7 +81,7 @@ async fn a_command_is_posted_and_its_ack_picked_up_from_the_store() {
     assert_eq!(posts[0].0, "c1");
     assert!(posts[0].1.contains(r#""type":"command""#));
     // Taken once: the ack item is gone.
-    assert!(link.registry().take_ack("k1").await.unwrap().is_none());
+    assert!(link.registry().take_ack("k1", "c1").await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -111,9 +112,9 @@ async fn gone_connections_are_forgotten_and_unknown_devices_passed_on() {
 async fn a_reconnect_replaces_and_a_late_disconnect_does_not_unregister_it() {
     let s = store();
     let reg = ConnRegistry::new(s);
-    reg.opened("old").await.unwrap();
+    reg.opened("old", now() + 10).await.unwrap();
     assert_eq!(reg.authenticated("old", "1001", "A1").await.unwrap(), None);
-    reg.opened("new").await.unwrap();
+    reg.opened("new", now() + 10).await.unwrap();
     let replaced = reg.authenticated("new", "1001", "A1").await.unwrap().unwrap();
     assert_eq!(replaced.connection_id, "old");
     // API Gateway reports the old socket's end after the new hello.
@@ -126,4 +127,47 @@ async fn a_reconnect_replaces_and_a_late_disconnect_does_not_unregister_it() {
     assert_eq!(reg.meta("new").await.unwrap().unwrap().config_version, "v7");
     reg.closed("new").await.unwrap();
     assert!(reg.agents("1001").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_ack_from_another_connection_is_ignored_and_the_command_times_out() {
+    // c1 gets the command and stays silent; a forged ack arrives on c2.
+    let (link, _gw) = setup(&[("c1", "A1", Agent::Silent)]).await;
+    let reg = link.registry().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        reg.store_ack("c2", &Ack { id: "k9".into(), ok: true, code: 200, message: String::new() }).await.unwrap();
+    });
+    let e = link.command("1001", cmd("k9"), Duration::from_millis(400)).await.unwrap_err();
+    assert!(matches!(e, SiteError::Timeout(_)), "{e:?}");
+    // The real agent's ack is taken.
+    let reg = link.registry().clone();
+    reg.store_ack("c2", &Ack { id: "k10".into(), ok: true, code: 200, message: String::new() }).await.unwrap();
+    reg.store_ack("c1", &Ack { id: "k10".into(), ok: true, code: 620, message: String::new() }).await.unwrap();
+    assert_eq!(reg.take_ack("k10", "c1").await.unwrap().unwrap().code, 620);
+    assert!(reg.take_ack("k10", "c2").await.unwrap().is_none(), "the stray ack was cleared with it");
+}
+
+#[tokio::test]
+async fn sockets_without_hello_are_overdue_after_their_deadline_only() {
+    let reg = ConnRegistry::new(store());
+    reg.opened("early", 1_000).await.unwrap();
+    reg.opened("late", 1_020).await.unwrap();
+    reg.opened("agent", 1_000).await.unwrap();
+    reg.authenticated("agent", "1001", "A1").await.unwrap();
+    assert!(reg.overdue(1_000).await.unwrap().is_empty(), "at the deadline a socket may still say hello");
+    assert_eq!(reg.overdue(1_001).await.unwrap(), vec!["early"]);
+    assert_eq!(reg.overdue(1_021).await.unwrap(), vec!["early", "late"]);
+    reg.closed("early").await.unwrap();
+    assert_eq!(reg.overdue(5_000).await.unwrap(), vec!["late"], "a closed socket is no longer pending");
+}
+
+#[tokio::test]
+async fn a_command_too_big_for_a_frame_is_not_posted() {
+    let (link, gw) = setup(&[("c1", "A1", Agent::Acks(200))]).await;
+    let mut big = cmd("k11");
+    big.params = serde_json::json!({"text": "字".repeat(link::MAX_FRAME_BYTES / 3 + 1)});
+    let e = link.command("1001", big, Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(e, SiteError::Link(ref m) if m.contains("exceeds")), "{e:?}");
+    assert!(gw.posts.lock().unwrap().is_empty());
 }

@@ -165,7 +165,7 @@ async fn issue(ctx: Ctx, req: Req, input: IssueIn) -> ApiResult<CardOut> {
     let (card, given_card_no, contact, existing_holder) = (&card, &given_card_no, &contact, &existing_holder);
     // A lost race draws new numbers (or re-reads the holder) and tries again;
     // a card number the caller chose that now exists is the caller's error.
-    on_conflict("pub.card.add", || async move {
+    let done = on_conflict("pub.card.add", || async move {
         let mut card = card.clone();
         let mut writes = Vec::new();
         match existing_holder {
@@ -206,7 +206,8 @@ async fn issue(ctx: Ctx, req: Req, input: IssueIn) -> ApiResult<CardOut> {
             r => Step::of(r, CardOut { card_no: card.card_no, user_no: card.user_no }),
         }
     })
-    .await
+    .await;
+    crate::sitelink::after_card_change(ctx, b, done).await
 }
 
 /// 10.16-10.18 input: the card(s) a credential names.
@@ -225,7 +226,7 @@ const LIFECYCLE_CREDENTIALS: [(i64, Credential); 4] =
 /// Moves every card a credential names to `to`. Cards already there are left
 /// alone (repeating a request is harmless); a cancelled card never comes back.
 pub async fn set_state(ctx: &Ctx, branch: &str, kind: Credential, value: &str, to: CardState) -> ApiResult<usize> {
-    on_conflict("card state", || async move {
+    let done = on_conflict("card state", || async move {
         let cards = find_cards(ctx, branch, kind, value).await?;
         if cards.is_empty() {
             return Err(ApiError::failed(format!("no card found for '{value}'")));
@@ -248,7 +249,8 @@ pub async fn set_state(ctx: &Ctx, branch: &str, kind: Credential, value: &str, t
         }
         Ok(Step::Done(n))
     })
-    .await
+    .await;
+    crate::sitelink::after_card_change(ctx, branch, done).await
 }
 
 async fn state_route(ctx: Ctx, req: Req, input: StateIn, to: CardState) -> ApiResult<Null> {
@@ -301,7 +303,7 @@ async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<CardOut> {
     };
     let acss = input.acss.map(Nested::into_inner);
     let (value, contact, park, acss) = (&value, &contact, &park, &acss);
-    on_conflict("pub.card.update", || async move {
+    let done = on_conflict("pub.card.update", || async move {
         let card = find_cards(ctx, b, kind, value)
             .await?
             .into_iter()
@@ -352,7 +354,8 @@ async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<CardOut> {
         }
         Step::of(ctx.store.transact(writes).await, CardOut { card_no: next.card_no, user_no: next.user_no })
     })
-    .await
+    .await;
+    crate::sitelink::after_card_change(ctx, b, done).await
 }
 
 /// 6.38 input.
@@ -374,7 +377,7 @@ async fn change_plate(ctx: Ctx, req: Req, input: ChangePlateIn) -> ApiResult<Nul
         return Err(ApiError::field("new", "is the same plate as 'old'"));
     }
     let (old_plate, new_plate) = (&old_plate, &new_plate);
-    on_conflict("park.lp.change", || async move {
+    let done = on_conflict("park.lp.change", || async move {
         let mut writes = Vec::new();
         let card: Option<Versioned<Card>> = card_for_plate_versioned(ctx, b, old_plate).await?;
         if let Some(card) = &card {
@@ -406,7 +409,8 @@ async fn change_plate(ctx: Ctx, req: Req, input: ChangePlateIn) -> ApiResult<Nul
         }
         Step::of(ctx.store.transact(writes).await, Null)
     })
-    .await
+    .await;
+    crate::sitelink::after_card_change(ctx, b, done).await
 }
 
 pub fn routes() -> Vec<RouteDef> {

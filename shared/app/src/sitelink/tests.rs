@@ -157,3 +157,59 @@ async fn offline_decisions_are_kept_once() {
     assert_eq!(bad.code, 100001);
     assert!(bad.message.contains("licensePlate"));
 }
+
+/// Counts `config_changed` calls per branch; commands find no site.
+#[derive(Default)]
+struct Changes(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl onecard_core::sitelink::SiteLink for Changes {
+    async fn command(&self, branch: &str, _c: onecard_core::sitelink::Command, _t: std::time::Duration) -> Result<onecard_core::sitelink::Ack, onecard_core::sitelink::SiteError> {
+        Err(onecard_core::sitelink::SiteError::Offline(branch.into()))
+    }
+    async fn config_changed(&self, _ctx: &Ctx, branch: &str) {
+        self.0.lock().unwrap().push(branch.to_string());
+    }
+}
+
+#[tokio::test]
+async fn every_card_change_that_moves_a_plate_tells_the_site_link_and_a_refused_one_does_not() {
+    let changes = Arc::new(Changes::default());
+    let (ctx, _) = ctx_with(changes.clone()).await;
+    let call = |route: &'static str, data: Value| {
+        let ctx = ctx.clone();
+        async move { crate::park::hardware::tests::call(&ctx, route, data).await.map(|r| r.data) }
+    };
+    let count = || changes.0.lock().unwrap().len();
+    let car_type = crate::park::cartype::list(&ctx, DEMO_BRANCH).await.unwrap()[0].id;
+    call("park.monthtariff.add", json!({"tariffName": "月租", "carTypeId": car_type, "charge": "120.00"})).await.unwrap();
+    let today = time::to_local(ctx.clock.now(), time::DEFAULT_TZ).date();
+    let (from, to) = (format!("{today} 00:00:00"), format!("{} 23:59:59", today + chrono::Duration::days(20)));
+    assert_eq!(count(), 0);
+
+    let issued = call("pub.card.add", json!({"NumNo": "粤B12345", "Park": {"StartDate": from, "ExpiryDate": to}})).await.unwrap();
+    assert_eq!(count(), 1, "issue");
+    call("park.mcard.charge", json!({"credentialtype": "1", "credential": "粤B12345", "number": 1, "paytype": -1})).await.unwrap();
+    assert_eq!(count(), 2, "renewal");
+    call("pub.card.update", json!({"CredentialType": "2", "Credential": issued["CardNo"], "Park": {"LicensePlate": "粤B12345,粤B22222"}})).await.unwrap();
+    assert_eq!(count(), 3, "update");
+    call("park.lp.change", json!({"old": "粤B22222", "new": "粤B33333"})).await.unwrap();
+    assert_eq!(count(), 4, "plate change");
+    call("pub.card.cancel", json!({"CredentialType": "2", "Credential": issued["CardNo"]})).await.unwrap();
+    assert_eq!(count(), 5, "cancel");
+    // Nothing changed: nobody is told.
+    call("pub.card.cancel", json!({"CredentialType": "2", "Credential": "nope"})).await.unwrap_err();
+    call("pub.card.add", json!({"NumNo": "粤B9", "Park": {"StartDate": from}})).await.unwrap_err();
+    assert_eq!(count(), 5, "refused requests change nothing");
+    assert!(changes.0.lock().unwrap().iter().all(|b| b == DEMO_BRANCH));
+}
+
+#[tokio::test]
+async fn site_state_versions_match_the_whole_config_and_count_plates() {
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    let b = get_branch(ctx.store(), DEMO_BRANCH).await.unwrap().unwrap();
+    let s = site_state(&ctx, &b).await.unwrap();
+    let c = site_config(&ctx, &b).await.unwrap();
+    assert_eq!(c.version, s.version());
+    assert_eq!(onecard_core::link::sync::SiteState::from_config(&c).version(), c.version, "the agent recomputes the same version");
+}

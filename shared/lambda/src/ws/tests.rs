@@ -9,7 +9,7 @@ use onecard_adapters::sqlite_store::SqliteStore;
 use onecard_core::link::{Hello, Uplink};
 use onecard_core::sitelink::{Ack, Command, SiteLink};
 use onecard_core::store::ItemStore;
-use onecard_core::time::{Clock, SystemClock};
+use onecard_core::time::{Clock, FixedClock, SystemClock};
 use onecard_core::Ports;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -39,6 +39,13 @@ impl Poster for Recorder {
 }
 
 async fn setup() -> (Arc<Ws>, Arc<Recorder>, Arc<dyn ItemStore>) {
+    let (ws, rec, store, _) = setup_at(FixedClock::new(SystemClock.now())).await;
+    (ws, rec, store)
+}
+
+/// The ws function on a clock the test moves; its sites link pushes card
+/// changes through the same recorder.
+async fn setup_at(clock: Arc<FixedClock>) -> (Arc<Ws>, Arc<Recorder>, Arc<dyn ItemStore>, Arc<FixedClock>) {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("onecard-ws-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -46,11 +53,11 @@ async fn setup() -> (Arc<Ws>, Arc<Recorder>, Arc<dyn ItemStore>) {
     config::seed_demo(&*store).await.unwrap();
     let queue = Arc::new(EmbeddedQueue::open(&dir.join("q.db")).unwrap());
     let rec = Arc::new(Recorder::default());
-    let sites = Arc::new(ApiGwLink::new(store.clone(), rec.clone()));
-    let ctx = Ctx::new(Ports { store: store.clone(), queue, sites, clock: Arc::new(SystemClock) });
+    let sites = Arc::new(ApiGwLink::new(store.clone(), rec.clone()).with_config_pusher(push::pusher(store.clone(), rec.clone())));
+    let ctx = Ctx::new(Ports { store: store.clone(), queue, sites, clock: clock.clone() });
     onecard_app::seed_demo(&ctx).await.unwrap();
     let ws = Arc::new(Ws { ctx, reg: Arc::new(onecard_app::registry()), conns: ConnRegistry::new(store.clone()), poster: rec.clone() });
-    (ws, rec, store)
+    (ws, rec, store, clock)
 }
 
 fn hello(nonce: &str, secret: &str) -> String {
@@ -155,4 +162,123 @@ async fn a_command_from_another_function_gets_the_ack_stored_here() {
     ws.frame("c1", &link::encode(&ack)).await;
     let got = waiting.await.unwrap().unwrap();
     assert_eq!((got.id.as_str(), got.code), ("k-1", 200));
+}
+
+#[tokio::test]
+async fn a_socket_silent_past_its_hello_deadline_is_closed_by_the_sweep_and_a_late_hello_refused() {
+    let clock = FixedClock::new(SystemClock.now());
+    let (ws, rec, _, clock) = setup_at(clock).await;
+    let t0 = clock.now();
+    assert_eq!(ws.connect("quiet", None, None).await, 200);
+    assert_eq!(ws.connect("slow", None, None).await, 200);
+    assert_eq!(ws.sweep().await, 0, "within the deadline nobody is closed");
+
+    clock.set(t0 + Duration::from_secs(HELLO_DEADLINE_SECS as u64 - 1));
+    ws.connect("agent", None, None).await;
+    ws.frame("agent", &hello("11", "demo-agent-secret")).await;
+    rec.take();
+
+    clock.set(t0 + Duration::from_secs(HELLO_DEADLINE_SECS as u64 + 1));
+    // The slow socket's hello comes too late: closed, not welcomed.
+    ws.frame("slow", &hello("12", "demo-agent-secret")).await;
+    assert!(rec.take().is_empty(), "no welcome for a late hello");
+    assert_eq!(rec.closed.lock().unwrap().clone(), vec!["slow"]);
+    // The quiet one is closed by the next sweep (here: a scheduled event).
+    let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+    assert!(scheduled.get("requestContext").is_none());
+    assert_eq!(ws.sweep().await, 1);
+    assert_eq!(rec.closed.lock().unwrap().clone(), vec!["slow", "quiet"]);
+    assert!(ws.conns.meta("quiet").await.unwrap().is_none());
+    // The agent that said hello in time is untouched.
+    assert_eq!(ws.conns.agents("1001").await.unwrap()[0].connection_id, "agent");
+    assert_eq!(ws.sweep().await, 0);
+}
+
+#[tokio::test]
+async fn an_ack_on_another_connection_does_not_answer_a_command() {
+    let (ws, rec, store) = setup().await;
+    ws.connect("c1", None, None).await;
+    ws.frame("c1", &hello("21", "demo-agent-secret")).await;
+    ws.connect("c2", Some("1001"), Some("A1")).await;
+    rec.take();
+    let link = ApiGwLink::new(store, rec.clone());
+    let cmd = Command { id: "k-2".into(), device: "1".into(), action: "gate.open".into(), params: serde_json::json!({}) };
+    let waiting = tokio::spawn(async move { link.command("1001", cmd, Duration::from_millis(600)).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Another authenticated socket of the branch (a second agent) acks c1's command.
+    ws.conns.authenticated("c2", "1001", "A2").await.unwrap();
+    let ack = Msg::Ack(Ack { id: "k-2".into(), ok: true, code: 200, message: "ok".into() });
+    ws.frame("c2", &link::encode(&ack)).await;
+    assert!(matches!(waiting.await.unwrap(), Err(onecard_core::sitelink::SiteError::Timeout(_))));
+}
+
+/// `n` monthly cards written straight into the store.
+async fn seed_monthly(ctx: &Ctx, n: usize) {
+    let reg = onecard_app::registry();
+    let b = config::get_branch(ctx.store(), "1001").await.unwrap().unwrap();
+    let run = |route: &'static str, data: serde_json::Value| {
+        let (reg, b) = (&reg, b.clone());
+        async move { onecard_core::dispatch::run(ctx, reg, reg.find(route).unwrap(), onecard_core::Origin::Internal, b, data, None).await.unwrap().data }
+    };
+    let car_type = onecard_app::park::cartype::list(ctx, "1001").await.unwrap()[0].id;
+    run("park.monthtariff.add", serde_json::json!({"tariffName": "月租", "carTypeId": car_type, "charge": "120.00"})).await;
+    let today = time::to_local(ctx.clock.now(), time::DEFAULT_TZ).date();
+    let later = time::to_local(ctx.clock.now() + Duration::from_secs(30 * 86_400), time::DEFAULT_TZ).date();
+    let (from, to) = (format!("{today} 00:00:00"), format!("{later} 23:59:59"));
+    let first = run("pub.card.add", serde_json::json!({"NumNo": "粤Z00000", "Park": {"StartDate": from, "ExpiryDate": to}})).await;
+    let template = onecard_app::cards::get_card(ctx, "1001", first["CardNo"].as_str().unwrap()).await.unwrap().unwrap();
+    let writes: Vec<_> = (1..n)
+        .map(|i| {
+            let plate = format!("粤A{i:05}");
+            let card = onecard_app::cards::Card { card_no: format!("S{i:09}"), num_no: plate.clone(), card_id: plate.clone(), plates: vec![plate], ..template.clone() };
+            onecard_app::cards::store::card_create("1001", &card)
+        })
+        .collect();
+    for chunk in writes.chunks(onecard_core::store::MAX_TRANSACTION_ITEMS) {
+        ctx.store.transact(chunk.to_vec()).await.unwrap();
+    }
+}
+
+fn configs(posts: &[(String, Msg)]) -> Vec<link::SiteConfig> {
+    posts.iter().filter_map(|(_, m)| if let Msg::SiteConfig(c) = m { Some(c.clone()) } else { None }).collect()
+}
+
+#[tokio::test]
+async fn thousands_of_plates_go_in_frames_under_32_kib_and_a_card_change_is_pushed_as_a_delta() {
+    let (ws, rec, _) = setup().await;
+    seed_monthly(&ws.ctx, 3_000).await;
+    ws.connect("c1", None, None).await;
+    ws.frame("c1", &hello("31", "demo-agent-secret")).await;
+    let posts = rec.take();
+    let full = configs(&posts);
+    assert!(full.len() > 3, "{} frames", full.len());
+    for f in &full {
+        assert!(link::encode(&Msg::SiteConfig(f.clone())).len() <= link::MAX_FRAME_BYTES);
+    }
+    let mut agent = onecard_core::link::sync::Assembler::default();
+    let mut last = None;
+    for f in full {
+        last = Some(agent.feed(f));
+    }
+    let Some(onecard_core::link::sync::Fed::Applied(cfg)) = last else { panic!("{last:?}") };
+    assert_eq!(cfg.monthly_plates.len(), 3_000);
+
+    // A card issued by another function (here: the route on the same store)
+    // reaches the connected agent in the same request, as one small delta.
+    let today = time::to_local(ws.ctx.clock.now(), time::DEFAULT_TZ).date();
+    let b = config::get_branch(ws.ctx.store(), "1001").await.unwrap().unwrap();
+    let reg = onecard_app::registry();
+    let data = serde_json::json!({"NumNo": "粤B77777", "Park": {"StartDate": format!("{today} 00:00:00"), "ExpiryDate": format!("{today} 23:59:59")}});
+    onecard_core::dispatch::run(&ws.ctx, &reg, reg.find("pub.card.add").unwrap(), onecard_core::Origin::Internal, b, data, None).await.unwrap();
+    let delta = configs(&rec.take());
+    assert_eq!(delta.len(), 1);
+    assert!(delta[0].delta && delta[0].buckets.len() == 1, "{:?}", delta[0].buckets);
+    let onecard_core::link::sync::Fed::Applied(cfg) = agent.feed(delta[0].clone()) else { panic!("delta not applied") };
+    assert!(cfg.monthly_plates.iter().any(|p| p.plate_no == "粤B77777"));
+    // The heartbeat after it has nothing to send.
+    ws.frame("c1", r#"{"type":"ping","seq":2}"#).await;
+    assert_eq!(kinds(&rec.take()), vec!["c1:pong"]);
+    // An agent that cannot apply a delta gets everything again.
+    ws.frame("c1", r#"{"type":"resync","version":"x"}"#).await;
+    assert!(configs(&rec.take()).len() > 3);
 }
