@@ -84,8 +84,8 @@ impl Pusher {
     /// and the 13.9 heartbeat.
     pub async fn tick(&self) {
         match onecard_core::events::sweep_outbox(&self.ctx, OUTBOX_MIN_AGE_SECS).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(published = n, "outbox sweep"),
+            Ok(s) if s == Default::default() => {}
+            Ok(s) => tracing::info!(published = s.published, quarantined = s.quarantined, failed = s.failed, "outbox sweep"),
             Err(e) => tracing::warn!(error = %e, "outbox sweep failed"),
         }
         let (sent, failed) = super::heartbeat::beat(&self.ctx, &*self.client).await;
