@@ -451,3 +451,25 @@ impl ItemStore for DynamoStore {
         throttle::with_backoff(|| self.transact_once(&writes), StoreError::is_throttled).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+    fn service_error(code: &str) -> SdkError<PutItemError, ()> {
+        SdkError::service_error(PutItemError::generic(ErrorMetadata::builder().code(code).message("m").build()), ())
+    }
+
+    #[test]
+    fn throttling_maps_to_its_own_kind_not_a_conflict() {
+        for code in ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"] {
+            let e = backend(service_error(code));
+            assert!(e.is_throttled() && !e.is_conflict(), "{code}: {e:?}");
+            let c = conditional(Err::<(), _>(service_error(code)), |e| e.is_conditional_check_failed_exception());
+            assert!(c.unwrap_err().is_throttled(), "{code}");
+        }
+        assert!(matches!(backend(service_error("ValidationException")), StoreError::Backend(_)));
+    }
+}

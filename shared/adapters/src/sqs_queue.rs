@@ -142,3 +142,21 @@ impl EventQueue for SqsQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::error::ErrorMetadata;
+    use aws_sdk_sqs::operation::send_message::SendMessageError;
+
+    fn service_error(code: &str) -> SdkError<SendMessageError, ()> {
+        SdkError::service_error(SendMessageError::generic(ErrorMetadata::builder().code(code).message("m").build()), ())
+    }
+
+    #[test]
+    fn throttling_maps_to_its_own_kind() {
+        assert!(err(service_error("RequestThrottled")).is_throttled());
+        assert!(err(service_error("ThrottlingException")).is_throttled());
+        assert!(!err(service_error("AWS.SimpleQueueService.NonExistentQueue")).is_throttled());
+    }
+}
