@@ -149,6 +149,7 @@ async fn api(State(s): State<AppState>, req: axum::extract::Request) -> Response
         path,
         query: parts.uri.query(),
         authorization: parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
         body: &body,
     };
     let out = dispatch::serve(&s.ctx, &s.reg, http_in, None).await;

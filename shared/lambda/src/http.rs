@@ -88,6 +88,7 @@ pub async fn serve(ctx: Ctx, registry: Registry, groups: &'static [Group]) -> Re
                 path: &inbound.path,
                 query: req.uri().query(),
                 authorization: req.headers().get("authorization").and_then(|v| v.to_str().ok()),
+                content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()),
                 body: inbound.body,
             };
             let out = dispatch::serve(&ctx, &reg, http_in, Some(groups)).await;
