@@ -96,6 +96,15 @@ Parameters:
     Default: 30
     AllowedValues: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
     Description: Days the functions' and the HTTP API's logs are kept.
+  CorsOrigins:
+    Type: String
+    Default: ""
+    Description: Comma-separated origins whose browser (H5) pages may call the HTTP API, e.g. https://h5.example. Empty - no CORS.
+
+Conditions:
+  HasCorsOrigins:
+    Fn::Not:
+      - Fn::Equals: [Ref: CorsOrigins, ""]
 
 Globals:
   Function:
@@ -107,6 +116,8 @@ Globals:
           Ref: Table
         RUST_LOG:
           Ref: LogLevel
+        ONECARD_CORS_ORIGINS:
+          Ref: CorsOrigins
 
 Resources:
   # ---------------------------------------------------------------- storage
@@ -143,7 +154,10 @@ Resources:
       RedrivePolicy:
         deadLetterTargetArn:
           Fn::GetAtt: [DeadLetterQueue, Arn]
-        maxReceiveCount: 8
+        # A backstop only: the push function dead-letters an event itself once
+        # it has failed for 24 h (decision 18), about 32 receives; this must
+        # stay well above that or SQS gives up first.
+        maxReceiveCount: 100
 
   DeadLetterQueue:
     Type: AWS::SQS::Queue
@@ -154,7 +168,7 @@ Resources:
   DeadLetterAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
-      AlarmDescription: Outbound events gave up after 8 deliveries and wait in the dead-letter queue.
+      AlarmDescription: Outbound events still failing 24 h after their first attempt wait in the dead-letter queue.
       Namespace: AWS/SQS
       MetricName: ApproximateNumberOfMessagesVisible
       Dimensions:
@@ -189,6 +203,17 @@ Resources:
           title:
             Fn::Sub: "${{AWS::StackName}}-http"
           version: "1.0"
+        # Browser preflights never reach the functions (the routes are POST
+        # only); API Gateway answers them for the listed origins.
+        x-amazon-apigateway-cors:
+          Fn::If:
+            - HasCorsOrigins
+            - allowOrigins:
+                Fn::Split: [",", Ref: CorsOrigins]
+              allowMethods: [GET, POST, OPTIONS]
+              allowHeaders: [content-type, authorization, x-requested-with]
+              maxAge: 600
+            - Ref: AWS::NoValue
         components:
           x-amazon-apigateway-integrations:
 {integrations}
@@ -493,7 +518,7 @@ Outputs:
     Value:
       Ref: Queue
   DeadLetterQueueUrl:
-    Description: Outbound events that failed 8 deliveries
+    Description: Outbound events still failing 24 h after their first attempt
     Value:
       Ref: DeadLetterQueue
 """

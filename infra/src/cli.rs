@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// time limit applies. For tests.
     #[arg(long, default_value_t = 0)]
     pub push_max_attempts: u32,
+    /// An origin whose browser pages may call the API (CORS), e.g.
+    /// `https://h5.example`; repeatable. None by default: no CORS headers.
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
     /// Seconds between 13.9 heartbeats (and outbox sweeps).
     #[arg(long, default_value_t = 60)]
     pub push_tick_secs: u64,

@@ -55,15 +55,19 @@ impl Charset {
     }
 
     /// The chapter 5 signature over the signing string as this charset's
-    /// bytes (the UTF-8 check is `sign::verify`), compared in constant time.
-    pub fn verify(&self, secret: &str, signing: &str, given: &str) -> bool {
+    /// bytes: what a client holding S in this charset sends.
+    pub fn sign(&self, secret: &str, signing: &str) -> String {
         use base64::Engine;
         use hmac::{Hmac, Mac};
-        use subtle::ConstantTimeEq;
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
         mac.update(&self.encode(signing));
-        let want = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        want.as_bytes().ct_eq(given.trim().as_bytes()).into()
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    /// `sign` checked in constant time (the UTF-8 check is `sign::verify`).
+    pub fn verify(&self, secret: &str, signing: &str, given: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.sign(secret, signing).as_bytes().ct_eq(given.trim().as_bytes()).into()
     }
 }
 

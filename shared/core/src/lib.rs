@@ -4,6 +4,7 @@
 
 pub mod charset;
 pub mod codes;
+pub mod cors;
 pub mod config;
 pub mod ctx;
 pub mod dispatch;
