@@ -281,4 +281,11 @@ pub enum DlqCmd {
         #[command(flatten)]
         dlq: DlqArgs,
     },
+    /// Outbox items the sweep could not read and set aside, with the reason.
+    Quarantined {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
 }

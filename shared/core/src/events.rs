@@ -9,7 +9,7 @@
 
 use crate::ctx::Ctx;
 use crate::queue::OutEvent;
-use crate::store::{Cond, Item, Query, StoreResult, Write};
+use crate::store::{Cond, Item, ItemStore, Query, StoreResult, Write};
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
@@ -151,8 +151,8 @@ async fn quarantine(ctx: &Ctx, item: &Item, reason: &str) -> StoreResult<()> {
 }
 
 /// The items the sweep set aside, for an operator.
-pub async fn quarantined(ctx: &Ctx, max: usize) -> StoreResult<Vec<Value>> {
-    Ok(ctx.store.query_all(&Query::partition(OUTBOX_QUARANTINE).limit(max.max(1))).await?.into_iter().map(|i| i.body).collect())
+pub async fn quarantined(store: &dyn ItemStore, max: usize) -> StoreResult<Vec<Value>> {
+    Ok(store.query_all(&Query::partition(OUTBOX_QUARANTINE).limit(max.max(1))).await?.into_iter().map(|i| i.body).collect())
 }
 
 #[cfg(test)]
@@ -163,7 +163,6 @@ mod tests {
     use crate::queue::{EventQueue, QueueError, QueueResult, Received};
     use crate::sitelink::NoSites;
     use crate::time::FixedClock;
-    use crate::store::ItemStore;
     use crate::Ports;
     use serde_json::json;
     use std::sync::{Arc, Mutex};
@@ -260,7 +259,7 @@ mod tests {
         assert_eq!(swept, Swept { published: 1, quarantined: 1, failed: 1 });
         assert_eq!(sink.got.lock().unwrap()[0].id, b.id);
         assert_eq!(left(&store, "outbox#1001").await, 1, "the refused one waits");
-        let q = quarantined(&ctx, 10).await.unwrap();
+        let q = quarantined(ctx.store(), 10).await.unwrap();
         assert_eq!(q.len(), 1);
         assert_eq!((q[0]["pk"].as_str(), q[0]["sk"].as_str(), &q[0]["body"]), (Some("outbox#1001"), Some("0000000000000-bad"), &json!({"id": 7})));
         assert!(q[0]["reason"].as_str().unwrap().contains("invalid type"), "{}", q[0]);
