@@ -131,6 +131,10 @@ Parameters:
     Default: 0
     MinValue: 0
     Description: Reserved concurrency of the push function, which also caps the parallel pushes to partners; 0 leaves it unreserved.
+  CorsOrigins:
+    Type: String
+    Default: ""
+    Description: Comma-separated origins whose browser (H5) pages may call the HTTP API, e.g. https://h5.example. Empty - no CORS.
 
 Conditions:
   ReserveHttp:
@@ -148,6 +152,9 @@ Conditions:
       - Fn::Equals:
           - Ref: PushReservedConcurrency
           - 0
+  HasCorsOrigins:
+    Fn::Not:
+      - Fn::Equals: [Ref: CorsOrigins, ""]
 
 Globals:
   Function:
@@ -159,6 +166,8 @@ Globals:
           Ref: Table
         RUST_LOG:
           Ref: LogLevel
+        ONECARD_CORS_ORIGINS:
+          Ref: CorsOrigins
 
 Resources:
   # ---------------------------------------------------------------- storage
@@ -195,7 +204,10 @@ Resources:
       RedrivePolicy:
         deadLetterTargetArn:
           Fn::GetAtt: [DeadLetterQueue, Arn]
-        maxReceiveCount: 8
+        # A backstop only: the push function dead-letters an event itself once
+        # it has failed for 24 h (decision 18), about 32 receives; this must
+        # stay well above that or SQS gives up first.
+        maxReceiveCount: 100
 
   DeadLetterQueue:
     Type: AWS::SQS::Queue
@@ -206,7 +218,7 @@ Resources:
   DeadLetterAlarm:
     Type: AWS::CloudWatch::Alarm
     Properties:
-      AlarmDescription: Outbound events gave up after 8 deliveries and wait in the dead-letter queue.
+      AlarmDescription: Outbound events still failing 24 h after their first attempt wait in the dead-letter queue.
       Namespace: AWS/SQS
       MetricName: ApproximateNumberOfMessagesVisible
       Dimensions:
@@ -246,6 +258,17 @@ Resources:
           title:
             Fn::Sub: "${{AWS::StackName}}-http"
           version: "1.0"
+        # Browser preflights never reach the functions (the routes are POST
+        # only); API Gateway answers them for the listed origins.
+        x-amazon-apigateway-cors:
+          Fn::If:
+            - HasCorsOrigins
+            - allowOrigins:
+                Fn::Split: [",", Ref: CorsOrigins]
+              allowMethods: [GET, POST, OPTIONS]
+              allowHeaders: [content-type, authorization, x-requested-with]
+              maxAge: 600
+            - Ref: AWS::NoValue
         components:
           x-amazon-apigateway-integrations:
 {integrations}
@@ -580,7 +603,7 @@ Outputs:
     Value:
       Ref: Queue
   DeadLetterQueueUrl:
-    Description: Outbound events that failed 8 deliveries
+    Description: Outbound events still failing 24 h after their first attempt
     Value:
       Ref: DeadLetterQueue
 """

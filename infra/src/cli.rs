@@ -75,12 +75,25 @@ pub struct ServeArgs {
     /// SQS queue URL for outbound events (default: the embedded queue).
     #[arg(long)]
     pub sqs_queue_url: Option<String>,
-    /// First retry delay of a failed push, in milliseconds.
-    #[arg(long, default_value_t = 1000)]
+    /// First retry delay of a failed push, in milliseconds; doubled after
+    /// each further failure (decision 18: 10 s).
+    #[arg(long, default_value_t = 10_000)]
     pub push_retry_base_ms: u64,
-    /// Attempts before a push goes to the dead-letter queue.
-    #[arg(long, default_value_t = 8)]
+    /// Longest delay between two attempts at a push, in milliseconds (1 h).
+    #[arg(long, default_value_t = 3_600_000)]
+    pub push_retry_cap_ms: u64,
+    /// A push still failing this long after its first attempt goes to the
+    /// dead-letter queue, in seconds (24 h).
+    #[arg(long, default_value_t = 86_400)]
+    pub push_give_up_after_secs: u64,
+    /// Also give up after this many attempts; 0 (the default) means only the
+    /// time limit applies. For tests.
+    #[arg(long, default_value_t = 0)]
     pub push_max_attempts: u32,
+    /// An origin whose browser pages may call the API (CORS), e.g.
+    /// `https://h5.example`; repeatable. None by default: no CORS headers.
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
     /// Seconds between 13.9 heartbeats (and outbox sweeps).
     #[arg(long, default_value_t = 60)]
     pub push_tick_secs: u64,
@@ -276,5 +289,12 @@ pub enum DlqCmd {
     Purge {
         #[command(flatten)]
         dlq: DlqArgs,
+    },
+    /// Outbox items the sweep could not read and set aside, with the reason.
+    Quarantined {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, default_value_t = 100)]
+        max: usize,
     },
 }

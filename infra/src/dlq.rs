@@ -2,7 +2,8 @@
 //! the data dir's dead-letter table (what `serve` uses), or an SQS dead-letter
 //! queue (what the push function uses). A redriven event goes back on the
 //! event queue; partners that already had it are skipped by their delivered
-//! markers, so each partner gets it once.
+//! markers, so each partner gets it once. `dlq quarantined` lists the outbox
+//! items the sweep could not read and set aside.
 
 use crate::backend::DB_FILE;
 use crate::cli::{DlqArgs, DlqCmd};
@@ -67,6 +68,15 @@ pub async fn dlq(cmd: DlqCmd) -> anyhow::Result<()> {
         DlqCmd::Purge { dlq } => {
             let d = open(&dlq).await?;
             println!("{} dead letter(s) purged", d.purge().await?);
+        }
+        DlqCmd::Quarantined { store, max } => {
+            let s = crate::backend::open_store(&store).await?;
+            let all = onecard_core::events::quarantined(&*s, max).await?;
+            let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+            for q in &all {
+                println!("{}\t{}\t{}\t{}\t{}", text(q, "pk"), text(q, "sk"), text(q, "at"), text(q, "reason"), q["body"]);
+            }
+            println!("{} quarantined outbox item(s)", all.len());
         }
     }
     Ok(())

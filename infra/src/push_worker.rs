@@ -26,15 +26,20 @@ pub struct PushWorker {
 
 impl PushWorker {
     pub fn start(ctx: Ctx, dlq: Arc<dyn DeadLetters>, args: &ServeArgs) -> PushWorker {
-        let policy = RetryPolicy::new(Duration::from_millis(args.push_retry_base_ms), args.push_max_attempts);
+        let policy = RetryPolicy::new(Duration::from_millis(args.push_retry_base_ms))
+            .with_cap(Duration::from_millis(args.push_retry_cap_ms))
+            .with_give_up_after(Duration::from_secs(args.push_give_up_after_secs))
+            .with_max_attempts(args.push_max_attempts);
         let pusher = Pusher { ctx, client: std::sync::Arc::new(HyperOutbound::default()), policy, dlq };
         let (stop, rx) = watch::channel(false);
         let tick = Duration::from_secs(args.push_tick_secs.max(1));
         let task = tokio::spawn(pusher.run(tick, rx));
+        let bound = policy.max_attempts.map(|n| format!(" or {n} attempts")).unwrap_or_default();
         println!(
-            "push worker: retries from {} ms, dead-letter after {} attempts, heartbeat every {} s",
+            "push worker: retries from {} ms doubling up to {} ms, dead-letter after {} s{bound}, heartbeat every {} s",
             policy.base.as_millis(),
-            policy.max_attempts,
+            policy.cap.as_millis(),
+            policy.give_up_after.as_secs(),
             tick.as_secs()
         );
         PushWorker { stop, task }

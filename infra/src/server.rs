@@ -15,6 +15,7 @@ use onecard_core::queue::EventQueue;
 use crate::sitelink::{Hub, HubConfig};
 use onecard_core::sitelink::SiteLink;
 use onecard_core::time::OffsetClock;
+use onecard_core::cors::Cors;
 use onecard_core::{dispatch, Ctx, Ports, Registry};
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub reg: Arc<Registry>,
     /// Present with `--test-clock`: the clock tests may move.
     pub test_clock: Option<Arc<OffsetClock>>,
+    /// The origins allowed to call from a browser (`--cors-origin`).
+    pub cors: Arc<Cors>,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -53,7 +56,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() }).with_http(http);
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
     let push = crate::push_worker::PushWorker::start(ctx.clone(), crate::push_worker::dead_letters(&args).await?, &args);
-    let state = AppState { ctx, reg: Arc::new(onecard_app::registry()), test_clock: args.test_clock.then_some(clock) };
+    let cors = Arc::new(Cors::new(&args.cors_origins));
+    let state = AppState { ctx, reg: Arc::new(onecard_app::registry()), test_clock: args.test_clock.then_some(clock), cors };
     hub.attach(state.ctx.clone(), state.reg.clone());
 
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
@@ -92,7 +96,32 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/_test/clock", axum::routing::post(set_test_clock))
         .fallback(api)
+        .layer(axum::middleware::from_fn_with_state(state.cors.clone(), cors))
         .with_state(state)
+}
+
+/// Answers CORS preflights (before any route sees them: an API route would
+/// read an OPTIONS as a call) and adds the CORS headers for listed origins.
+async fn cors(State(cors): State<Arc<Cors>>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let h = req.headers();
+    let origin = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let preflight = Cors::is_preflight(req.method().as_str(), h.get(header::ACCESS_CONTROL_REQUEST_METHOD).and_then(|v| v.to_str().ok()));
+    if preflight {
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        add_headers(&mut resp, cors.preflight_headers(origin.as_deref()));
+        return resp;
+    }
+    let mut resp = next.run(req).await;
+    add_headers(&mut resp, cors.response_headers(origin.as_deref()));
+    resp
+}
+
+fn add_headers(resp: &mut Response, headers: Vec<(&'static str, String)>) {
+    for (name, value) in headers {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
 }
 
 /// Moves the clock of a server started with `--test-clock`; refused otherwise
@@ -149,6 +178,7 @@ async fn api(State(s): State<AppState>, req: axum::extract::Request) -> Response
         path,
         query: parts.uri.query(),
         authorization: parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
         body: &body,
     };
     let out = dispatch::serve(&s.ctx, &s.reg, http_in, None).await;

@@ -1,11 +1,13 @@
 //! Retries, partial fan-out and the dead-letter queue against the real server:
 //! a partner that fails three times still gets the push exactly once; one that
 //! is down for good sends the push to the dead-letter queue after the maximum
-//! attempts, and a redrive after it recovers delivers it exactly once.
+//! attempts, and a redrive after it recovers delivers it exactly once. On the
+//! test clock, decision 18's window: a partner down for an hour gets no dead
+//! letter, one still down 24 h after the first attempt does.
 
 mod push_support;
 
-use onecard_tests::{temp_dir, Server};
+use onecard_tests::{http, temp_dir, Server};
 use push_support::{add_partner, onecard, Receiver, SECRET};
 use serde_json::json;
 use std::time::Duration;
@@ -107,5 +109,64 @@ fn partner_admin_commands() {
     srv.client().ok("cat.gate.state.notice", gate_notice());
     std::thread::sleep(Duration::from_millis(1500));
     assert!(rx.got().is_empty());
+    drop(srv);
+}
+
+fn move_clock(srv: &Server, secs: i64) {
+    let (st, _) = http(srv.port, "POST", &format!("/_test/clock?offset_secs={secs}"), "").unwrap();
+    assert_eq!(st, 200);
+}
+
+/// Steps of 50-200 ms stand for decision 18's 10 s - 1 h; the 24 h window is
+/// the real one, crossed by moving the server's clock.
+const WINDOWED: &[&str] = &["--no-demo-site", "--test-clock", "--push-retry-base-ms", "50", "--push-retry-cap-ms", "200"];
+
+#[test]
+fn a_partner_down_for_an_hour_gets_the_push_and_no_dead_letter() {
+    let rx = Receiver::start();
+    rx.set_down(true);
+    let dir = temp_dir("push-hour");
+    let srv = Server::start_with(&dir, WINDOWED);
+    add_partner(&dir, "acme", &rx, "notify/parkGateState");
+    srv.client().ok("cat.gate.state.notice", gate_notice());
+
+    // More attempts than the old fixed limit of 8, an hour apart in all.
+    rx.wait_for(Duration::from_secs(20), "five attempts", |g| g.len() >= 5);
+    move_clock(&srv, 3600);
+    let seen = rx.got().len();
+    rx.wait_for(Duration::from_secs(20), "attempts an hour on", |g| g.len() >= seen.max(9) + 1);
+    assert_eq!(dead_count(&dir), 0, "down for an hour is not dead");
+    rx.set_down(false);
+    rx.wait_for(Duration::from_secs(20), "the delivery", |g| g.iter().any(|x| x.accepted));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(rx.accepted().len(), 1);
+    assert_eq!(dead_count(&dir), 0);
+    drop(srv);
+}
+
+#[test]
+fn a_partner_still_down_24_hours_after_the_first_attempt_dead_letters() {
+    let rx = Receiver::start();
+    rx.set_down(true);
+    let dir = temp_dir("push-day");
+    let srv = Server::start_with(&dir, WINDOWED);
+    add_partner(&dir, "acme", &rx, "notify/parkGateState");
+    srv.client().ok("cat.gate.state.notice", gate_notice());
+    rx.wait_for(Duration::from_secs(20), "two attempts", |g| g.len() >= 2);
+    move_clock(&srv, 23 * 3600);
+    let seen = rx.got().len();
+    rx.wait_for(Duration::from_secs(20), "attempts at 23 h", |g| g.len() >= seen + 3);
+    assert_eq!(dead_count(&dir), 0, "23 h is inside the window");
+    move_clock(&srv, 24 * 3600);
+    let t0 = std::time::Instant::now();
+    while dead_count(&dir) != 1 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the event did not reach the dead-letter queue");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let listed = onecard(&["dlq", "list", "--data-dir", dir.to_str().unwrap()]);
+    assert!(listed.contains(&rx.got()[0].id()) && listed.contains("s after the first"), "{listed}");
+    let n = rx.got().len();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(rx.got().len(), n, "nothing after the dead letter");
     drop(srv);
 }

@@ -66,7 +66,7 @@ async fn rig(endpoint: &str, max_attempts: u32) -> Rig {
     let ctx = Ctx::new(Ports { store, queue, sites: Arc::new(NoSites), clock: Arc::new(SystemClock) });
     let dlq = Arc::new(SqsDeadLetters::new(sqs.clone(), dlq_url));
     // One second: SQS hides messages in whole seconds.
-    let policy = RetryPolicy::new(Duration::from_secs(1), max_attempts);
+    let policy = RetryPolicy::new(Duration::from_secs(1)).with_max_attempts(max_attempts);
     let pusher = Pusher { ctx, client: std::sync::Arc::new(HyperOutbound::default()), policy, dlq: dlq.clone() };
     Rig { sqs, queue_url, pusher, dlq }
 }

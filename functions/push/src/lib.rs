@@ -1,8 +1,8 @@
 //! The push function. One binary, two triggers:
 //! - the event queue (SQS, `ReportBatchItemFailures`): each message is one
 //!   event fanned out to its subscribers; failures are reported per item after
-//!   their visibility is set to the backoff delay, exhausted ones go to the
-//!   dead-letter queue;
+//!   their visibility is set to the backoff delay; one still failing 24 h
+//!   after its first attempt goes to the dead-letter queue (decision 18);
 //! - the EventBridge schedule (every minute): the outbox sweep and the 13.9
 //!   heartbeat.
 //!
@@ -18,15 +18,18 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// `ONECARD_PUSH_MAX_ATTEMPTS` (default 8, the queue's maxReceiveCount) and
-/// `ONECARD_PUSH_RETRY_BASE_MS` (default 1000) tune the retries.
+/// Decision 18's schedule by default; `ONECARD_PUSH_RETRY_BASE_MS` (10 000),
+/// `ONECARD_PUSH_RETRY_CAP_MS` (3 600 000), `ONECARD_PUSH_GIVE_UP_AFTER_SECS`
+/// (86 400) and `ONECARD_PUSH_MAX_ATTEMPTS` (unset: no bound) tune it. The
+/// queue's maxReceiveCount must stay above the attempts a window takes, or
+/// SQS dead-letters a message before the policy would.
 pub fn policy_from(get: impl Fn(&str) -> Option<String>) -> RetryPolicy {
     let num = |k: &str| get(k).and_then(|v| v.trim().parse::<u64>().ok());
     let d = RetryPolicy::default();
-    RetryPolicy::new(
-        num("ONECARD_PUSH_RETRY_BASE_MS").map(Duration::from_millis).unwrap_or(d.base),
-        num("ONECARD_PUSH_MAX_ATTEMPTS").map(|n| n.min(u32::MAX as u64) as u32).unwrap_or(d.max_attempts),
-    )
+    RetryPolicy::new(num("ONECARD_PUSH_RETRY_BASE_MS").map(Duration::from_millis).unwrap_or(d.base))
+        .with_cap(num("ONECARD_PUSH_RETRY_CAP_MS").map(Duration::from_millis).unwrap_or(d.cap))
+        .with_give_up_after(num("ONECARD_PUSH_GIVE_UP_AFTER_SECS").map(Duration::from_secs).unwrap_or(d.give_up_after))
+        .with_max_attempts(num("ONECARD_PUSH_MAX_ATTEMPTS").map(|n| n.min(u32::MAX as u64) as u32).unwrap_or(0))
 }
 
 /// Cold start: the shared Lambda init (store, event queue), the dead-letter
@@ -89,7 +92,8 @@ mod tests {
     fn policy_reads_the_environment() {
         let m: HashMap<&str, &str> = [("ONECARD_PUSH_MAX_ATTEMPTS", "3"), ("ONECARD_PUSH_RETRY_BASE_MS", "250")].into();
         let p = policy_from(|k| m.get(k).map(|v| v.to_string()));
-        assert_eq!((p.max_attempts, p.base), (3, Duration::from_millis(250)));
+        assert_eq!((p.max_attempts, p.base), (Some(3), Duration::from_millis(250)));
+        assert_eq!(p.give_up_after, Duration::from_secs(24 * 3600));
         let p = policy_from(|_| None);
         assert_eq!(p, RetryPolicy::default());
     }

@@ -3,8 +3,9 @@
 //! so bodies round-trip exactly and the table stays readable in the console).
 
 use crate::cursor;
+use crate::throttle;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
@@ -131,7 +132,7 @@ impl DynamoStore {
 /// port's `ConditionFailed`, anything else a backend error.
 fn conditional<T, E, R>(res: Result<T, SdkError<E, R>>, is_condition: fn(&E) -> bool) -> StoreResult<()>
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match res {
@@ -141,12 +142,18 @@ where
     }
 }
 
+/// Throttling is its own kind (retried with backoff, never a conflict);
+/// anything else a backend error.
 fn backend<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Backend(DisplayErrorContext(&e).to_string())
+    let text = DisplayErrorContext(&e).to_string();
+    match e.code() {
+        Some(code) if throttle::is_dynamo_throttling(code) => StoreError::Throttled(text),
+        _ => StoreError::Backend(text),
+    }
 }
 
 fn invalid(e: impl std::fmt::Display) -> StoreError {
@@ -282,9 +289,9 @@ fn transact_item(w: &Write, table: &str, now: i64) -> StoreResult<TransactWriteI
     .build())
 }
 
-#[async_trait]
-impl ItemStore for DynamoStore {
-    async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
+/// One try of each call; the port's methods below retry throttling.
+impl DynamoStore {
+    async fn get_once(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
         let out = self
             .client
             .get_item()
@@ -300,13 +307,13 @@ impl ItemStore for DynamoStore {
         }
     }
 
-    async fn put(&self, item: Item, cond: Cond) -> StoreResult<()> {
-        let c = condition(&cond, now_unix());
+    async fn put_once(&self, item: &Item, cond: &Cond) -> StoreResult<()> {
+        let c = condition(cond, now_unix());
         let res = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_attrs(&item)?))
+            .set_item(Some(to_attrs(item)?))
             .set_condition_expression(c.as_ref().map(|c| c.expr.to_string()))
             .set_expression_attribute_names(c.as_ref().map(|c| c.names.clone()))
             .set_expression_attribute_values(c.and_then(|c| c.values))
@@ -315,8 +322,8 @@ impl ItemStore for DynamoStore {
         conditional(res, |e| e.is_conditional_check_failed_exception())
     }
 
-    async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
-        let c = condition(&cond, now_unix());
+    async fn delete_once(&self, pk: &str, sk: &str, cond: &Cond) -> StoreResult<()> {
+        let c = condition(cond, now_unix());
         let res = self
             .client
             .delete_item()
@@ -330,7 +337,7 @@ impl ItemStore for DynamoStore {
         conditional(res, |e| e.is_conditional_check_failed_exception())
     }
 
-    async fn query(&self, q: &Query) -> StoreResult<Page> {
+    async fn query_once(&self, q: &Query) -> StoreResult<Page> {
         if q.limit == Some(0) {
             return Err(StoreError::Invalid("query limit must be positive".into()));
         }
@@ -388,8 +395,8 @@ impl ItemStore for DynamoStore {
         Ok(Page { items, cursor })
     }
 
-    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        validate_transaction(&writes)?;
+    async fn transact_once(&self, writes: &[Write]) -> StoreResult<()> {
+        validate_transaction(writes)?;
         let now = now_unix();
         let items = writes
             .iter()
@@ -399,6 +406,11 @@ impl ItemStore for DynamoStore {
         match res {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(t)
+                    if throttle::is_throttled_cancellation(t.cancellation_reasons().iter().map(|r| r.code())) =>
+                {
+                    Err(StoreError::Throttled(format!("transaction cancelled: {:?}", t.cancellation_reasons().iter().map(|r| r.code()).collect::<Vec<_>>())))
+                }
                 TransactWriteItemsError::TransactionCanceledException(t) => {
                     // Other reasons (a concurrent transaction on the same item)
                     // are conflicts too, but name no failed condition.
@@ -412,5 +424,52 @@ impl ItemStore for DynamoStore {
             },
             Err(e) => Err(backend(e)),
         }
+    }
+}
+
+/// Throttled calls are tried again with jittered backoff (`throttle`) before
+/// `StoreError::Throttled` reaches the caller, who answers it as 100002.
+#[async_trait]
+impl ItemStore for DynamoStore {
+    async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
+        throttle::with_backoff(|| self.get_once(pk, sk), StoreError::is_throttled).await
+    }
+
+    async fn put(&self, item: Item, cond: Cond) -> StoreResult<()> {
+        throttle::with_backoff(|| self.put_once(&item, &cond), StoreError::is_throttled).await
+    }
+
+    async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
+        throttle::with_backoff(|| self.delete_once(pk, sk, &cond), StoreError::is_throttled).await
+    }
+
+    async fn query(&self, q: &Query) -> StoreResult<Page> {
+        throttle::with_backoff(|| self.query_once(q), StoreError::is_throttled).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        throttle::with_backoff(|| self.transact_once(&writes), StoreError::is_throttled).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+    fn service_error(code: &str) -> SdkError<PutItemError, ()> {
+        SdkError::service_error(PutItemError::generic(ErrorMetadata::builder().code(code).message("m").build()), ())
+    }
+
+    #[test]
+    fn throttling_maps_to_its_own_kind_not_a_conflict() {
+        for code in ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"] {
+            let e = backend(service_error(code));
+            assert!(e.is_throttled() && !e.is_conflict(), "{code}: {e:?}");
+            let c = conditional(Err::<(), _>(service_error(code)), |e| e.is_conditional_check_failed_exception());
+            assert!(c.unwrap_err().is_throttled(), "{code}");
+        }
+        assert!(matches!(backend(service_error("ValidationException")), StoreError::Backend(_)));
     }
 }

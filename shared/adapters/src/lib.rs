@@ -12,6 +12,7 @@ pub mod embedded_queue;
 pub mod sqlite_store;
 pub mod sqs_dlq;
 pub mod sqs_queue;
+pub mod throttle;
 
 pub use dynamo_store::DynamoStore;
 pub use embedded_queue::EmbeddedQueue;

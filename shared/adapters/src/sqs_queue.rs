@@ -2,7 +2,8 @@
 //! handle.
 
 use async_trait::async_trait;
-use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use crate::throttle;
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use aws_sdk_sqs::Client;
 use onecard_core::queue::{EventQueue, OutEvent, QueueError, QueueResult, Received};
@@ -60,12 +61,17 @@ impl SqsQueue {
     }
 }
 
+/// Throttling is its own kind, which the calls below retry with backoff.
 fn err<E, R>(e: SdkError<E, R>) -> QueueError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    QueueError(DisplayErrorContext(&e).to_string())
+    let text = DisplayErrorContext(&e).to_string();
+    match e.code() {
+        Some(code) if throttle::is_sqs_throttling(code) => QueueError::throttled(text),
+        _ => QueueError(text),
+    }
 }
 
 fn secs(d: Duration, max: u64) -> i32 {
@@ -76,22 +82,23 @@ fn secs(d: Duration, max: u64) -> i32 {
 impl EventQueue for SqsQueue {
     async fn publish(&self, event: &OutEvent) -> QueueResult<()> {
         let body = serde_json::to_string(event).map_err(|e| QueueError(e.to_string()))?;
-        self.client.send_message().queue_url(&self.url).message_body(body).send().await.map_err(err)?;
+        let send = || async { self.client.send_message().queue_url(&self.url).message_body(&body).send().await.map_err(err) };
+        throttle::with_backoff(send, QueueError::is_throttled).await?;
         Ok(())
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> QueueResult<Vec<Received>> {
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(&self.url)
-            .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
-            .wait_time_seconds(secs(wait, MAX_WAIT_SECS))
-            .set_visibility_timeout(self.visibility.map(|v| secs(v, MAX_VISIBILITY_SECS)))
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .map_err(err)?;
+        let call = || {
+            self.client
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
+                .wait_time_seconds(secs(wait, MAX_WAIT_SECS))
+                .set_visibility_timeout(self.visibility.map(|v| secs(v, MAX_VISIBILITY_SECS)))
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+        };
+        let out = throttle::with_backoff(|| async { call().await.map_err(err) }, QueueError::is_throttled).await?;
         let mut got = Vec::new();
         for m in out.messages() {
             let Some(receipt) = m.receipt_handle() else { continue };
@@ -115,25 +122,41 @@ impl EventQueue for SqsQueue {
     }
 
     async fn ack(&self, receipt: &str) -> QueueResult<()> {
-        self.client
-            .delete_message()
-            .queue_url(&self.url)
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map_err(err)?;
+        let call = || async { self.client.delete_message().queue_url(&self.url).receipt_handle(receipt).send().await.map_err(err) };
+        throttle::with_backoff(call, QueueError::is_throttled).await?;
         Ok(())
     }
 
     async fn release(&self, receipt: &str, delay: Duration) -> QueueResult<()> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.url)
-            .receipt_handle(receipt)
-            .visibility_timeout(secs(delay, MAX_VISIBILITY_SECS))
-            .send()
-            .await
-            .map_err(err)?;
+        let call = || async {
+            self.client
+                .change_message_visibility()
+                .queue_url(&self.url)
+                .receipt_handle(receipt)
+                .visibility_timeout(secs(delay, MAX_VISIBILITY_SECS))
+                .send()
+                .await
+                .map_err(err)
+        };
+        throttle::with_backoff(call, QueueError::is_throttled).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::error::ErrorMetadata;
+    use aws_sdk_sqs::operation::send_message::SendMessageError;
+
+    fn service_error(code: &str) -> SdkError<SendMessageError, ()> {
+        SdkError::service_error(SendMessageError::generic(ErrorMetadata::builder().code(code).message("m").build()), ())
+    }
+
+    #[test]
+    fn throttling_maps_to_its_own_kind() {
+        assert!(err(service_error("RequestThrottled")).is_throttled());
+        assert!(err(service_error("ThrottlingException")).is_throttled());
+        assert!(!err(service_error("AWS.SimpleQueueService.NonExistentQueue")).is_throttled());
     }
 }

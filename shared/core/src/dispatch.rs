@@ -6,6 +6,7 @@
 //! HMAC is checked over the raw bytes of `data` before `data` becomes a tree,
 //! and a handler's panic is contained.
 
+use crate::charset::{self, Charset};
 use crate::codes::{ApiError, ApiResult, Code};
 use crate::config::{self, Branch, Caller};
 use crate::ctx::Ctx;
@@ -33,6 +34,9 @@ pub struct HttpIn<'a> {
     pub query: Option<&'a str>,
     /// The `Authorization` header.
     pub authorization: Option<&'a str>,
+    /// The `Content-Type` header: its charset decides how the body is read
+    /// (`charset::decode_body`).
+    pub content_type: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -88,7 +92,7 @@ pub async fn serve(ctx: &Ctx, reg: &Registry, req: HttpIn<'_>, groups: Option<&[
         };
     }
     match spec.wire() {
-        Wire::Envelope => envelope(ctx, reg, spec, req.body).await,
+        Wire::Envelope => envelope(ctx, reg, spec, req.body, req.content_type).await,
         Wire::DataOnly => data_only(ctx, reg, spec, req).await,
         Wire::ProviderRedirect | Wire::ProviderForm => provider(ctx, reg, spec, req).await,
     }
@@ -97,15 +101,16 @@ pub async fn serve(ctx: &Ctx, reg: &Registry, req: HttpIn<'_>, groups: Option<&[
 /// A chapter 5 envelope request, answered with the envelope; the envelope as a
 /// value (tests and the API Gateway front use it).
 pub async fn http(ctx: &Ctx, reg: &Registry, path: &str, body: &[u8], groups: Option<&[Group]>) -> Value {
-    let req = HttpIn { method: "POST", path, query: None, authorization: None, body };
+    let req = HttpIn { method: "POST", path, query: None, authorization: None, content_type: None, body };
     serve(ctx, reg, req, groups).await.value()
 }
 
-async fn envelope(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, body: &[u8]) -> HttpOut {
+async fn envelope(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, body: &[u8], content_type: Option<&str>) -> HttpOut {
     let mut zone = time::DEFAULT_TZ.to_string();
     let authed = async {
-        let env = RequestEnvelope::parse(body)?;
-        let (caller, branch) = authenticate(ctx, spec, &env).await?;
+        let (body, charset) = charset::decode_body(content_type, body)?;
+        let env = RequestEnvelope::parse(&body)?;
+        let (caller, branch) = authenticate(ctx, spec, &env, charset).await?;
         Ok::<_, ApiError>((env, caller, branch))
     }
     .await;
@@ -143,7 +148,9 @@ async fn envelope(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, body: &[u
     out
 }
 
-async fn authenticate(ctx: &Ctx, spec: &RouteSpec, env: &RequestEnvelope) -> ApiResult<(Caller, Branch)> {
+/// `charset` is the body's declared charset when not UTF-8: the signature
+/// may then be over either encoding of S (see `charset`).
+async fn authenticate(ctx: &Ctx, spec: &RouteSpec, env: &RequestEnvelope, charset: Option<Charset>) -> ApiResult<(Caller, Branch)> {
     let from = env.from.as_deref().ok_or_else(|| ApiError::auth("'from' is missing"))?;
     let sign_given = env.sign.as_deref().ok_or_else(|| ApiError::auth("'sign' is missing"))?;
     let ts_text = env.timestamp.as_deref().ok_or_else(|| ApiError::auth("'timestamp' is missing"))?;
@@ -155,7 +162,9 @@ async fn authenticate(ctx: &Ctx, spec: &RouteSpec, env: &RequestEnvelope) -> Api
         .filter(|c| c.enabled)
         .ok_or_else(|| ApiError::auth("unknown or disabled caller"))?;
     let signing = sign::signing_string(from, ts_text, nonce, &env.data_text);
-    if !sign::verify(&caller.secret, &signing, sign_given) {
+    let signed = sign::verify(&caller.secret, &signing, sign_given)
+        || charset.is_some_and(|cs| cs.verify(&caller.secret, &signing, sign_given));
+    if !signed {
         return Err(ApiError::auth("signature does not match"));
     }
     // The timestamp is read in the caller's zone, not the branch's, so a
@@ -205,10 +214,14 @@ async fn data_only(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, req: Htt
     let Some(def) = reg.def(spec) else {
         return refuse(501, format!("{} ({} {}) is not built yet", spec.route, spec.section, spec.title));
     };
-    let data: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+    let body = match charset::decode_body(req.content_type, req.body) {
+        Ok((body, _)) => body,
+        Err(e) => return answer_refusal(def.refusal, &e),
+    };
+    let data: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        match serde_json::from_slice(req.body) {
+        match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(e) => return answer_refusal(def.refusal, &ApiError::bad_input(format!("malformed JSON: {e}"))),
         }

@@ -195,7 +195,7 @@ async fn bodies_over_the_limit_answer_413() {
     let (ctx, reg) = setup().await;
     let pad = format!(r#"{{"pad":"{}"}}"#, "x".repeat(300 * 1024));
     let b = body("demo", "demo-secret", NOW, "23", "1001", &pad);
-    let out = dispatch::serve(&ctx, &reg, dispatch::HttpIn { method: "POST", path: "/api.aspx/park.cartype.query", query: None, authorization: None, body: b.as_bytes() }, None).await;
+    let out = dispatch::serve(&ctx, &reg, dispatch::HttpIn { method: "POST", path: "/api.aspx/park.cartype.query", query: None, authorization: None, content_type: None, body: b.as_bytes() }, None).await;
     assert_eq!(out.status, 413);
     assert_eq!(out.value()["code"], json!(100001));
 }
@@ -217,7 +217,7 @@ async fn data_only_routes_take_a_token() {
     let call = |auth: Option<&'static str>, path: &'static str| {
         let (ctx, reg) = (ctx.clone(), reg.clone());
         async move {
-            let req = dispatch::HttpIn { method: "POST", path, query: None, authorization: auth, body: br#"{"a":1}"# };
+            let req = dispatch::HttpIn { method: "POST", path, query: None, authorization: auth, content_type: None, body: br#"{"a":1}"# };
             dispatch::serve(&ctx, &reg, req, None).await
         }
     };
@@ -229,7 +229,7 @@ async fn data_only_routes_take_a_token() {
     let pending = call(Some("Bearer demo-token"), "/maoku/Maoku.GetFreeSpaceNum").await;
     assert_eq!(pending.status, 501);
     assert!(pending.value()["message"].as_str().unwrap().contains("11.17"));
-    let q = dispatch::HttpIn { method: "POST", path: "/maoku/Maoku.GetTraffic", query: Some("token=demo-token"), authorization: None, body: b"{}" };
+    let q = dispatch::HttpIn { method: "POST", path: "/maoku/Maoku.GetTraffic", query: Some("token=demo-token"), authorization: None, content_type: None, body: b"{}" };
     assert_eq!(dispatch::serve(&ctx, &reg, q, None).await.status, 200);
 }
 
@@ -245,7 +245,7 @@ struct ReturnIn {
 #[tokio::test]
 async fn provider_callbacks_redirect_and_answer_text() {
     let (ctx, mut reg) = setup().await;
-    let get = |m: &'static str, q: &'static str| dispatch::HttpIn { method: m, path: "/alipay.wappay.aspx/callback", query: Some(q), authorization: None, body: b"" };
+    let get = |m: &'static str, q: &'static str| dispatch::HttpIn { method: m, path: "/alipay.wappay.aspx/callback", query: Some(q), authorization: None, content_type: None, body: b"" };
     assert_eq!(dispatch::serve(&ctx, &reg, get("GET", "branchno=1001&out_trade_no=7"), None).await.status, 501);
     reg.add([kit::write("alipay.wappay.aspx/callback", go_home)]);
     let out = dispatch::serve(&ctx, &reg, get("GET", "branchno=1001&out_trade_no=7"), None).await;
@@ -288,4 +288,45 @@ async fn bad_input_names_the_field_and_a_panic_is_contained() {
     assert!(env["message"].as_str().unwrap().contains("carTypeName"));
     let (c, _) = code_of(&ctx, &reg, "/api.aspx/park.cartype.delete", &body("demo", "demo-secret", NOW, "41", "1001", "{}")).await;
     assert_eq!(c, 100002);
+}
+
+/// A GBK client's request: the body in GBK, signed over the GBK bytes of S
+/// (its own string) or over UTF-8 (a Unicode runtime); both are read, and
+/// the echoed data is the right Unicode text.
+#[tokio::test]
+async fn gbk_bodies_with_a_charset_are_decoded_and_their_signature_checked() {
+    let (ctx, reg) = setup().await;
+    let data = r#"{"carno":"粤B12345"}"#;
+    let signing = sign::signing_string("demo", NOW, "31", data);
+    let over_gbk = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(b"demo-secret").unwrap();
+        mac.update(&encoding_rs::GBK.encode(&signing).0);
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, mac.finalize().into_bytes())
+    };
+    let serve = |sig: String, ct: &'static str| {
+        let (ctx, reg) = (ctx.clone(), &reg);
+        let text = format!(r#"{{"from":"demo","timestamp":"{NOW}","nonce":"31","sign":"{sig}","branchno":"1001","data":{data}}}"#);
+        let gbk = encoding_rs::GBK.encode(&text).0.into_owned();
+        async move {
+            let req = dispatch::HttpIn { method: "POST", path: "/api.aspx/park.cartype.query", query: None, authorization: None, content_type: Some(ct), body: &gbk };
+            dispatch::serve(&ctx, reg, req, None).await.value()
+        }
+    };
+    for (sig, what) in [(over_gbk.clone(), "signed over GBK"), (sign::sign("demo-secret", &signing), "signed over UTF-8")] {
+        let env = serve(sig, "application/json; charset=GBK").await;
+        assert_eq!(env["code"], json!(200), "{what}: {env}");
+        assert_eq!(env["data"]["echo"]["carno"], json!("粤B12345"), "{what}");
+    }
+    let env = serve(over_gbk.clone(), "application/json; charset=gb18030").await;
+    assert_eq!(env["code"], json!(200), "gb18030 is a superset: {env}");
+    let env = serve(sign::sign("wrong", &signing), "application/json; charset=gbk").await;
+    assert_eq!(env["code"], json!(100003), "{env}");
+    // Without the charset the GBK bytes are not UTF-8: refused as bad input.
+    let env = serve(over_gbk, "application/json").await;
+    assert_eq!(env["code"], json!(100001), "{env}");
+    let req = dispatch::HttpIn { method: "POST", path: "/api.aspx/park.cartype.query", query: None, authorization: None, content_type: Some("application/json; charset=gbk"), body: b"{\"from\":\"\x81\"}" };
+    let env = dispatch::serve(&ctx, &reg, req, None).await.value();
+    assert_eq!(env["code"], json!(100001));
+    assert!(env["message"].as_str().unwrap().contains("Content-Type"), "{env}");
 }

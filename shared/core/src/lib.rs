@@ -2,7 +2,9 @@
 //! (item store, event queue, site link), configuration records and the method
 //! registry. Everything here is free of any particular backend.
 
+pub mod charset;
 pub mod codes;
+pub mod cors;
 pub mod config;
 pub mod ctx;
 pub mod dispatch;

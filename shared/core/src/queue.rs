@@ -35,6 +35,21 @@ pub struct Received {
 #[error("queue: {0}")]
 pub struct QueueError(pub String);
 
+/// Marks a throttled queue call. A prefix rather than a variant because every
+/// adapter builds `QueueError(text)` directly.
+const THROTTLED: &str = "throttled: ";
+
+impl QueueError {
+    /// The queue refused for load (SQS request throttling); the adapter has
+    /// already retried with backoff before answering this.
+    pub fn throttled(detail: impl std::fmt::Display) -> Self {
+        QueueError(format!("{THROTTLED}{detail}"))
+    }
+    pub fn is_throttled(&self) -> bool {
+        self.0.starts_with(THROTTLED)
+    }
+}
+
 pub type QueueResult<T> = Result<T, QueueError>;
 
 #[async_trait]

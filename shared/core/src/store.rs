@@ -146,12 +146,20 @@ pub enum StoreError {
     Corrupt(String),
     #[error("store backend: {0}")]
     Backend(String),
+    /// The backend refused for load (DynamoDB's throughput and request-rate
+    /// limits). Not a conflict: re-reading does not help, waiting does. The
+    /// adapter has already retried with backoff before answering this.
+    #[error("store throttled: {0}")]
+    Throttled(String),
 }
 
 impl StoreError {
     /// True for the errors a concurrent writer causes (retry after re-reading).
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::ConditionFailed | StoreError::TransactionCancelled { .. })
+    }
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, StoreError::Throttled(_))
     }
 }
 

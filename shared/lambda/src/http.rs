@@ -5,6 +5,7 @@
 use crate::init::init;
 use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
+use onecard_core::cors::Cors;
 use onecard_core::ctx::Ctx;
 use onecard_core::dispatch;
 use onecard_core::registry::{Group, Registry};
@@ -68,6 +69,37 @@ pub fn reply(out: dispatch::HttpOut) -> Response<Body> {
     b.body(Body::Binary(out.body)).expect("static response parts")
 }
 
+/// The origins of `ONECARD_CORS_ORIGINS` (comma-separated). API Gateway
+/// answers preflights itself when the HTTP API has a CORS configuration
+/// (template parameter `CorsOrigins`); these headers serve a function reached
+/// without one (a `$default` route, a function URL, a local emulator).
+pub fn cors_from_env() -> Cors {
+    Cors::from_list(&std::env::var("ONECARD_CORS_ORIGINS").unwrap_or_default())
+}
+
+/// The answer to a CORS preflight, or None when `req` is a call.
+pub fn preflight(cors: &Cors, req: &Request) -> Option<Response<Body>> {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    if !Cors::is_preflight(req.method().as_str(), header("access-control-request-method")) {
+        return None;
+    }
+    let mut b = Response::builder().status(204);
+    for (k, v) in cors.preflight_headers(header("origin")) {
+        b = b.header(k, v);
+    }
+    Some(b.body(Body::Empty).expect("static response parts"))
+}
+
+/// Adds the CORS headers for the request's origin to an answer.
+pub fn with_cors(cors: &Cors, origin: Option<&str>, mut resp: Response<Body>) -> Response<Body> {
+    for (k, v) in cors.response_headers(origin) {
+        if let Ok(v) = lambda_http::http::HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp
+}
+
 /// Serves `groups` over the HTTP API until the runtime stops.
 pub async fn run_http(groups: &'static [Group]) -> Result<(), Error> {
     let clients = init().await?;
@@ -78,20 +110,26 @@ pub async fn run_http(groups: &'static [Group]) -> Result<(), Error> {
 /// Runtime API (`AWS_LAMBDA_RUNTIME_API`).
 pub async fn serve(ctx: Ctx, registry: Registry, groups: &'static [Group]) -> Result<(), Error> {
     let reg = Arc::new(registry);
+    let cors = Arc::new(cors_from_env());
     tracing::info!(groups = ?groups.iter().map(|g| g.name()).collect::<Vec<_>>(), "serving");
     lambda_http::run(service_fn(move |req: Request| {
-        let (ctx, reg) = (ctx.clone(), reg.clone());
+        let (ctx, reg, cors) = (ctx.clone(), reg.clone(), cors.clone());
         async move {
+            if let Some(answer) = preflight(&cors, &req) {
+                return Ok::<_, Error>(answer);
+            }
             let inbound = to_dispatch(&req);
             let http_in = dispatch::HttpIn {
                 method: req.method().as_str(),
                 path: &inbound.path,
                 query: req.uri().query(),
                 authorization: req.headers().get("authorization").and_then(|v| v.to_str().ok()),
+                content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()),
                 body: inbound.body,
             };
             let out = dispatch::serve(&ctx, &reg, http_in, Some(groups)).await;
-            Ok::<_, Error>(reply(out))
+            let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+            Ok::<_, Error>(with_cors(&cors, origin, reply(out)))
         }
     }))
     .await
@@ -220,5 +258,33 @@ mod tests {
         async fn transact(&self, _: Vec<Write>) -> StoreResult<()> {
             Err(StoreError::Invalid("no store in this test".into()))
         }
+    }
+
+    #[test]
+    fn cors_preflight_and_headers_for_listed_origins_only() {
+        let cors = Cors::new(["https://h5.example"]);
+        let pre = |origin: &str| {
+            let req: Request = lambda_http::http::Request::builder()
+                .method("OPTIONS")
+                .uri("/api.aspx/calc")
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .body(Body::Empty)
+                .unwrap();
+            preflight(&cors, &req).expect("a preflight")
+        };
+        let ok = pre("https://h5.example");
+        assert_eq!(ok.status(), 204);
+        assert_eq!(ok.headers()["access-control-allow-origin"], "https://h5.example");
+        assert!(ok.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        let refused = pre("https://evil.example");
+        assert!(refused.headers().get("access-control-allow-origin").is_none());
+        // A POST is a call, not a preflight; its answer carries the origin.
+        let post = event("/api.aspx/calc", "$default", "POST /api.aspx/calc", "{}", false);
+        assert!(preflight(&cors, &post).is_none());
+        let out = dispatch::HttpOut::json(200, &json!({"status": true}));
+        let resp = with_cors(&cors, Some("https://h5.example"), reply(out.clone()));
+        assert_eq!(resp.headers()["access-control-allow-origin"], "https://h5.example");
+        assert!(with_cors(&cors, Some("https://evil.example"), reply(out)).headers().get("access-control-allow-origin").is_none());
     }
 }

@@ -220,7 +220,16 @@ fn push_on_the_queue_and_a_schedule() {
     let q = &t.resource("Queue")["Properties"];
     assert!(q["VisibilityTimeout"].as_i64().unwrap() >= 6 * timeout, "visibility >= 6 x push timeout ({timeout})");
     assert_eq!(flat(&q["RedrivePolicy"]["deadLetterTargetArn"]), "Fn::GetAtt:DeadLetterQueue Arn");
-    assert_eq!(q["RedrivePolicy"]["maxReceiveCount"].as_i64(), Some(8));
+    // The push function dead-letters after 24 h of retries (decision 18); the
+    // queue's redrive must not give up first.
+    let policy = onecard_app::push::RetryPolicy::default();
+    let (mut t_secs, mut receives) = (0u64, 1i64);
+    while let onecard_app::push::retry::Next::RetryAfter(d) = policy.after_failure(receives as u32, std::time::Duration::from_secs(t_secs)) {
+        t_secs += d.as_secs();
+        receives += 1;
+    }
+    let max_receive = q["RedrivePolicy"]["maxReceiveCount"].as_i64().unwrap();
+    assert!(max_receive >= 2 * receives, "maxReceiveCount {max_receive} vs {receives} receives in a 24 h window");
     assert_eq!(t.resource("DeadLetterQueue")["Type"].as_str(), Some("AWS::SQS::Queue"));
 }
 

@@ -38,8 +38,10 @@ impl Got {
         assert!(d.is_array() && d.as_array().unwrap().len() == 1, "data is an array of one record: {d}");
         d[0].clone()
     }
+    /// The event id (decision 17: a top-level `id`, stable on every retry).
     pub fn id(&self) -> String {
-        self.envelope().nonce.unwrap_or_default()
+        let v: Value = serde_json::from_str(&self.body).unwrap_or_default();
+        v["id"].as_str().unwrap_or_default().to_string()
     }
 }
 

@@ -9,19 +9,24 @@ use onecard_core::sign;
 use serde_json::Value;
 
 /// The request body. `data` is written once and signed as those exact bytes.
-/// `nonce` is the event id: the signature covers it, and it stays the same on
-/// every retry, so the partner can drop a duplicate by it; `id` repeats it in
-/// plain sight for partners that do not look at nonces.
+/// `nonce` is a random 0-99 as chapter 5 has it (decision 17): a partner that
+/// checks its range refuses anything else. The event id, stable on every
+/// retry, goes in the extra top-level `id` that partners de-duplicate on.
 pub fn envelope(partner: &Partner, ev: &OutEvent, timestamp: &str) -> String {
+    envelope_with_nonce(partner, ev, timestamp, rand::random::<u8>() % 100)
+}
+
+fn envelope_with_nonce(partner: &Partner, ev: &OutEvent, timestamp: &str, nonce: u8) -> String {
     let data_text = Value::Array(vec![ev.record.clone()]).to_string();
-    let signing = sign::signing_string(&partner.from, timestamp, &ev.id, &data_text);
+    let nonce = nonce.to_string();
+    let signing = sign::signing_string(&partner.from, timestamp, &nonce, &data_text);
     let signature = sign::sign(&partner.secret, &signing);
     let s = |v: &str| Value::String(v.to_string()).to_string();
     format!(
         "{{\"from\":{},\"timestamp\":{},\"nonce\":{},\"sign\":{},\"branchno\":{},\"id\":{},\"data\":{}}}",
         s(&partner.from),
         s(timestamp),
-        s(&ev.id),
+        s(&nonce),
         s(&signature),
         s(&ev.branch),
         s(&ev.id),
@@ -78,26 +83,48 @@ mod tests {
         }
     }
 
-    #[test]
-    fn envelope_verifies_with_the_partner_secret() {
-        let ev = OutEvent {
+    fn event() -> OutEvent {
+        OutEvent {
             id: "0000000000001-abc".into(),
             branch: "1001".into(),
             route: "report/parkInData".into(),
             record: json!({"plateNo": "粤B12345", "note": "quote \" and \\ slash"}),
             at: "2026-01-01 00:00:00".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn envelope_verifies_with_the_partner_secret() {
+        let ev = event();
         let body = envelope(&partner(), &ev, "2026-01-01 08:00:00");
         // Read back the way a partner (or our own dispatcher) reads a request.
         let env = RequestEnvelope::parse(body.as_bytes()).unwrap();
         assert_eq!(env.data().unwrap(), json!([ev.record]));
-        assert_eq!(env.nonce.as_deref(), Some(ev.id.as_str()));
         assert_eq!(env.branchno.as_deref(), Some("1001"));
-        let signing = sign::signing_string("PARK", "2026-01-01 08:00:00", &ev.id, &env.data_text);
+        let nonce = env.nonce.clone().unwrap();
+        let signing = sign::signing_string("PARK", "2026-01-01 08:00:00", &nonce, &env.data_text);
         assert!(sign::verify("k3y", &signing, env.sign.as_deref().unwrap()));
         assert!(!sign::verify("other", &signing, env.sign.as_deref().unwrap()));
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["id"], json!(ev.id));
+    }
+
+    #[test]
+    fn nonce_is_a_random_0_to_99_and_the_event_id_rides_in_id() {
+        let ev = event();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..400 {
+            let body = envelope(&partner(), &ev, "2026-01-01 08:00:00");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let n: u32 = v["nonce"].as_str().unwrap().parse().expect("a number");
+            assert!(n < 100, "nonce {n}");
+            assert_eq!(v["id"], json!(ev.id));
+            seen.insert(n);
+        }
+        // Random, not a constant: 400 draws from 100 values hit many of them.
+        assert!(seen.len() > 50, "{} distinct nonces", seen.len());
+        let fixed = envelope_with_nonce(&partner(), &ev, "2026-01-01 08:00:00", 7);
+        assert!(fixed.contains(r#""nonce":"7""#), "{fixed}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! a redrive) only goes to the partners still missing it.
 
 use onecard_core::outbound::Outbound;
-use super::deliver;
+use super::{deliver, first_try};
 use super::retry::{Next, RetryPolicy};
 use super::subscriptions::{self, Partner};
 use crate::keys;
@@ -103,6 +103,7 @@ pub async fn fan_out(ctx: &Ctx, client: &dyn Outbound, ev: &OutEvent) -> Result<
 /// One delivery attempt (`attempt` is 1-based: the queue's receive count) and
 /// the decision that follows from it.
 pub async fn attempt(ctx: &Ctx, client: &dyn Outbound, policy: &RetryPolicy, ev: &OutEvent, attempt: u32) -> Outcome {
+    let started = ctx.clock.now();
     let reason = match fan_out(ctx, client, ev).await {
         Ok(f) if f.complete() => {
             if !f.delivered.is_empty() {
@@ -118,13 +119,16 @@ pub async fn attempt(ctx: &Ctx, client: &dyn Outbound, policy: &RetryPolicy, ev:
         }
         Err(e) => e,
     };
-    match policy.after_failure(attempt) {
+    let first = first_try::first_attempt(ctx, ev, started).await;
+    let tried_for = (ctx.clock.now() - first).to_std().unwrap_or_default();
+    match policy.after_failure(attempt, tried_for) {
         Next::RetryAfter(after) => {
             tracing::warn!(id = %ev.id, route = %ev.route, attempt, retry_ms = after.as_millis() as u64, reason = %reason, "push failed; will retry");
             Outcome::Retry { after, reason }
         }
         Next::GiveUp => {
-            tracing::error!(id = %ev.id, route = %ev.route, attempt, reason = %reason, "push failed for the last time; dead-lettered");
+            tracing::error!(id = %ev.id, route = %ev.route, attempt, tried_secs = tried_for.as_secs(), reason = %reason, "push failed for the last time; dead-lettered");
+            let reason = format!("{reason} (attempt {attempt}, {} s after the first)", tried_for.as_secs());
             Outcome::Dead { reason }
         }
     }

@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod deliver;
 pub mod fanout;
+pub mod first_try;
 pub mod heartbeat;
 pub mod records;
 pub mod retry;

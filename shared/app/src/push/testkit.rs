@@ -6,7 +6,7 @@ use onecard_adapters::sqlite_store::SqliteStore;
 use onecard_core::config::{self, Branch};
 use onecard_core::queue::EventQueue;
 use onecard_core::sitelink::NoSites;
-use onecard_core::time::SystemClock;
+use onecard_core::time::{Clock, SystemClock};
 use onecard_core::{dispatch, ApiResult, Ctx, Origin, Ports, Reply};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -19,12 +19,17 @@ pub(crate) fn temp_dir() -> PathBuf {
 }
 
 pub(crate) async fn ctx() -> (Ctx, Arc<EmbeddedQueue>) {
+    ctx_with_clock(Arc::new(SystemClock)).await
+}
+
+/// The same on a clock the test moves (retry windows without waiting).
+pub(crate) async fn ctx_with_clock(clock: Arc<dyn Clock>) -> (Ctx, Arc<EmbeddedQueue>) {
     let dir = temp_dir();
     let store = Arc::new(SqliteStore::open(&dir.join("onecard.db")).unwrap());
     let queue = Arc::new(EmbeddedQueue::open(&dir.join("onecard.db")).unwrap());
     config::seed_demo(&*store).await.unwrap();
     let q: Arc<dyn EventQueue> = queue.clone();
-    (Ctx::new(Ports { store, queue: q, sites: Arc::new(NoSites), clock: Arc::new(SystemClock) }), queue)
+    (Ctx::new(Ports { store, queue: q, sites: Arc::new(NoSites), clock }), queue)
 }
 
 /// Runs a route as the site would, on the demo branch.

@@ -37,7 +37,9 @@ impl Pusher {
     /// Sends an exhausted event to the dead-letter queue.
     pub async fn dead_letter(&self, r: &Received, reason: String) -> Result<(), String> {
         let dead = DeadLetter::new(r.event.clone(), reason, r.receive_count);
-        self.dlq.send(&dead).await.map_err(|e| e.to_string())
+        self.dlq.send(&dead).await.map_err(|e| e.to_string())?;
+        super::first_try::forget(&self.ctx, &r.event).await;
+        Ok(())
     }
 
     /// Attempts one message and settles it on `ctx.queue`.
@@ -82,8 +84,8 @@ impl Pusher {
     /// and the 13.9 heartbeat.
     pub async fn tick(&self) {
         match onecard_core::events::sweep_outbox(&self.ctx, OUTBOX_MIN_AGE_SECS).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(published = n, "outbox sweep"),
+            Ok(s) if s == Default::default() => {}
+            Ok(s) => tracing::info!(published = s.published, quarantined = s.quarantined, failed = s.failed, "outbox sweep"),
             Err(e) => tracing::warn!(error = %e, "outbox sweep failed"),
         }
         let (sent, failed) = super::heartbeat::beat(&self.ctx, &*self.client).await;
@@ -173,8 +175,14 @@ mod tests {
         (url, seen)
     }
 
-    async fn setup(fail: usize, max_attempts: u32) -> (Pusher, Arc<AtomicUsize>, Arc<onecard_adapters::embedded_dlq::EmbeddedDeadLetters>) {
+    type Dlq = Arc<onecard_adapters::embedded_dlq::EmbeddedDeadLetters>;
+
+    async fn setup(fail: usize, max_attempts: u32) -> (Pusher, Arc<AtomicUsize>, Dlq) {
         let (ctx, _q) = testkit::ctx().await;
+        setup_on(ctx, fail, RetryPolicy::new(Duration::from_millis(20)).with_max_attempts(max_attempts)).await
+    }
+
+    async fn setup_on(ctx: Ctx, fail: usize, policy: RetryPolicy) -> (Pusher, Arc<AtomicUsize>, Dlq) {
         let (url, seen) = partner(fail).await;
         let p = Partner {
             branch: "1001".into(),
@@ -187,7 +195,7 @@ mod tests {
         };
         subscriptions::put(ctx.store(), &p).await.unwrap();
         let dlq = Arc::new(onecard_adapters::embedded_dlq::EmbeddedDeadLetters::open(&testkit::temp_dir().join("dlq.db")).unwrap());
-        let pusher = Pusher { ctx, client: std::sync::Arc::new(onecard_adapters::http_out::HyperOutbound::default()), policy: RetryPolicy::new(Duration::from_millis(20), max_attempts), dlq: dlq.clone() };
+        let pusher = Pusher { ctx, client: std::sync::Arc::new(onecard_adapters::http_out::HyperOutbound::default()), policy, dlq: dlq.clone() };
         (pusher, seen, dlq)
     }
 
@@ -237,5 +245,49 @@ mod tests {
         assert_eq!((dead.len(), dead[0].attempts), (1, 2));
         assert_eq!(dead[0].event, ev);
         assert!(dead[0].reason.contains("acme"), "{}", dead[0].reason);
+    }
+
+    /// Decision 18's window on a clock the test moves; steps shrunk to
+    /// milliseconds so the embedded queue hands the message back at once.
+    async fn windowed(fail: usize) -> (Pusher, Arc<AtomicUsize>, Dlq, Arc<onecard_core::time::OffsetClock>) {
+        let clock = onecard_core::time::OffsetClock::new(chrono::Duration::zero());
+        let (ctx, _q) = testkit::ctx_with_clock(clock.clone()).await;
+        let policy = RetryPolicy::new(Duration::from_millis(10)).with_cap(Duration::from_millis(20));
+        let (p, seen, dlq) = setup_on(ctx, fail, policy).await;
+        (p, seen, dlq, clock)
+    }
+
+    #[tokio::test]
+    async fn a_partner_down_for_two_hours_loses_nothing_and_gets_no_dead_letter() {
+        let (p, seen, dlq, clock) = windowed(12).await;
+        emit(&p).await;
+        // Twelve failures ten minutes apart: far more than the old fixed 8.
+        for i in 0..12 {
+            assert!(matches!(next(&p).await, Settled::Retrying(_)), "attempt {}", i + 1);
+            clock.set_offset(chrono::Duration::minutes(10 * (i + 1)));
+        }
+        assert_eq!(next(&p).await, Settled::Delivered);
+        assert_eq!(seen.load(Ordering::SeqCst), 13);
+        assert!(dlq.list(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn gives_up_24_hours_after_the_first_attempt_and_a_redrive_starts_a_new_window() {
+        let (p, seen, dlq, clock) = windowed(usize::MAX).await;
+        let ev = emit(&p).await;
+        assert!(matches!(next(&p).await, Settled::Retrying(_)));
+        clock.set_offset(chrono::Duration::hours(24) - chrono::Duration::seconds(5));
+        assert!(matches!(next(&p).await, Settled::Retrying(_)), "still inside the 24 h");
+        clock.set_offset(chrono::Duration::hours(24));
+        assert_eq!(next(&p).await, Settled::DeadLettered);
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        let dead = dlq.list(10).await.unwrap();
+        assert_eq!((dead.len(), dead[0].attempts), (1, 3));
+        assert!(dead[0].reason.contains("86400 s after the first"), "{}", dead[0].reason);
+        // Redriven the next day: its window counts from the redrive.
+        clock.set_offset(chrono::Duration::hours(30));
+        assert_eq!(dlq.redrive(None, &*p.ctx.queue).await.unwrap(), 1);
+        assert!(matches!(next(&p).await, Settled::Retrying(_)), "a redrive is not dead on arrival");
+        assert_eq!(p.ctx.queue.receive(1, Duration::from_secs(2)).await.unwrap()[0].event, ev);
     }
 }

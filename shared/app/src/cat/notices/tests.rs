@@ -45,7 +45,7 @@ async fn every_notice_becomes_its_chapter_14_event() {
         assert_eq!(hist[0]["event"], out_route);
     }
     // Published right after the commit: nothing left in the outbox.
-    assert!(ctx.store.query_all(&Query::partition(onecard_core::events::OUTBOX)).await.unwrap().is_empty());
+    assert!(ctx.store.query_all(&Query::partition(onecard_core::events::outbox_pk("1001"))).await.unwrap().is_empty());
 }
 
 #[tokio::test]
