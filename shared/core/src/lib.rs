@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod config;
+pub mod config_cache;
 pub mod ctx;
 pub mod dispatch;
 #[cfg(test)]
