@@ -181,14 +181,14 @@ async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
     let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
     let credential = input.credential.as_str();
     let end = input.calcendtime.or_now(req.now);
-    let (stay, _) = stays::find(&ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
+    // One batch for the stay and the car's card (round trips, issue 11).
+    let ((stay, _), card) = cardlink::find_stay_with_card(&ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
     if end < stay.entry {
         return Err(ApiError::field(
             "calcendtime",
             format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
         ));
     }
-    let card = cardlink::card_terms_of_stay(&ctx, b, &stay).await?;
     let car_type_id = car_type_for(&ctx, b, input.car_type.map(Int::get), card.as_ref()).await?;
     let q = quote_stay(&ctx, &req.branch, &stay, car_type_id, card.as_ref(), end).await?;
     let order = Order {
