@@ -234,7 +234,7 @@ async fn run_phase(addr: SocketAddr, conns: usize, phase: Arc<Phase>) -> Outcome
                     other => {
                         mine.failed += 1;
                         if mine.first_failure.is_none() {
-                            let text = other.map(|b| String::from_utf8_lossy(&b).chars().take(300).collect()).unwrap_or_else(|| "connection failed".into());
+                            let text: String = other.map(|b| String::from_utf8_lossy(&b).chars().take(300).collect()).unwrap_or_else(|| "connection failed".into());
                             mine.first_failure = Some(format!("{route}: {text}"));
                         }
                         if sender.is_closed() {
@@ -307,7 +307,7 @@ fn bench(a: &Args) {
     let tag: String = {
         let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let l = |k: u128| (b'A' + (n / k % 26) as u8) as char;
-        [l(1_000), l(26_000)].iter().collect()
+        String::from_iter([l(1_000), l(26_000)])
     };
     let car_type = setup(&srv, &tag);
     let floor: SocketAddr = ([127, 0, 0, 1], floor_port).into();
@@ -326,7 +326,7 @@ fn bench(a: &Args) {
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let mut rows: Vec<Row> = Vec::new();
-    let mut run = |addr: SocketAddr, phase: Phase, conns: usize| -> Outcome {
+    let run = |addr: SocketAddr, phase: Phase, conns: usize| -> Outcome {
         let name = phase.name.clone();
         let o = rt.block_on(run_phase(addr, conns, Arc::new(phase)));
         println!(
@@ -397,7 +397,7 @@ fn bench(a: &Args) {
             name: "6.1 calc".into(),
             make: Box::new(move |i, el| {
                 let i = i as usize;
-                (i < ab || el < secs).then(|| ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","carType":"{car_type}"}}"#, p[i % ab])))
+                (i < ab || el < secs).then(|| ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","calcendtime":"1970-01-01 00:00:00","carType":"{car_type}"}}"#, p[i % ab])))
             }),
             check: Box::new(move |i, _, body| {
                 let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
@@ -463,7 +463,7 @@ fn bench(a: &Args) {
                         1 => ("park.in.info", format!(r#"{{"credentialtype":"1","credential":"{}"}}"#, p[(i as usize * 7) % p.len()])),
                         _ => ("park.order.get", order_get(&al, i)),
                     },
-                    7 | 8 => ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","carType":"{car_type}"}}"#, p[c_start + (2 * round + slot as usize - 7) % c_len])),
+                    7 | 8 => ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","calcendtime":"1970-01-01 00:00:00","carType":"{car_type}"}}"#, p[c_start + (2 * round + slot as usize - 7) % c_len])),
                     _ => match bo.get(round) {
                         Some(o) => ("commit", commit(o)),
                         None => ("park.lot.status.total", lot()),
