@@ -36,7 +36,13 @@ fn callers_branches_and_sites_added_while_serving_take_effect() {
     assert_eq!(code(&elsewhere.call("park.controllers", json!({}))), 403);
 
     onecard(&["caller", "disable", "--data-dir", d, "--from", "app1"]);
-    assert_eq!(code(&app1.call("park.controllers", json!({}))), 100003);
+    // The server caches configuration for a second (config_cache::DEFAULT_TTL);
+    // a change from another process is seen within it.
+    let t0 = std::time::Instant::now();
+    while code(&app1.call("park.controllers", json!({}))) != 100003 {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(3), "the disabled caller is still served");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // The demo caller is untouched.
     assert_eq!(code(&srv.client().call("park.controllers", json!({}))), 200);
 }

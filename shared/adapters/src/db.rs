@@ -28,6 +28,14 @@ pub(crate) fn open(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// A connection for reads only, beside a writer's: WAL gives it the last
+/// committed state without waiting for the writer.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, String> {
+    let conn = open(path)?;
+    conn.execute_batch("PRAGMA query_only=ON;").map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
 pub(crate) fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

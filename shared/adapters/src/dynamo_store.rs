@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement, KeysAndAttributes,
     KeyType, Put, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
@@ -20,6 +20,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 type Attrs = HashMap<String, AttributeValue>;
+
+/// DynamoDB's BatchGetItem takes at most this many keys.
+const BATCH_GET_MAX: usize = 100;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -449,6 +452,47 @@ impl ItemStore for DynamoStore {
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         throttle::with_backoff(|| self.transact_once(&writes), StoreError::is_throttled).await
+    }
+
+    /// BatchGetItem, 100 keys a call (DynamoDB's limit), strongly consistent
+    /// like `get`; keys DynamoDB leaves unprocessed (throttling) are asked
+    /// again after a short back-off.
+    async fn get_many(&self, keys: &[(String, String)]) -> StoreResult<Vec<Option<Item>>> {
+        let mut found: HashMap<(String, String), Item> = HashMap::with_capacity(keys.len());
+        let mut unique: Vec<&(String, String)> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let now = now_unix();
+        for chunk in unique.chunks(BATCH_GET_MAX) {
+            let mut pending: Vec<Attrs> = chunk.iter().map(|(pk, sk)| Self::key(pk, sk)).collect();
+            let mut backoff = Duration::from_millis(20);
+            for attempt in 0.. {
+                let ka = KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build().map_err(invalid)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, ka)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for a in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    let item = from_attrs(a)?;
+                    if live(&item, now) {
+                        found.insert((item.pk.clone(), item.sk.clone()), item);
+                    }
+                }
+                pending = out.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec()).unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt >= 8 {
+                    return Err(StoreError::Backend(format!("{} keys still unprocessed after {attempt} batch gets", pending.len())));
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 }
 

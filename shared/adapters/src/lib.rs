@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod http_out;
 pub mod embedded_queue;
 pub mod sqlite_store;
+mod sqlite_writer;
 pub mod sqs_dlq;
 pub mod sqs_queue;
 pub mod throttle;

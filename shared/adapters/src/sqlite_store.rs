@@ -8,7 +8,8 @@ use onecard_core::store::{
     StoreResult, Write,
 };
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use crate::sqlite_writer::Writer;
+use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS items (
@@ -20,33 +21,61 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;";
 
+/// Writes go to the group-commit writer (one connection, one thread, many
+/// requests per fsync); reads use connections of their own, which in WAL mode
+/// see the last committed state and never wait for the writer.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: db::Shared,
+    writer: Writer,
+    readers: std::sync::Arc<[db::Shared]>,
+    next_reader: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// Enough for the blocking pool to read on both cores while a third request
+/// holds a connection between its statements.
+const READERS: usize = 4;
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = db::open(path).map_err(StoreError::Backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(SqliteStore { conn: db::Shared::new(conn) })
+        let readers = (0..READERS)
+            .map(|_| db::open_reader(path).map(db::Shared::new).map_err(StoreError::Backend))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SqliteStore {
+            writer: Writer::start(conn),
+            readers: readers.into(),
+            next_reader: Default::default(),
+        })
+    }
+
+    /// Group transactions committed by this handle's writer so far.
+    pub fn group_commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// Removes expired items for good (reads already hide them). Returns how many.
     pub async fn purge_expired(&self) -> StoreResult<usize> {
-        self.run(|c| {
-            c.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl < ?1", [now_unix()])
-                .map_err(backend)
-        })
-        .await
+        let n = self
+            .writer
+            .write(Box::new(|c: &Connection| {
+                c.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl < ?1", [now_unix()]).map(Ok).map_err(backend)
+            }))
+            .await?;
+        Ok(n.unwrap_or(0))
     }
 
-    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.conn.run(f, StoreError::Backend).await
+        let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
+        self.readers[i].run(f, StoreError::Backend).await
+    }
+
+    async fn apply(&self, writes: Vec<Write>) -> StoreResult<Result<(), usize>> {
+        self.writer.write(Box::new(move |c: &Connection| apply(c, &writes))).await
     }
 }
 
@@ -54,38 +83,35 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Applies the writes in one IMMEDIATE transaction. Err(Some(i)) names the first
-/// write whose condition failed; nothing is written then.
-fn apply(conn: &mut Connection, writes: &[Write]) -> StoreResult<Result<(), usize>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+/// Applies the writes inside the writer's open transaction (and the
+/// request's savepoint). Ok(Err(i)) names the first write whose condition
+/// failed; the writer rolls the request back then.
+fn apply(tx: &Connection, writes: &[Write]) -> StoreResult<Result<(), usize>> {
     let now = now_unix();
     for (i, w) in writes.iter().enumerate() {
         let (pk, sk) = w.key();
         let cond = match w {
             Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => cond,
         };
-        if !holds(&tx, pk, sk, cond, now)? {
-            // Dropping the transaction rolls it back.
+        if !holds(tx, pk, sk, cond, now)? {
             return Ok(Err(i));
         }
         match w {
             Write::Put { item, .. } => {
                 let body = serde_json::to_string(&item.body)
                     .map_err(|e| StoreError::Invalid(format!("body: {e}")))?;
-                tx.execute(
-                    "INSERT OR REPLACE INTO items (pk, sk, version, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![item.pk, item.sk, item.version as i64, item.ttl, body],
-                )
-                .map_err(backend)?;
+                tx.prepare_cached("INSERT OR REPLACE INTO items (pk, sk, version, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5)")
+                    .and_then(|mut st| st.execute(params![item.pk, item.sk, item.version as i64, item.ttl, body]))
+                    .map_err(backend)?;
             }
             Write::Delete { pk, sk, .. } => {
-                tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])
+                tx.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+                    .and_then(|mut st| st.execute(params![pk, sk]))
                     .map_err(backend)?;
             }
             Write::Check { .. } => {}
         }
     }
-    tx.commit().map_err(backend)?;
     Ok(Ok(()))
 }
 
@@ -96,10 +122,8 @@ fn holds(conn: &Connection, pk: &str, sk: &str, cond: &Cond, now: i64) -> StoreR
         return Ok(true);
     }
     let row: Option<(i64, Option<i64>)> = conn
-        .query_row("SELECT version, ttl FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()
+        .prepare_cached("SELECT version, ttl FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut st| st.query_row(params![pk, sk], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(backend)?;
     let live = row.filter(|(_, ttl)| !expired(*ttl, now));
     Ok(match cond {
@@ -169,37 +193,47 @@ fn query_page(conn: &Connection, q: &Query) -> StoreResult<Page> {
     Ok(Page { items, cursor })
 }
 
+fn get_one(c: &Connection, pk: &str, sk: &str, now: i64) -> StoreResult<Option<Item>> {
+    let row = c
+        .prepare_cached("SELECT version, ttl, body FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut st| {
+            st.query_row(params![pk, sk], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, String>(2)?)))
+                .optional()
+        })
+        .map_err(backend)?;
+    match row {
+        Some((v, ttl, body)) if !expired(ttl, now) => to_item(pk.to_string(), sk.to_string(), v, ttl, body).map(Some),
+        _ => Ok(None),
+    }
+}
+
 #[async_trait]
 impl ItemStore for SqliteStore {
     async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
         let (pk, sk) = (pk.to_string(), sk.to_string());
-        self.run(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT version, ttl, body FROM items WHERE pk = ?1 AND sk = ?2",
-                    params![pk, sk],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, String>(2)?)),
-                )
-                .optional()
-                .map_err(backend)?;
-            match row {
-                Some((v, ttl, body)) if !expired(ttl, now_unix()) => {
-                    to_item(pk, sk, v, ttl, body).map(Some)
-                }
-                _ => Ok(None),
-            }
+        self.read(move |c| get_one(c, &pk, &sk, now_unix())).await
+    }
+
+    /// One trip to the blocking pool, in one read transaction, so the items
+    /// are read at the same instant.
+    async fn get_many(&self, keys: &[(String, String)]) -> StoreResult<Vec<Option<Item>>> {
+        let keys = keys.to_vec();
+        self.read(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let now = now_unix();
+            let out = keys.iter().map(|(pk, sk)| get_one(&tx, pk, sk, now)).collect();
+            drop(tx);
+            out
         })
         .await
     }
 
     async fn put(&self, item: Item, cond: Cond) -> StoreResult<()> {
-        let writes = vec![Write::put(item, cond)];
-        self.run(move |c| apply(c, &writes)?.map_err(|_| StoreError::ConditionFailed)).await
+        self.apply(vec![Write::put(item, cond)]).await?.map_err(|_| StoreError::ConditionFailed)
     }
 
     async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
-        let writes = vec![Write::delete(pk, sk, cond)];
-        self.run(move |c| apply(c, &writes)?.map_err(|_| StoreError::ConditionFailed)).await
+        self.apply(vec![Write::delete(pk, sk, cond)]).await?.map_err(|_| StoreError::ConditionFailed)
     }
 
     async fn query(&self, q: &Query) -> StoreResult<Page> {
@@ -207,14 +241,11 @@ impl ItemStore for SqliteStore {
             return Err(StoreError::Invalid("query limit must be positive".into()));
         }
         let q = q.clone();
-        self.run(move |c| query_page(c, &q)).await
+        self.read(move |c| query_page(c, &q)).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         validate_transaction(&writes)?;
-        self.run(move |c| {
-            apply(c, &writes)?.map_err(|i| StoreError::TransactionCancelled { index: Some(i) })
-        })
-        .await
+        self.apply(writes).await?.map_err(|i| StoreError::TransactionCancelled { index: Some(i) })
     }
 }

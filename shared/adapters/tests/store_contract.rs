@@ -251,6 +251,33 @@ mod cases {
         assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
     }
 
+    pub async fn get_many(s: Store) {
+        let pk = common::unique("many");
+        let now = now_unix();
+        s.put(Item::new(&pk, "a", json!(1)), Cond::None).await.unwrap();
+        s.put(Item::new(&pk, "b", json!(2)).with_version(4), Cond::None).await.unwrap();
+        s.put(Item::new(&pk, "old", json!(3)).with_ttl(now - 10), Cond::None).await.unwrap();
+        let key = |sk: &str| (pk.clone(), sk.to_string());
+        let got = s.get_many(&[key("b"), key("missing"), key("old"), key("a"), key("b")]).await.unwrap();
+        let seen: Vec<Option<(String, u64)>> = got.iter().map(|i| i.as_ref().map(|i| (i.sk.clone(), i.version))).collect();
+        assert_eq!(
+            seen,
+            vec![Some(("b".into(), 4)), None, None, Some(("a".into(), 1)), Some(("b".into(), 4))],
+            "in the order asked; absent and expired are None; a repeated key answers twice"
+        );
+        assert_eq!(s.get_many(&[]).await.unwrap(), Vec::<Option<Item>>::new());
+        // More keys than DynamoDB takes in one BatchGetItem.
+        let keys: Vec<(String, String)> = (0..130).map(|i| key(&format!("k{i:03}"))).collect();
+        for k in keys.iter().step_by(3) {
+            s.put(Item::new(&k.0, &k.1, json!(k.1)), Cond::None).await.unwrap();
+        }
+        let got = s.get_many(&keys).await.unwrap();
+        assert_eq!(got.len(), 130);
+        for (i, (k, g)) in keys.iter().zip(&got).enumerate() {
+            assert_eq!(g.as_ref().map(|g| g.body.clone()), (i % 3 == 0).then(|| json!(k.1)), "{}", k.1);
+        }
+    }
+
     pub async fn ttl_expiry(s: Store) {
         let pk = common::unique("ttl");
         let now = now_unix();
@@ -278,7 +305,7 @@ macro_rules! contract {
         mod $backend {
             use super::*;
             contract!(@case $open, crud, conditions, concurrent_create, concurrent_version,
-                transact_all_or_nothing, transact_shape, query_ranges, query_paging, ttl_expiry);
+                transact_all_or_nothing, transact_shape, query_ranges, query_paging, ttl_expiry, get_many);
         }
     };
     (@case $open:ident, $($case:ident),*) => {
@@ -312,6 +339,67 @@ mod sqlite_file {
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.get("p", "s").await.unwrap(), Some(item.clone()));
         assert_eq!(s.put(item, Cond::MustNotExist).await, Err(StoreError::ConditionFailed));
+    }
+
+    /// Concurrent writers share fsyncs (fewer group transactions than
+    /// writes), and every condition is still judged against the writes before
+    /// it: of 16 racing creations of one key exactly one wins, per key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn group_commit_shares_transactions_and_keeps_conditions() {
+        let path = common::temp_dir("group").join("onecard.db");
+        let s = Arc::new(SqliteStore::open(&path).unwrap());
+        let before = s.group_commits();
+        let tasks: Vec<_> = (0..128)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let key = format!("k{}", i % 8);
+                    s.put(Item::new("race", key, json!(i)), Cond::MustNotExist).await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => won += 1,
+                Err(e) => assert_eq!(e, StoreError::ConditionFailed),
+            }
+        }
+        assert_eq!(won, 8, "one winner per key");
+        let commits = s.group_commits() - before;
+        assert!(commits < 128, "128 writes took {commits} transactions: no grouping");
+        // What was answered is what a fresh handle reads from the file.
+        let other = SqliteStore::open(&path).unwrap();
+        assert_eq!(other.query_all(&Query::partition("race")).await.unwrap().len(), 8);
+    }
+
+    /// A refused request inside a group is rolled back alone: the other
+    /// requests of the same group keep their writes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_refused_request_does_not_undo_its_group() {
+        let path = common::temp_dir("group-refused").join("onecard.db");
+        let s = Arc::new(SqliteStore::open(&path).unwrap());
+        s.put(Item::new("g", "taken", json!(0)), Cond::None).await.unwrap();
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut writes = vec![Write::put(Item::new("g", format!("w{i}"), json!(i)), Cond::MustNotExist)];
+                    if i % 2 == 1 {
+                        // Odd requests also claim a taken key: all of them is refused.
+                        writes.push(Write::put(Item::new("g", "taken", json!(i)), Cond::MustNotExist));
+                    }
+                    (i, s.transact(writes).await)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (i, r) = t.await.unwrap();
+            assert_eq!(r.is_ok(), i % 2 == 0, "request {i}: {r:?}");
+        }
+        let items = s.query_all(&Query::partition("g")).await.unwrap();
+        assert_eq!(items.len(), 1 + 32);
+        assert_eq!(s.get("g", "taken").await.unwrap().unwrap().body, json!(0));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

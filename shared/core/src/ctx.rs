@@ -24,7 +24,9 @@ pub struct Ctx {
 
 impl Ctx {
     /// A context that sends no outbound HTTP (`with_http` gives it a client).
-    pub fn new(p: Ports) -> Self {
+    /// Configuration reads go through a short-lived cache (`config_cache`).
+    pub fn new(mut p: Ports) -> Self {
+        p.store = crate::config_cache::ConfigCache::standard(p.store);
         Ctx { ports: Arc::new(p), http: Arc::new(NoOutbound) }
     }
     pub fn with_http(mut self, http: Arc<dyn Outbound>) -> Self {

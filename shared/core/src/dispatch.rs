@@ -10,7 +10,7 @@ use crate::charset::{self, Charset};
 use crate::codes::{ApiError, ApiResult, Code};
 use crate::config::{self, Branch, Caller};
 use crate::ctx::Ctx;
-use crate::envelope::{response, RequestEnvelope};
+use crate::envelope::{response, response_owned, RequestEnvelope};
 use crate::idempotency::{self, Claim, RequestKey};
 use crate::kit::Effect;
 use crate::registry::{Actor, Group, Registry, RouteSpec, Wire};
@@ -65,11 +65,11 @@ impl HttpOut {
     }
 }
 
-fn envelope_out(ctx: &Ctx, status: u16, result: &ApiResult<Reply>, zone: &str) -> (HttpOut, Value) {
-    if let Err(e) = result {
+fn envelope_out(ctx: &Ctx, status: u16, result: ApiResult<Reply>, zone: &str) -> (HttpOut, Value) {
+    if let Err(e) = &result {
         tracing::info!(code = e.code.0, message = %e.message, "refused");
     }
-    let env = response(result, &time::format(time::to_local(ctx.clock.now(), zone)));
+    let env = response_owned(result, &time::format(time::to_local(ctx.clock.now(), zone)));
     (HttpOut::json(status, &env), env)
 }
 
@@ -78,16 +78,16 @@ fn envelope_out(ctx: &Ctx, status: u16, result: &ApiResult<Reply>, zone: &str) -
 pub async fn serve(ctx: &Ctx, reg: &Registry, req: HttpIn<'_>, groups: Option<&[Group]>) -> HttpOut {
     let Some(spec) = reg.find(req.path).filter(|s| groups.is_none_or(|g| g.contains(&s.group))) else {
         let e = ApiError::new(Code::UNKNOWN_ROUTE, format!("unknown route '{}'", req.path.trim_start_matches('/')));
-        return envelope_out(ctx, 200, &Err(e), time::DEFAULT_TZ).0;
+        return envelope_out(ctx, 200, Err(e), time::DEFAULT_TZ).0;
     };
     if spec.actor == Actor::Outbound {
         let e = ApiError::forbidden(format!("{} ({}) is an outbound interface: the cloud calls it, it is not served", spec.route, spec.section));
-        return envelope_out(ctx, 200, &Err(e), time::DEFAULT_TZ).0;
+        return envelope_out(ctx, 200, Err(e), time::DEFAULT_TZ).0;
     }
     if req.body.len() > spec.body_limit() {
         let e = ApiError::bad_input(format!("request body of {} bytes is over this route's limit of {} bytes", req.body.len(), spec.body_limit()));
         return match spec.wire() {
-            Wire::Envelope => envelope_out(ctx, 413, &Err(e), time::DEFAULT_TZ).0,
+            Wire::Envelope => envelope_out(ctx, 413, Err(e), time::DEFAULT_TZ).0,
             _ => HttpOut::json(413, &json!({"code": 413, "message": e.message})),
         };
     }
@@ -116,7 +116,7 @@ async fn envelope(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, body: &[u
     .await;
     let (env, caller, branch) = match authed {
         Ok(x) => x,
-        Err(e) => return envelope_out(ctx, 200, &Err(e), &zone).0,
+        Err(e) => return envelope_out(ctx, 200, Err(e), &zone).0,
     };
     zone = branch.tz.clone();
     // Decision 3: a write is done once per signed request; its repeat gets the
@@ -132,14 +132,14 @@ async fn envelope(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, body: &[u
         match idempotency::claim(ctx.store(), key, expires).await {
             Ok(Claim::New) => {}
             Ok(Claim::Answered(answer)) => return HttpOut::json(200, &answer),
-            Err(e) => return envelope_out(ctx, 200, &Err(e), &zone).0,
+            Err(e) => return envelope_out(ctx, 200, Err(e), &zone).0,
         }
     }
     let result = match env.data() {
         Ok(data) => run(ctx, reg, spec, Origin::Caller(caller), branch, data, env.query).await,
         Err(e) => Err(e),
     };
-    let (out, answer) = envelope_out(ctx, 200, &result, &zone);
+    let (out, answer) = envelope_out(ctx, 200, result, &zone);
     if let Some(key) = &key {
         if let Err(e) = idempotency::finish(ctx.store(), key, expires, &answer).await {
             tracing::error!(route = spec.route, error = %e, "could not record the answer of a write");
@@ -259,11 +259,11 @@ async fn provider(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, req: Http
     // a client that mistakes the route for a chapter 5 one still reads them.
     if reg.def(spec).is_none() {
         let e = ApiError::new(Code::NOT_BUILT, format!("{} ({} {}) is not built yet", spec.route, spec.section, spec.title));
-        return envelope_out(ctx, 501, &Err(e), time::DEFAULT_TZ).0;
+        return envelope_out(ctx, 501, Err(e), time::DEFAULT_TZ).0;
     }
     if !req.method.eq_ignore_ascii_case(want) {
         let e = ApiError::bad_input(format!("{} is the payment provider's callback and takes {want}", spec.route));
-        return envelope_out(ctx, 405, &Err(e), time::DEFAULT_TZ).0;
+        return envelope_out(ctx, 405, Err(e), time::DEFAULT_TZ).0;
     }
     let form = if redirect { req.query.unwrap_or("") } else { std::str::from_utf8(req.body).unwrap_or("") };
     let mut fields = parse_form(form);

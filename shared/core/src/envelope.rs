@@ -122,14 +122,24 @@ fn parse_query_format(raw: &str) -> ApiResult<Option<QueryFormat>> {
 
 /// The response envelope for a result.
 pub fn response(result: &ApiResult<Reply>, time: &str) -> Value {
+    let owned = match result {
+        Ok(r) => Ok(Reply { data: r.data.clone(), message: r.message.clone(), page: r.page }),
+        Err(e) => Err(e.clone()),
+    };
+    response_owned(owned, time)
+}
+
+/// `response` for a result the caller is done with: its data moves into the
+/// envelope instead of being copied (a list answer is the bulk of the bytes).
+pub fn response_owned(result: ApiResult<Reply>, time: &str) -> Value {
     let mut m = Map::new();
     match result {
         Ok(r) => {
             m.insert("status".into(), json!(true));
             m.insert("code".into(), json!(Code::OK.0));
-            m.insert("message".into(), json!(r.message.clone().unwrap_or_else(|| "success".into())));
+            m.insert("message".into(), Value::String(r.message.unwrap_or_else(|| "success".into())));
             m.insert("time".into(), json!(time));
-            m.insert("data".into(), r.data.clone());
+            m.insert("data".into(), r.data);
             if let Some((rowindex, total)) = r.page {
                 m.insert("rowindex".into(), json!(rowindex));
                 m.insert("total".into(), json!(total));
@@ -138,7 +148,7 @@ pub fn response(result: &ApiResult<Reply>, time: &str) -> Value {
         Err(e) => {
             m.insert("status".into(), json!(false));
             m.insert("code".into(), json!(e.code.0));
-            m.insert("message".into(), json!(e.message));
+            m.insert("message".into(), Value::String(e.message));
             m.insert("time".into(), json!(time));
             m.insert("data".into(), Value::Null);
         }

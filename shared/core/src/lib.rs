@@ -6,6 +6,7 @@ pub mod charset;
 pub mod codes;
 pub mod cors;
 pub mod config;
+pub mod config_cache;
 pub mod ctx;
 pub mod dispatch;
 #[cfg(test)]

@@ -95,6 +95,13 @@ impl ItemStore for MemStore {
         Ok(m.get(&(pk.to_string(), sk.to_string())).filter(|i| Self::live(i)).cloned())
     }
 
+    /// One round trip, like DynamoDB's BatchGetItem.
+    async fn get_many(&self, keys: &[(String, String)]) -> StoreResult<Vec<Option<Item>>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let m = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(keys.iter().map(|k| m.get(k).filter(|i| Self::live(i)).cloned()).collect())
+    }
+
     async fn put(&self, item: Item, cond: Cond) -> StoreResult<()> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         single(self.apply(vec![Write::put(item, cond)]))
@@ -155,5 +162,8 @@ mod tests {
         assert_eq!(rest.items.iter().map(|i| i.sk.as_str()).collect::<Vec<_>>(), vec!["b"]);
         assert!(s.get("p", "c").await.unwrap().is_none(), "expired items are hidden");
         assert_eq!(s.counts(), Counts { reads: 3, writes: 4 });
+        let got = s.get_many(&[("p".into(), "b".into()), ("p".into(), "zz".into()), ("p".into(), "a".into())]).await.unwrap();
+        assert_eq!(got.iter().map(|i| i.as_ref().map(|i| i.sk.as_str())).collect::<Vec<_>>(), vec![Some("b"), None, Some("a")]);
+        assert_eq!(s.counts().reads, 4, "a batch get is one round trip");
     }
 }

@@ -174,6 +174,17 @@ pub trait ItemStore: Send + Sync + 'static {
     /// All-or-nothing; at most `MAX_TRANSACTION_ITEMS` writes, each key at most once.
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
 
+    /// Several items by key, in the order asked (`None` for an absent or
+    /// expired one), in one round trip where the backend can (DynamoDB's
+    /// BatchGetItem, one SQLite lock); the default reads them one by one.
+    async fn get_many(&self, keys: &[(String, String)]) -> StoreResult<Vec<Option<Item>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (pk, sk) in keys {
+            out.push(self.get(pk, sk).await?);
+        }
+        Ok(out)
+    }
+
     /// Every item of a query, following cursors.
     async fn query_all(&self, q: &Query) -> StoreResult<Vec<Item>> {
         let mut out = Vec::new();

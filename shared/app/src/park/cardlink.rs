@@ -3,9 +3,13 @@
 //! `crate::cards`, in one place so that the rest of parking does not depend on
 //! the card record's shape.
 
-use super::stays::Stay;
+use super::stays::{self, Stay, StayState};
 use crate::cards::{self, Card, CardState};
+use crate::keys;
 use chrono::NaiveDateTime;
+use onecard_core::fields::normalize_plate;
+use onecard_core::kit::CredentialType;
+use onecard_core::store::StoreError;
 use onecard_core::{ApiResult, Ctx, Fen};
 
 /// Function type of a temporary car (the seed's FuncType 0).
@@ -89,6 +93,54 @@ pub async fn card_terms_by(ctx: &Ctx, branch: &str, plate: &str, card_no: Option
         Some(no) => Ok(cards::get_card(ctx, branch, no).await?.filter(|c| c.parking).as_ref().map(CardTerms::from_card)),
         None => Ok(None),
     }
+}
+
+/// The stay of a car in the park (with its version) and its card's terms,
+/// in two store round trips for a plate: the in-park index and the plate's
+/// card index are read in one batch, then the stay and the card in another.
+/// The same answer as `stays::find` followed by `card_terms_of_stay`.
+pub async fn find_stay_with_card(
+    ctx: &Ctx,
+    branch: &str,
+    by: CredentialType,
+    credential: &str,
+) -> ApiResult<Option<((Stay, u64), Option<CardTerms>)>> {
+    let plate = normalize_plate(credential);
+    if by == CredentialType::Card || plate.is_empty() {
+        let Some(found) = stays::find(ctx, branch, by, credential).await? else { return Ok(None) };
+        let card = card_terms_of_stay(ctx, branch, &found.0).await?;
+        return Ok(Some((found, card)));
+    }
+    let first = ctx
+        .store
+        .get_many(&[(keys::in_park(branch), stays::index_sk(&plate, None)), (keys::plate_cards(branch), plate.clone())])
+        .await?;
+    let [idx, plate_card] = <[_; 2]>::try_from(first).map_err(|_| StoreError::Backend("get_many answered the wrong number of items".into()))?;
+    let Some(idx) = idx else { return Ok(None) };
+    let Some(id) = idx.body["cardInId"].as_str() else {
+        return Err(StoreError::Corrupt(format!("{}/{}: no cardInId", idx.pk, idx.sk)).into());
+    };
+    let card_no = plate_card.as_ref().and_then(|i| i.body.get("cardNo")).and_then(|v| v.as_str());
+    let mut wanted = vec![(keys::stays(branch), id.to_string())];
+    if let Some(no) = card_no {
+        wanted.push((keys::cards(branch), no.to_string()));
+    }
+    let mut second = ctx.store.get_many(&wanted).await?.into_iter();
+    let Some(stay_item) = second.next().flatten() else { return Ok(None) };
+    let stay: Stay = stay_item.parse()?;
+    if stay.state != StayState::InPark {
+        return Ok(None);
+    }
+    let by_plate = second.next().flatten().map(|i| i.parse::<Card>()).transpose()?.filter(|c| c.parking);
+    let card = match by_plate {
+        Some(c) => Some(CardTerms::from_card(&c)),
+        // No parking card by plate: the card number a card entry carries.
+        None => match &stay.card_no {
+            Some(no) => cards::get_card(ctx, branch, no).await?.filter(|c| c.parking).as_ref().map(CardTerms::from_card),
+            None => None,
+        },
+    };
+    Ok(Some(((stay, stay_item.version), card)))
 }
 
 /// The stored-value card that pays for a stay (payType 3): the card bound to

@@ -236,14 +236,14 @@ pub async fn quote_credential(
     end: NaiveDateTime,
 ) -> ApiResult<(Stay, Option<CardTerms>, StayQuote)> {
     let b = branch.branchno.as_str();
-    let (stay, _) = stays::find(ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
+    // One batch for the stay and the car's card (round trips, issue 11).
+    let ((stay, _), card) = cardlink::find_stay_with_card(ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
     if end < stay.entry {
         return Err(ApiError::field(
             "calcendtime",
             format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
         ));
     }
-    let card = cardlink::card_terms_of_stay(ctx, b, &stay).await?;
     let car_type_id = car_type_for(ctx, b, car_type, card.as_ref()).await?;
     let q = quote_stay(ctx, branch, &stay, car_type_id, card.as_ref(), end).await?;
     Ok((stay, card, q))

@@ -12,6 +12,8 @@ mod money_tests;
 pub mod orders;
 #[cfg(test)]
 mod parking_tests;
+#[cfg(test)]
+mod round_trips_tests;
 pub mod pay_types;
 pub mod payments;
 pub mod scan_pass;

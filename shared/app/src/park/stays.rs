@@ -391,14 +391,15 @@ pub async fn occupancy(ctx: &Ctx, branch: &str) -> ApiResult<Vec<(String, i64)>>
 /// Every stay in the park now, by entry time.
 pub async fn all_in_park(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Stay>> {
     let items = ctx.store.query_all(&Query::partition(keys::in_park(branch))).await?;
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        if let Some(id) = i.body["cardInId"].as_str() {
-            if let Some((s, _)) = get(ctx, branch, id).await? {
-                if s.state == StayState::InPark {
-                    out.push(s);
-                }
-            }
+    // One batch get for every stay instead of one get per car.
+    let pk = keys::stays(branch);
+    let wanted: Vec<(String, String)> =
+        items.iter().filter_map(|i| i.body["cardInId"].as_str()).map(|id| (pk.clone(), id.to_string())).collect();
+    let mut out = Vec::with_capacity(wanted.len());
+    for item in ctx.store.get_many(&wanted).await?.into_iter().flatten() {
+        let s: Stay = item.parse()?;
+        if s.state == StayState::InPark {
+            out.push(s);
         }
     }
     out.sort_by(|a, b| a.entry.cmp(&b.entry).then_with(|| a.card_in_id.cmp(&b.card_in_id)));
@@ -432,15 +433,10 @@ async fn journal(ctx: &Ctx, branch: &str, journal: Journal, from: NaiveDateTime,
 /// Stays whose entry or exit time lies in [from, to).
 pub async fn in_window(ctx: &Ctx, branch: &str, by: Journal, from: NaiveDateTime, to: NaiveDateTime) -> ApiResult<Vec<Stay>> {
     let items = journal(ctx, branch, by, from, to).await?;
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        if let Some(id) = i.body["cardInId"].as_str() {
-            if let Some((s, _)) = get(ctx, branch, id).await? {
-                out.push(s);
-            }
-        }
-    }
-    Ok(out)
+    let pk = keys::stays(branch);
+    let wanted: Vec<(String, String)> =
+        items.iter().filter_map(|i| i.body["cardInId"].as_str()).map(|id| (pk.clone(), id.to_string())).collect();
+    ctx.store.get_many(&wanted).await?.into_iter().flatten().map(|i| Ok(i.parse()?)).collect()
 }
 
 /// How many entries or exits lie in [from, to), without reading the stays (6.64).
