@@ -8,6 +8,7 @@ pub mod cards;
 pub mod cat;
 pub mod ids;
 pub mod keys;
+pub mod lanes;
 pub mod park;
 pub mod pending;
 pub mod push;
@@ -23,6 +24,7 @@ pub fn registry() -> Registry {
     cat::register(&mut reg);
     acss::register(&mut reg);
     cards::register(&mut reg);
+    lanes::register(&mut reg);
     reg
 }
 

@@ -14,6 +14,7 @@ use super::hardware::{controller, deadline, send};
 use super::lane::{decide, LaneRef};
 use super::stays::{self, Arrival, ExitFacts, Stay};
 use crate::cards;
+use crate::lanes::presence;
 use crate::cat::noted::noted;
 use onecard_core::config::Lane;
 use onecard_core::kit::{self, stamp, Int, Plate, RouteDef, Text, WithMessage};
@@ -124,6 +125,7 @@ async fn in_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<I
         return Ok(refuse_in(IN_PLATE_IN_PARK, format!("{} is already in the car park", plate.norm())));
     }
     let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &plate, req.now).await?;
+    presence::decided(&ctx, b, &lane.device_id, &d, req.now, "6.24").await?;
     if !d.pass {
         return Ok(refuse_in(OTHER, d.hint_text));
     }
@@ -219,6 +221,7 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
     let plate = stay.display_plate();
     let known = Plate::parse(&plate).map_err(|e| ApiError::system(format!("stay {} holds no plate: {e}", stay.card_in_id)))?;
     let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &known, req.now).await?;
+    presence::decided(&ctx, b, &lane.device_id, &d, req.now, "6.42").await?;
     if !d.pass {
         let due = OutNoticeOut {
             result: OTHER.into(),
