@@ -35,6 +35,9 @@ pub enum Command {
     /// The dead-letter queue of outbound pushes.
     #[command(subcommand)]
     Dlq(DlqCmd),
+    /// Lane reference data: blacklist types (6.77) and hints (6.78).
+    #[command(subcommand)]
+    Lanes(LanesCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).
@@ -267,5 +270,37 @@ pub enum DlqCmd {
     Purge {
         #[command(flatten)]
         dlq: DlqArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LanesCmd {
+    /// Adds or replaces a blacklist type (6.77).
+    BlackType {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        text: String,
+    },
+    /// Adds or replaces a blacklist hint text (6.78), said at the entrance.
+    BlackHint {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        text: String,
+    },
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
     },
 }

@@ -8,6 +8,7 @@ mod admin;
 mod backend;
 mod cli;
 mod dlq;
+mod lanes_admin;
 mod partner;
 mod push_worker;
 mod server;
@@ -27,6 +28,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Dynamodb(c) => admin::dynamodb(c).await,
         cli::Command::Partner(c) => partner::partner(c).await,
         cli::Command::Dlq(c) => dlq::dlq(c).await,
+        cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

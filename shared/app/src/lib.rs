@@ -28,11 +28,13 @@ pub fn registry() -> Registry {
     reg
 }
 
-/// Seeds the demo branch's business data (a default car type) the first time.
-/// Idempotent: does nothing when the branch already has car types.
+/// Seeds the demo branch's business data (a default car type, blacklist types
+/// and hints) the first time. Idempotent: each part is written once.
 pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     let branch = onecard_core::config::DEMO_BRANCH;
-    if onecard_core::config::get_branch(ctx.store(), branch).await?.is_none() || !park::cartype::list(ctx, branch).await?.is_empty() {
+    let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? else { return Ok(()) };
+    lanes::blacklist::seed_demo(ctx.store(), branch, onecard_core::time::to_local(ctx.clock.now(), &b.tz)).await?;
+    if !park::cartype::list(ctx, branch).await?.is_empty() {
         return Ok(());
     }
     let d = onecard_core::kit::input::parse(serde_json::json!({"carTypeName": "小型车", "defaultCharge": true}))?;

@@ -9,7 +9,7 @@ use crate::{ids, keys};
 use chrono::NaiveDateTime;
 use onecard_core::kit::{self, stamp, DateTime, Int, Null, Page, Plate, RouteDef, Text};
 use onecard_core::request::Origin;
-use onecard_core::store::{Cond, Item, Query};
+use onecard_core::store::{Cond, Item, ItemStore, Query};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -73,17 +73,17 @@ pub async fn entries(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Entry>> {
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
 }
 
-async fn ref_texts(ctx: &Ctx, pk: String) -> ApiResult<Vec<RefText>> {
-    let items = ctx.store.query_all(&Query::partition(pk)).await?;
+async fn ref_texts(store: &dyn ItemStore, pk: String) -> ApiResult<Vec<RefText>> {
+    let items = store.query_all(&Query::partition(pk)).await?;
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
 }
 
-pub async fn types(ctx: &Ctx, branch: &str) -> ApiResult<Vec<RefText>> {
-    ref_texts(ctx, keys::black_types(branch)).await
+pub async fn types(store: &dyn ItemStore, branch: &str) -> ApiResult<Vec<RefText>> {
+    ref_texts(store, keys::black_types(branch)).await
 }
 
-pub async fn hints(ctx: &Ctx, branch: &str) -> ApiResult<Vec<RefText>> {
-    ref_texts(ctx, keys::black_hints(branch)).await
+pub async fn hints(store: &dyn ItemStore, branch: &str) -> ApiResult<Vec<RefText>> {
+    ref_texts(store, keys::black_hints(branch)).await
 }
 
 /// Which reference list an administrator writes.
@@ -93,8 +93,9 @@ pub enum RefKind {
     Hint,
 }
 
-/// Adds or replaces a type (6.77) or hint (6.78): the admin seeding path.
-pub async fn put_ref(ctx: &Ctx, branch: &str, kind: RefKind, id: i64, text: &str, by: &str, at: NaiveDateTime) -> ApiResult<()> {
+/// Adds or replaces a type (6.77) or hint (6.78): the admin seeding path
+/// (`onecard lanes`), on the store alone so it works beside a running server.
+pub async fn put_ref(store: &dyn ItemStore, branch: &str, kind: RefKind, id: i64, text: &str, by: &str, at: NaiveDateTime) -> ApiResult<()> {
     if id <= 0 || text.trim().is_empty() {
         return Err(ApiError::bad_input("a blacklist type or hint needs a positive id and a text"));
     }
@@ -103,7 +104,7 @@ pub async fn put_ref(ctx: &Ctx, branch: &str, kind: RefKind, id: i64, text: &str
         RefKind::Hint => keys::black_hints(branch),
     };
     let row = RefText { id, text: text.trim().to_string(), created_by: by.into(), created_at: stamp(at) };
-    ctx.store.put(Item::new(pk, keys::id_sk(id), serde_json::to_value(&row).map_err(ApiError::system)?), Cond::None).await?;
+    store.put(Item::new(pk, keys::id_sk(id), serde_json::to_value(&row).map_err(ApiError::system)?), Cond::None).await?;
     Ok(())
 }
 
@@ -120,7 +121,7 @@ pub async fn active_for(ctx: &Ctx, branch: &str, plate: &str, at: NaiveDateTime)
         return Ok(None);
     };
     let hint = match e.hint_id {
-        Some(h) => hints(ctx, branch).await?.into_iter().find(|x| x.id == h).map(|x| x.text),
+        Some(h) => hints(ctx.store(), branch).await?.into_iter().find(|x| x.id == h).map(|x| x.text),
         None => None,
     };
     Ok(Some(Hit { id: e.id, hint: hint.unwrap_or_else(|| DEFAULT_HINT.into()) }))
@@ -158,13 +159,13 @@ async fn check(ctx: &Ctx, branch: &str, d: &EntryIn) -> ApiResult<Checked> {
     }
     let black_type = d.black_type.map(Int::get);
     if let Some(t) = black_type {
-        if !types(ctx, branch).await?.iter().any(|x| x.id == t) {
+        if !types(ctx.store(), branch).await?.iter().any(|x| x.id == t) {
             return Err(ApiError::field("blackType", format!("{t} is not a blacklist type (6.77)")));
         }
     }
     let hint_id = d.hint_id.map(Int::get);
     if let Some(h) = hint_id {
-        if !hints(ctx, branch).await?.iter().any(|x| x.id == h) {
+        if !hints(ctx.store(), branch).await?.iter().any(|x| x.id == h) {
             return Err(ApiError::field("blackHintId", format!("{h} is not a blacklist hint (6.78)")));
         }
     }
@@ -349,7 +350,7 @@ pub struct TypeRow {
 }
 
 async fn type_list(ctx: Ctx, req: Req, _: kit::Empty) -> ApiResult<Page<TypeRow>> {
-    let rows = types(&ctx, req.branchno()).await?.into_iter().map(|t| TypeRow { id: t.id.to_string(), text: t.text, c_oper: t.created_by, c_date: t.created_at });
+    let rows = types(ctx.store(), req.branchno()).await?.into_iter().map(|t| TypeRow { id: t.id.to_string(), text: t.text, c_oper: t.created_by, c_date: t.created_at });
     Ok(req.page(rows.collect()))
 }
 
@@ -368,7 +369,7 @@ pub struct HintRow {
 }
 
 async fn hint_list(ctx: Ctx, req: Req, _: kit::Empty) -> ApiResult<Page<HintRow>> {
-    let rows = hints(&ctx, req.branchno()).await?.into_iter().map(|t| HintRow { id: t.id.to_string(), text: t.text, c_oper: t.created_by, c_date: t.created_at });
+    let rows = hints(ctx.store(), req.branchno()).await?.into_iter().map(|t| HintRow { id: t.id.to_string(), text: t.text, c_oper: t.created_by, c_date: t.created_at });
     Ok(req.page(rows.collect()))
 }
 
@@ -382,4 +383,18 @@ pub fn routes() -> Vec<RouteDef> {
         kit::read("park.blackremark.get", type_list),
         kit::read("park.blackhint.get", hint_list),
     ]
+}
+
+/// The demo car park's reference data: two types and two hints, written
+/// once (an administrator's own rows are never overwritten).
+pub async fn seed_demo(store: &dyn ItemStore, branch: &str, at: NaiveDateTime) -> ApiResult<()> {
+    if types(store, branch).await?.is_empty() {
+        put_ref(store, branch, RefKind::Type, 1, "欠费车辆", "system", at).await?;
+        put_ref(store, branch, RefKind::Type, 2, "违规车辆", "system", at).await?;
+    }
+    if hints(store, branch).await?.is_empty() {
+        put_ref(store, branch, RefKind::Hint, 1, "黑名单车辆，禁止入场", "system", at).await?;
+        put_ref(store, branch, RefKind::Hint, 2, "欠费车辆，请到管理处缴费", "system", at).await?;
+    }
+    Ok(())
 }

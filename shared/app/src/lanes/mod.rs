@@ -7,6 +7,7 @@ pub mod groups;
 pub mod locks;
 pub mod presence;
 pub mod rules;
+pub mod site;
 #[cfg(test)]
 mod tests;
 

@@ -108,8 +108,8 @@ fn the_rule_lists_keep_their_documented_order() {
 #[tokio::test]
 async fn a_blacklisted_car_is_refused_at_the_entrance_with_its_hint_and_let_in_once_lifted() {
     let k = Kit::new("2026-03-02 12:00:00").await;
-    super::blacklist::put_ref(&k.ctx, B, super::blacklist::RefKind::Hint, 41, "欠费车辆，请联系管理处", "admin", parse("2026-03-01 00:00:00").unwrap()).await.unwrap();
-    super::blacklist::put_ref(&k.ctx, B, super::blacklist::RefKind::Type, 1, "欠费", "admin", parse("2026-03-01 00:00:00").unwrap()).await.unwrap();
+    super::blacklist::put_ref(k.ctx.store(), B, super::blacklist::RefKind::Hint, 41, "欠费车辆，请联系管理处", "admin", parse("2026-03-01 00:00:00").unwrap()).await.unwrap();
+    super::blacklist::put_ref(k.ctx.store(), B, super::blacklist::RefKind::Type, 1, "欠费", "admin", parse("2026-03-01 00:00:00").unwrap()).await.unwrap();
     k.ok("park.blacklist.add", json!({"plateNo": "京 A11111", "blackType": "1", "blackHintId": "41", "startDateTime": "2026-03-01 00:00:00", "endDateTime": "2099-01-01 00:00:00"})).await;
     let refused = k.lane("京a11111", Lane::In).await;
     assert_eq!(refused["passFlag"], "0");
@@ -276,4 +276,23 @@ async fn presence_names_the_car_at_each_lane_and_expires() {
     assert!(p.decision.is_none());
     k.set_now("2026-03-02 12:11:00");
     assert!(super::presence::at_lane(&k.ctx, B, "1").await.unwrap().is_none(), "presence expires");
+}
+
+#[tokio::test]
+async fn the_site_gets_the_blacklist_in_force_and_the_cars_locked_now() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    k.ok("park.blacklist.add", json!({"plateNo": "京A1", "blackHintId": "2", "startDateTime": "2026-03-01 00:00:00", "endDateTime": "2099-01-01 00:00:00"})).await;
+    k.ok("park.blacklist.add", json!({"plateNo": "京A2", "startDateTime": "2026-01-01 00:00:00", "endDateTime": "2026-02-01 00:00:00"})).await;
+    k.ok("park.blacklist.add", json!({"plateNo": "京A3", "startDateTime": "2026-03-01 00:00:00", "endDateTime": "2099-01-01 00:00:00"})).await;
+    k.ok("park.blacklist.lift", json!({"autoId": "3"})).await;
+    k.enter("s-1", "粤L1", "2026-03-02 11:00:00").await;
+    k.enter("s-2", "粤L2", "2026-03-02 11:00:00").await;
+    k.ok("park.lockcar", json!({"licensePlate": "粤L1"})).await;
+    k.ok("park.lockcar", json!({"licensePlate": "粤L2"})).await;
+    k.ok("park.lockcar.cancel", json!({"licensePlate": "粤L2"})).await;
+    let now = parse("2026-03-02 12:00:00").unwrap();
+    let s = super::site::lanes_for_site(&k.ctx, B, now).await.unwrap();
+    assert_eq!(s.blacklist.iter().map(|b| b.plate.as_str()).collect::<Vec<_>>(), ["京A1"], "expired and lifted entries stay home");
+    assert_eq!(s.blacklist[0].hint, "欠费车辆，请到管理处缴费");
+    assert_eq!(s.locked, ["粤L1"]);
 }
