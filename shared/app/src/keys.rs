@@ -211,3 +211,14 @@ pub fn groups(branch: &str) -> String {
 pub fn lane_presence(branch: &str) -> String {
     branch_part(branch, "lanecar")
 }
+
+/// Bookings (6.13, 6.14, 6.101); sk = the booking number.
+pub fn bookings(branch: &str) -> String {
+    branch_part(branch, "booking")
+}
+
+/// The branch's booking configuration (6.12 and its slots for 6.79), admin
+/// written; one item, sk = "config".
+pub fn booking_config(branch: &str) -> String {
+    branch_part(branch, "bookingcfg")
+}

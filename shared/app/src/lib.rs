@@ -29,11 +29,12 @@ pub fn registry() -> Registry {
 }
 
 /// Seeds the demo branch's business data (a default car type, blacklist types
-/// and hints) the first time. Idempotent: each part is written once.
+/// and hints, a booking configuration) the first time. Idempotent: each part is written once.
 pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     let branch = onecard_core::config::DEMO_BRANCH;
     let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? else { return Ok(()) };
     lanes::blacklist::seed_demo(ctx.store(), branch, onecard_core::time::to_local(ctx.clock.now(), &b.tz)).await?;
+    lanes::bookings::seed_demo(ctx.store(), branch).await?;
     if !park::cartype::list(ctx, branch).await?.is_empty() {
         return Ok(());
     }

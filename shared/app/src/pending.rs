@@ -3,9 +3,6 @@
 //! `tests::every_route_is_built_or_pending` fails on a route in neither or both.
 
 pub const PENDING: &[&str] = &[
-    "park.bookingconfig.get", // 6.12
-    "park.booking.create", // 6.13
-    "park.booking.cancel", // 6.14
     "park.booking.onlinepay", // 6.15
     "park.coupon.add4order", // 6.30
     "park.coupon.del4order", // 6.31
@@ -31,11 +28,9 @@ pub const PENDING: &[&str] = &[
     "park.nopswpaycar.add", // 6.69
     "park.nopswpaycar.update", // 6.70
     "park.nopswpaycar.get", // 6.71
-    "park.berthofdays.get", // 6.79
     "park.redenvelope.url", // 6.84
     "park.redenvelope.get", // 6.85
     "park.einvoice.open.notice", // 6.86
-    "park.booking.update", // 6.101
     "park.elccharging.push", // 6.102
     "park.platerecognition.push", // 6.103
     "park.licensePlateDiscount.add", // 6.106

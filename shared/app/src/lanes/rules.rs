@@ -8,8 +8,12 @@
 //! 1. `blacklisted`: an active blacklist entry refuses (hint from 6.78).
 //! 2. `card_unusable`: a disabled or cancelled card refuses.
 //! 3. `monthly_card`: a valid monthly card passes ("月卡 剩余N天").
-//! 4. `lot_full`: a temporary car is refused when its area is full.
-//! 5. `temporary_welcome`: anyone else passes.
+//! 4. `booking`: a booking open now for this lane admits its car while it has
+//!    entries left (its space is held, so a full lot does not refuse it); a
+//!    booking whose entries are used up refuses.
+//! 5. `lot_full`: a temporary car is refused when its area is full, counting
+//!    the spaces pending bookings hold.
+//! 6. `temporary_welcome`: anyone else passes.
 //!
 //! Exit (`EXIT`; a blacklist never blocks an exit):
 //! 1. `locked`: a car locked by its owner (6.16/6.17) is held, passFlag 0.
@@ -21,6 +25,7 @@
 //! Adding a rule (password-free exit, dynamic QR, bookings) is writing one
 //! `fn(&Facts) -> RuleFuture` and adding one line to a list.
 
+use super::bookings::Admission;
 use crate::cards::CardState;
 use crate::park::cardlink::{card_terms, CardTerms};
 use crate::park::fees::{car_type_for, quote_stay};
@@ -39,6 +44,8 @@ pub struct Facts {
     pub lane: Lane,
     /// The lane's area, when the lane is a configured controller.
     pub area: Option<String>,
+    /// The lane's controller number, when configured (bookings name lanes by it).
+    pub controller_no: Option<String>,
     /// Normalised plate.
     pub plate: String,
     pub at: NaiveDateTime,
@@ -48,9 +55,10 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub async fn gather(ctx: &Ctx, branch: &Branch, lane: Lane, area: Option<&str>, plate: &str, at: NaiveDateTime) -> ApiResult<Facts> {
+    pub async fn gather(ctx: &Ctx, branch: &Branch, lane: Lane, device: Option<&str>, area: Option<&str>, plate: &str, at: NaiveDateTime) -> ApiResult<Facts> {
         let card = card_terms(ctx, &branch.branchno, plate).await?;
-        Ok(Facts { ctx: ctx.clone(), branch: branch.clone(), lane, area: area.map(str::to_string), plate: plate.to_string(), at, card, stay: Default::default() })
+        let controller_no = device.and_then(|d| branch.controller(d)).map(|c| c.controller_no.clone());
+        Ok(Facts { ctx: ctx.clone(), branch: branch.clone(), lane, area: area.map(str::to_string), controller_no, plate: plate.to_string(), at, card, stay: Default::default() })
     }
 
     fn b(&self) -> &str {
@@ -90,6 +98,7 @@ pub const ENTRY: &[(&str, Rule)] = &[
     ("blacklisted", blacklisted),
     ("card_unusable", card_unusable),
     ("monthly_card", monthly_card),
+    ("booking", booking),
     ("lot_full", lot_full),
     ("temporary_welcome", temporary_welcome),
 ];
@@ -159,16 +168,29 @@ fn monthly_card(f: &Facts) -> RuleFuture<'_> {
     })
 }
 
+fn booking(f: &Facts) -> RuleFuture<'_> {
+    Box::pin(async move {
+        Ok(match super::bookings::admission(&f.ctx, f.b(), &f.plate, f.controller_no.as_deref(), f.at).await? {
+            Admission::Admit => Step::Pass { hint: format!("{} 预约车辆 欢迎光临", f.plate), hint_type: 0, off: Fen::ZERO },
+            Admission::UsedUp => refuse(format!("{} 预约入场次数已用完", f.plate)),
+            Admission::None => Step::Continue,
+        })
+    })
+}
+
 /// Full when the cars in the area (or the whole park for an unknown area)
-/// fill its configured spaces.
+/// and the spaces held by pending bookings fill its configured spaces.
+/// Bookings name no area, so a held space counts against every area: in a
+/// park of several areas that refuses early rather than overfilling one.
 fn lot_full(f: &Facts) -> RuleFuture<'_> {
     Box::pin(async move {
         let cars = stays::occupancy(&f.ctx, f.b()).await?;
+        let held = super::bookings::held_spaces(&f.ctx, f.b(), f.at).await?;
         let (used, capacity) = match f.area.as_deref().and_then(|a| f.branch.areas.iter().find(|x| x.id == a)) {
             Some(a) => (cars.iter().filter(|(x, _)| *x == a.id).count() as i64, a.capacity),
             None => (cars.len() as i64, f.branch.capacity()),
         };
-        Ok(if used >= capacity { refuse(format!("{} 车位已满", f.plate)) } else { Step::Continue })
+        Ok(if used + held >= capacity { refuse(format!("{} 车位已满", f.plate)) } else { Step::Continue })
     })
 }
 

@@ -101,7 +101,7 @@ fn the_rule_lists_keep_their_documented_order() {
     fn names(l: &[(&'static str, super::rules::Rule)]) -> Vec<&'static str> {
         l.iter().map(|(n, _)| *n).collect()
     }
-    assert_eq!(names(ENTRY), ["blacklisted", "card_unusable", "monthly_card", "lot_full", "temporary_welcome"]);
+    assert_eq!(names(ENTRY), ["blacklisted", "card_unusable", "monthly_card", "booking", "lot_full", "temporary_welcome"]);
     assert_eq!(names(EXIT), ["locked", "monthly_card", "no_entry_record", "fee_settled"]);
 }
 
@@ -295,4 +295,84 @@ async fn the_site_gets_the_blacklist_in_force_and_the_cars_locked_now() {
     assert_eq!(s.blacklist.iter().map(|b| b.plate.as_str()).collect::<Vec<_>>(), ["京A1"], "expired and lifted entries stay home");
     assert_eq!(s.blacklist[0].hint, "欠费车辆，请到管理处缴费");
     assert_eq!(s.locked, ["粤L1"]);
+}
+
+#[tokio::test]
+async fn a_booking_admits_its_car_once_on_its_lanes_and_holds_a_space_until_then() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    // One space: the booking holds it, so a temporary car is refused.
+    let mut b = config::get_branch(k.ctx.store(), B).await.unwrap().unwrap();
+    b.areas[0].capacity = 1;
+    config::put_branch(k.ctx.store(), &b).await.unwrap();
+    let r = k.ok("park.booking.create", json!({"licensePlate": "粤 B12345", "startTime": "2026-03-02 12:00:00", "endTime": "2026-03-02 17:00:00", "timeInterval": "12:00-18:00", "controllerNo": "C0000001"})).await;
+    assert_eq!(r["allowEnterTimes"], "1");
+    assert_eq!(r["charge"], "0.00");
+    let order = r["orderno"].as_str().unwrap().to_string();
+    assert_eq!(k.lane("粤T00001", Lane::In).await["passFlag"], "0", "the held space is not a temporary car's");
+    // Another lane is not the booking's.
+    let other = k.ok("cat.pass.validate", json!({"deviceID": "2", "carNo": "粤B12345", "passTime": "1970-01-01 00:00:00", "inOutFlag": "1"})).await;
+    assert_eq!(other["passFlag"], "0", "{other}");
+    let admitted = k.lane("粤B12345", Lane::In).await;
+    assert_eq!(admitted["passFlag"], "1", "{admitted}");
+    assert!(admitted["hintText"].as_str().unwrap().contains("预约"));
+    k.enter("bk-1", "粤B12345", "2026-03-02 12:00:10").await;
+    k.ok("cat.upload.outdata", json!({"areaId": "1", "cardInId": "bk-1", "licensePlate": "粤B12345", "inDate": "2026-03-02 12:00:10", "outDate": "2026-03-02 12:05:00", "gateno": "C0000002"})).await;
+    k.set_now("2026-03-02 12:10:00");
+    let again = k.lane("粤B12345", Lane::In).await;
+    assert_eq!(again["passFlag"], "0", "{again}");
+    assert!(again["hintText"].as_str().unwrap().contains("次数已用完"), "{again}");
+    let e = k.err("park.booking.cancel", json!({"orderNo": order})).await;
+    assert_eq!(e.code.0, 500, "a used booking cannot be cancelled");
+    assert_eq!(k.lane("粤T00001", Lane::In).await["passFlag"], "1", "a used booking holds no space");
+}
+
+#[tokio::test]
+async fn booking_update_replaces_fields_but_keeps_need_lock_and_slots_count_capacity() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    let r = k.ok("park.booking.create", json!({"licensePlate": "粤B1", "startTime": "2026-03-03 12:00:00", "endTime": "2026-03-03 13:00:00", "timeInterval": "12:00-18:00", "personName": "张三", "needLock": "1"})).await;
+    let order = r["orderno"].clone();
+    k.ok("park.booking.update", json!({"orderno": order, "licensePlate": "粤B1", "startTime": "2026-03-03 14:00", "endTime": "2026-03-03 15:00"})).await;
+    let stored: super::bookings::Booking = k.ctx.store().get(&crate::keys::bookings(B), order.as_str().unwrap()).await.unwrap().unwrap().parse().unwrap();
+    assert_eq!(stored.person_name, None, "fields not sent are cleared");
+    assert_eq!(stored.interval, None);
+    assert!(stored.need_lock, "needLock absent leaves it as it was");
+    assert_eq!(stored.start, "2026-03-03 14:00:00");
+
+    let e = k.err("park.booking.create", json!({"licensePlate": "粤B2", "startTime": "2026-03-03 12:00:00", "endTime": "2026-03-04 13:00:00"})).await;
+    assert!(e.message.contains("endTime"), "{e}");
+    let e = k.err("park.booking.create", json!({"licensePlate": "粤B2", "startTime": "2026-03-03 12:00:00", "endTime": "2026-03-03 13:00:00", "timeInterval": "01:00-02:00"})).await;
+    assert!(e.message.contains("timeInterval"), "{e}");
+    let e = k.err("park.booking.create", json!({"licensePlate": "粤B2", "startTime": "2026-03-03 12:00:00", "endTime": "2026-03-03 13:00:00", "controllerNo": "CX"})).await;
+    assert!(e.message.contains("controllerNo"), "{e}");
+
+    let days = k.ok("park.berthofdays.get", json!({"startTime": "2026-03-03", "days": 2})).await;
+    let rows = days.as_array().unwrap();
+    assert_eq!(rows.len(), 6, "three demo slots a day");
+    let noon = rows.iter().find(|r| r["TimeInterval"] == "12:00-18:00" && r["OrderDate"] == "2026-03-03 00:00:00").unwrap();
+    assert_eq!((noon["AvailableCount"].as_str(), noon["BookCount"].as_str(), noon["LeftCount"].as_str()), (Some("20"), Some("0"), Some("20")), "the update moved the booking out of the slot");
+
+    let cfg = k.ok("park.bookingconfig.get", json!({})).await;
+    assert_eq!(cfg[0]["bookingType"], "2");
+    // A rejected booking admits nothing; a cancelled one neither, and cancelling twice is one cancel.
+    let rej = k.ok("park.booking.create", json!({"licensePlate": "粤B3", "startTime": "2026-03-02 12:00:00", "endTime": "2026-03-02 13:00:00", "approvalResult": "2"})).await;
+    let e = k.err("park.booking.cancel", json!({"orderNo": rej["orderno"]})).await;
+    assert_eq!(e.code.0, 500);
+    let c = k.ok("park.booking.create", json!({"licensePlate": "粤B4", "startTime": "2026-03-02 12:00:00", "endTime": "2026-03-02 13:00:00"})).await;
+    k.ok("park.booking.cancel", json!({"orderNo": c["orderno"]})).await;
+    k.ok("park.booking.cancel", json!({"orderNo": c["orderno"]})).await;
+}
+
+#[tokio::test]
+async fn a_full_slot_refuses_another_booking() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    let cfg = super::bookings::Config { booking_type: 2, charge: onecard_core::Fen::ZERO, valid_minutes: 30, allow_enter_times: 1, slots: vec![super::bookings::Slot { interval: "16:00-17:00".into(), capacity: 1 }] };
+    super::bookings::put_config(k.ctx.store(), B, &cfg).await.unwrap();
+    let ask = |p: &str| json!({"licensePlate": p, "startTime": "2026-03-02 16:00:00", "endTime": "2026-03-02 17:00:00", "timeInterval": "16:00-17:00"});
+    k.ok("park.booking.create", ask("粤B5")).await;
+    let e = k.err("park.booking.create", ask("粤B6")).await;
+    assert_eq!(e.code.0, 500);
+    assert!(e.message.contains("fully booked"), "{e}");
+    // validBookingTime 30: the booking admits until 16:30 only.
+    k.set_now("2026-03-02 16:31:00");
+    assert_eq!(k.lane("粤B5", Lane::In).await["hintText"].as_str().unwrap().contains("预约"), false);
 }

@@ -109,7 +109,11 @@ fn resolve<'b>(branch: &'b Branch, lane: LaneRef<'_>) -> ApiResult<(Lane, Option
 /// Decides whether `plate` may pass `lane` at `at`.
 pub async fn decide(ctx: &Ctx, branch: &Branch, lane: LaneRef<'_>, plate: &Plate, at: NaiveDateTime) -> ApiResult<Decision> {
     let (dir, area) = resolve(branch, lane)?;
-    let facts = Facts::gather(ctx, branch, dir, area, plate.norm(), at).await?;
+    let device = match lane {
+        LaneRef::Device(d) | LaneRef::DeviceAs(d, _) => Some(d),
+        LaneRef::Direction(_) => None,
+    };
+    let facts = Facts::gather(ctx, branch, dir, device, area, plate.norm(), at).await?;
     let (rule, step) = rules::run(&facts).await?;
     let mut d = Decision { plate: facts.plate.clone(), lane: dir, pass: false, held: false, rule, hint_text: String::new(), hint_voice: None, hint_type: 0, due: Fen::ZERO, off: Fen::ZERO };
     match step {
