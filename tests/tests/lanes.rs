@@ -85,3 +85,26 @@ fn a_group_is_not_deleted_while_a_card_uses_it() {
     assert!(env["message"].as_str().unwrap().contains(card["CardNo"].as_str().unwrap()), "{env}");
     assert_eq!(c.ok("park.group.get", json!({"id": id})).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_booking_admits_its_car_once_and_holds_a_space_while_pending() {
+    let srv = Server::start();
+    let c = srv.client();
+    let remain = |c: &onecard_tests::Client| c.ok("park.lot.status.total", json!({}))["remain"].as_str().unwrap().parse::<i64>().unwrap();
+    let before = remain(&c);
+    // The demo configuration: free bookings that hold a space, one entry each.
+    assert_eq!(c.ok("park.bookingconfig.get", json!({}))[0]["bookingType"], "2");
+    // Start and end on one day (6.13), whatever the time of day the test runs.
+    let start = local(-1);
+    let r = c.ok("park.booking.create", json!({"licensePlate": "粤B12345", "startTime": start, "endTime": format!("{} 23:59:59", &start[..10])}));
+    assert_eq!(r["allowEnterTimes"], "1");
+    assert_eq!(remain(&c), before - 1, "the pending booking holds a space");
+
+    assert_eq!(lane(&c, "粤B12345", false)["passFlag"], "1");
+    c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "bk-e2e-1", "licensePlate": "粤B12345", "inDate": local(0)}));
+    assert_eq!(remain(&c), before - 1, "entered: its car has the space, the booking holds none");
+    c.ok("cat.upload.outdata", json!({"areaId": "1", "cardInId": "bk-e2e-1", "licensePlate": "粤B12345", "inDate": local(0), "outDate": local(0)}));
+    let second = lane(&c, "粤B12345", false);
+    assert_eq!(second["passFlag"], "0", "{second}");
+    assert_eq!(remain(&c), before);
+}
