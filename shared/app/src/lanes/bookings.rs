@@ -9,10 +9,12 @@
 //! they are the entry records of its plate inside its window, so an entry
 //! uploaded late, twice or by another path counts exactly once.
 //!
-//! Not built yet: paying a booking (6.15, payments issue), the booking's
-//! `photo` (accepted, not kept: decision 16 wants it in the blob store), and
-//! `needLock` (kept on the booking; the lock applied at entry needs the entry
-//! upload to call `locks`).
+//! `needLock` 1 locks the car through `locks::apply`: at once when it is in
+//! the park, else a lock that awaits its entry.
+//!
+//! Not built yet: paying a booking (6.15, payments issue) and keeping the
+//! booking's `photo` (accepted and size-checked, not stored: decision 16 wants
+//! it in the blob store).
 
 use crate::keys;
 use crate::park::stays::{self, Journal};
@@ -305,6 +307,16 @@ async fn build(ctx: &Ctx, req: &Req, order_no: String, d: &BookingIn, except: Op
     })
 }
 
+/// `needLock` 1 locks the car: now if it is in the park, else at its entry.
+/// 0 or absent leaves locks alone (6.101: "when not specified, existing lock
+/// records are left untouched"); a rejected booking locks nothing.
+async fn lock_if_asked(ctx: &Ctx, branch: &str, b: &Booking, need_lock: Option<Flag>, now: NaiveDateTime) -> ApiResult<()> {
+    if b.state == State::Booked && need_lock.is_some_and(Flag::get) {
+        super::locks::apply(ctx, branch, &b.plate, now, true, Some(&b.order_no)).await?;
+    }
+    Ok(())
+}
+
 /// 6.13 / 6.101 output.
 #[derive(Serialize, JsonSchema)]
 pub struct BookingOut {
@@ -326,6 +338,7 @@ async fn create(ctx: Ctx, req: Req, input: BookingIn) -> ApiResult<BookingOut> {
     let order_no = format!("BK{}{}", req.now.format("%Y%m%d%H%M%S"), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let b = build(&ctx, &req, order_no, &input, None, None).await?;
     ctx.store.put(b.item(req.branchno())?, Cond::MustNotExist).await?;
+    lock_if_asked(&ctx, req.branchno(), &b, input.need_lock, req.now).await?;
     Ok(BookingOut::from(&b))
 }
 
@@ -346,6 +359,7 @@ async fn update(ctx: Ctx, req: Req, kit::Both(key, input): kit::Both<UpdateKey, 
     }
     let new = Booking { created_at: old.created_at.clone(), ..build(&ctx, &req, old.order_no.clone(), &input, Some(&old.order_no), Some(old.need_lock)).await? };
     ctx.store.put(new.item(b)?.with_version(old_item.version + 1), Cond::VersionIs(old_item.version)).await?;
+    lock_if_asked(&ctx, b, &new, input.need_lock, req.now).await?;
     Ok(BookingOut::from(&new))
 }
 
@@ -371,6 +385,7 @@ async fn cancel(ctx: Ctx, req: Req, input: CancelIn) -> ApiResult<Null> {
     }
     let new = Booking { state: State::Cancelled, ..old };
     ctx.store.put(new.item(b)?.with_version(item.version + 1), Cond::VersionIs(item.version)).await?;
+    super::locks::drop_awaiting(&ctx, b, &new.plate, &new.order_no).await?;
     Ok(Null)
 }
 

@@ -12,9 +12,9 @@
 //! says so), the lane decides again and, if the car may now pass, the gate is
 //! opened through the same hardware path as 6.25.
 //!
-//! Not built yet: a lock requested for a car that is not in the park answers
-//! 700; the "unless a booking of that plate is pending" waits for
-//! bookings.
+//! A car not in the park can be locked only while a booking of it is pending
+//! (or by the booking's own `needLock`): the lock then awaits the car's entry
+//! and holds the first stay that begins after it; otherwise 700.
 
 use super::presence;
 use crate::cat::noted::noted;
@@ -22,6 +22,7 @@ use crate::keys;
 use crate::park::hardware::{deadline, send};
 use crate::park::lane::{decide, LaneRef};
 use crate::park::stays::{self, Stay};
+use chrono::NaiveDateTime;
 use onecard_core::config::Lane;
 use onecard_core::kit::{self, stamp, Null, Plate, RouteDef, Text, WithMessage};
 use onecard_core::link::action;
@@ -42,8 +43,12 @@ pub const NOT_IN_PARK: i64 = 3;
 pub struct CarLock {
     /// Normalised plate.
     pub plate: String,
-    /// The stay the lock was set on.
+    /// The stay the lock was set on; empty while the lock awaits the car's
+    /// entry (requested while a booking of the car was pending).
     pub card_in_id: String,
+    /// The booking whose `needLock` asked for the lock.
+    #[serde(default)]
+    pub booking: Option<String>,
     pub status: i64,
     pub locked_at: String,
     pub unlocked_at: Option<String>,
@@ -64,14 +69,63 @@ async fn read(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Option<(CarLock
     }
 }
 
+/// Does the lock hold this stay? Its own stay, or a lock that awaited an
+/// entry made after it was requested.
+fn belongs(l: &CarLock, stay: &Stay) -> bool {
+    l.card_in_id == stay.card_in_id || (l.card_in_id.is_empty() && onecard_core::time::parse(&l.locked_at).is_some_and(|t| t <= stay.entry))
+}
+
 /// The lock of this stay, if one was ever set on it.
-pub async fn of_stay(ctx: &Ctx, branch: &str, plate: &str, card_in_id: &str) -> ApiResult<Option<(CarLock, u64)>> {
-    Ok(read(ctx, branch, plate).await?.filter(|(l, _)| l.card_in_id == card_in_id))
+pub async fn of_stay(ctx: &Ctx, branch: &str, stay: &Stay) -> ApiResult<Option<(CarLock, u64)>> {
+    Ok(read(ctx, branch, &stay.plate).await?.filter(|(l, _)| belongs(l, stay)))
 }
 
 /// Is the car of this stay locked now? (the exit rule `locked`)
-pub async fn is_locked(ctx: &Ctx, branch: &str, plate: &str, card_in_id: &str) -> ApiResult<bool> {
-    Ok(of_stay(ctx, branch, plate, card_in_id).await?.is_some_and(|(l, _)| l.status == LOCKED))
+pub async fn is_locked(ctx: &Ctx, branch: &str, stay: &Stay) -> ApiResult<bool> {
+    Ok(of_stay(ctx, branch, stay).await?.is_some_and(|(l, _)| l.status == LOCKED))
+}
+
+/// Locks `plate` (normalised): its current stay, or, when the car is not in
+/// the park and `await_entry` allows, the car's next entry. Idempotent: a
+/// lock in force keeps its time. Answers 700 for a car not in the park that
+/// may not wait.
+pub async fn apply(ctx: &Ctx, branch: &str, plate: &str, now: NaiveDateTime, await_entry: bool, booking: Option<&str>) -> ApiResult<()> {
+    on_conflict("car lock", || async {
+        let stay = stays::in_park(ctx, branch, 1, plate).await?.map(|(s, _)| s);
+        let current = read(ctx, branch, plate).await?;
+        let fresh = |card_in_id: &str| CarLock {
+            plate: plate.into(),
+            card_in_id: card_in_id.into(),
+            booking: booking.map(str::to_string),
+            status: LOCKED,
+            locked_at: stamp(now),
+            unlocked_at: None,
+            waiting: None,
+        };
+        let (l, version) = match (&stay, current) {
+            (Some(st), Some((l, _))) if belongs(&l, st) && l.status == LOCKED => return Ok(Step::Done(())),
+            (Some(st), Some((_, v))) => (fresh(&st.card_in_id), Some(v)),
+            (Some(st), None) => (fresh(&st.card_in_id), None),
+            (None, _) if !await_entry => return Err(stays::not_in_park(plate)),
+            (None, Some((l, _))) if l.card_in_id.is_empty() && l.status == LOCKED => return Ok(Step::Done(())),
+            (None, Some((_, v))) => (fresh(""), Some(v)),
+            (None, None) => (fresh(""), None),
+        };
+        let (item, cond) = put(branch, &l, version)?;
+        Step::of(ctx.store.put(item, cond).await, ())
+    })
+    .await
+}
+
+/// Drops a lock still awaiting its car when the booking that asked for it
+/// is cancelled.
+pub async fn drop_awaiting(ctx: &Ctx, branch: &str, plate: &str, booking: &str) -> ApiResult<()> {
+    if let Some((l, v)) = read(ctx, branch, plate).await? {
+        if l.card_in_id.is_empty() && l.booking.as_deref() == Some(booking) {
+            ctx.store.delete(&keys::car_locks(branch), plate, Cond::VersionIs(v)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Every lock route names the car by `licensePlate`.
@@ -79,13 +133,6 @@ pub async fn is_locked(ctx: &Ctx, branch: &str, plate: &str, card_in_id: &str) -
 pub struct PlateIn {
     #[serde(rename = "licensePlate")]
     pub plate: Plate,
-}
-
-async fn stay_of(ctx: &Ctx, branch: &str, plate: &Plate) -> ApiResult<Stay> {
-    match stays::in_park(ctx, branch, 1, plate.norm()).await? {
-        Some((s, _)) => Ok(s),
-        None => Err(stays::not_in_park(plate.original())),
-    }
 }
 
 fn put(branch: &str, l: &CarLock, version: Option<u64>) -> ApiResult<(Item, Cond)> {
@@ -96,41 +143,38 @@ fn put(branch: &str, l: &CarLock, version: Option<u64>) -> ApiResult<(Item, Cond
     })
 }
 
-/// 6.16 / 6.17.
+/// 6.16 / 6.17: a car not in the park may be locked only while a booking
+/// of it is pending; the lock then waits for its entry.
 async fn lock(ctx: Ctx, req: Req, input: PlateIn) -> ApiResult<Null> {
     let b = req.branchno();
-    on_conflict("car lock", || async {
-        let stay = stay_of(&ctx, b, &input.plate).await?;
-        let current = of_stay(&ctx, b, input.plate.norm(), &stay.card_in_id).await?;
-        let (l, version) = match current {
-            Some((l, _)) if l.status == LOCKED => return Ok(Step::Done(Null)),
-            Some((l, v)) => (CarLock { status: LOCKED, locked_at: stamp(req.now), unlocked_at: None, waiting: None, ..l }, Some(v)),
-            None => {
-                let l = CarLock { plate: input.plate.norm().into(), card_in_id: stay.card_in_id.clone(), status: LOCKED, locked_at: stamp(req.now), unlocked_at: None, waiting: None };
-                (l, read(&ctx, b, input.plate.norm()).await?.map(|(_, v)| v))
-            }
-        };
-        let (item, cond) = put(b, &l, version)?;
-        Step::of(ctx.store.put(item, cond).await, Null)
-    })
-    .await
+    let plate = input.plate.norm();
+    let booked = super::bookings::list(&ctx, b).await?.iter().any(|x| x.plate == plate && x.pending_at(req.now));
+    apply(&ctx, b, plate, req.now, booked, None).await?;
+    Ok(Null)
 }
 
-/// 6.18 / 6.19: unlocks, then lets the car out if it waits at an exit.
+/// 6.18 / 6.19: unlocks (a lock awaiting its car too), then lets the car out
+/// if it waits at an exit.
 async fn unlock(ctx: Ctx, req: Req, input: PlateIn) -> ApiResult<WithMessage<Null>> {
     let b = req.branchno();
+    let plate = input.plate.norm();
     on_conflict("car unlock", || async {
-        let stay = stay_of(&ctx, b, &input.plate).await?;
-        let Some((l, v)) = of_stay(&ctx, b, input.plate.norm(), &stay.card_in_id).await? else { return Ok(Step::Done(())) };
-        if l.status != LOCKED {
-            return Ok(Step::Done(()));
-        }
-        let l = CarLock { status: UNLOCKED, unlocked_at: Some(stamp(req.now)), ..l };
+        let stay = stays::in_park(&ctx, b, 1, plate).await?.map(|(s, _)| s);
+        let current = match &stay {
+            Some(st) => of_stay(&ctx, b, st).await?,
+            None => match read(&ctx, b, plate).await? {
+                Some((l, v)) if l.card_in_id.is_empty() => Some((l, v)),
+                _ => return Err(stays::not_in_park(input.plate.original())),
+            },
+        };
+        let Some((l, v)) = current.filter(|(l, _)| l.status == LOCKED) else { return Ok(Step::Done(())) };
+        let card_in_id = stay.as_ref().map_or(l.card_in_id.clone(), |st| st.card_in_id.clone());
+        let l = CarLock { status: UNLOCKED, unlocked_at: Some(stamp(req.now)), card_in_id, ..l };
         let (item, cond) = put(b, &l, Some(v))?;
         Step::of(ctx.store.put(item, cond).await, ())
     })
     .await?;
-    let message = release_waiting(&ctx, &req, input.plate.norm()).await?;
+    let message = release_waiting(&ctx, &req, plate).await?;
     Ok(noted(Null, message))
 }
 
@@ -182,7 +226,7 @@ async fn status(ctx: Ctx, req: Req, input: PlateIn) -> ApiResult<StatusOut> {
     let mut out = StatusOut { plate: input.plate.original().into(), status: NOT_IN_PARK.to_string(), locked_at: None, unlocked_at: None, wait_area: None, wait_at: None };
     let Some((stay, _)) = stays::in_park(&ctx, b, 1, input.plate.norm()).await? else { return Ok(out) };
     out.status = NONE.to_string();
-    if let Some((l, _)) = of_stay(&ctx, b, input.plate.norm(), &stay.card_in_id).await? {
+    if let Some((l, _)) = of_stay(&ctx, b, &stay).await? {
         out.status = l.status.to_string();
         out.locked_at = Some(l.locked_at);
         out.unlocked_at = l.unlocked_at;
@@ -209,11 +253,11 @@ async fn waiting(ctx: Ctx, req: Req, input: WaitingIn) -> ApiResult<WithMessage<
     let b = req.branchno();
     let recorded = on_conflict("car lock waiting", || async {
         let Some((stay, _)) = stays::in_park(&ctx, b, 1, input.plate.norm()).await? else { return Ok(Step::Done(false)) };
-        let Some((l, v)) = of_stay(&ctx, b, input.plate.norm(), &stay.card_in_id).await? else { return Ok(Step::Done(false)) };
+        let Some((l, v)) = of_stay(&ctx, b, &stay).await? else { return Ok(Step::Done(false)) };
         if l.status != LOCKED {
             return Ok(Step::Done(false));
         }
-        let l = CarLock { waiting: Some(Waiting { area_id: input.area_id.to_string(), at: stamp(req.now) }), ..l };
+        let l = CarLock { waiting: Some(Waiting { area_id: input.area_id.to_string(), at: stamp(req.now) }), card_in_id: stay.card_in_id.clone(), ..l };
         let (item, cond) = put(b, &l, Some(v))?;
         Step::of(ctx.store.put(item, cond).await, true)
     })

@@ -201,7 +201,7 @@ fn temporary_welcome(f: &Facts) -> RuleFuture<'_> {
 fn locked(f: &Facts) -> RuleFuture<'_> {
     Box::pin(async move {
         let Some(stay) = f.stay().await? else { return Ok(Step::Continue) };
-        Ok(if super::locks::is_locked(&f.ctx, f.b(), &f.plate, &stay.card_in_id).await? {
+        Ok(if super::locks::is_locked(&f.ctx, f.b(), stay).await? {
             Step::Hold { hint: format!("{} 车辆已锁定，请先解锁", f.plate) }
         } else {
             Step::Continue

@@ -52,14 +52,17 @@ pub async fn lanes_for_site(ctx: &Ctx, branch: &str, now: NaiveDateTime) -> ApiR
     let mut locked = Vec::new();
     for item in &items {
         let l: super::locks::CarLock = item.parse()?;
-        // A lock of a stay that has ended holds nothing.
-        if l.status == super::locks::LOCKED && super::locks::is_locked(ctx, branch, &l.plate, &current_stay(ctx, branch, &l.plate).await?).await? {
+        if l.status != super::locks::LOCKED {
+            continue;
+        }
+        // A lock awaiting its car goes too: the car may enter while the site is offline.
+        let holds = match crate::park::stays::in_park(ctx, branch, 1, &l.plate).await? {
+            Some((stay, _)) => super::locks::is_locked(ctx, branch, &stay).await?,
+            None => l.card_in_id.is_empty(),
+        };
+        if holds {
             locked.push(l.plate);
         }
     }
     Ok(SiteLanes { blacklist, locked })
-}
-
-async fn current_stay(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<String> {
-    Ok(crate::park::stays::in_park(ctx, branch, 1, plate).await?.map(|(s, _)| s.card_in_id).unwrap_or_default())
 }

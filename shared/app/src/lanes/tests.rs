@@ -376,3 +376,34 @@ async fn a_full_slot_refuses_another_booking() {
     k.set_now("2026-03-02 16:31:00");
     assert_eq!(k.lane("粤B5", Lane::In).await["hintText"].as_str().unwrap().contains("预约"), false);
 }
+
+#[tokio::test]
+async fn a_booking_with_need_lock_locks_its_car_from_its_entry() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    k.ok("park.booking.create", json!({"licensePlate": "粤N1", "startTime": "2026-03-02 12:00:00", "endTime": "2026-03-02 13:00:00", "needLock": "1"})).await;
+    assert_eq!(k.ok("park.lockcar.status.get", json!({"licensePlate": "粤N1"})).await["lockStatus"], "3", "not in the park yet");
+    k.set_now("2026-03-02 12:05:00");
+    k.enter("nl-1", "粤N1", "2026-03-02 12:05:00").await;
+    assert_eq!(k.ok("park.lockcar.status.get", json!({"licensePlate": "粤N1"})).await["lockStatus"], "1");
+    assert_eq!(k.lane("粤N1", Lane::Out).await["passFlag"], "0", "held at the exit");
+    k.ok("park.lockcar.cancel", json!({"licensePlate": "粤N1"})).await;
+    assert_eq!(k.lane("粤N1", Lane::Out).await["passFlag"], "1");
+}
+
+#[tokio::test]
+async fn a_lock_of_a_car_outside_waits_for_its_pending_booking_and_goes_with_its_cancel() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    assert_eq!(k.err("park.lockcar", json!({"licensePlate": "粤N2"})).await.code.0, 700);
+    let bk = k.ok("park.booking.create", json!({"licensePlate": "粤N2", "startTime": "2026-03-02 14:00:00", "endTime": "2026-03-02 15:00:00", "needLock": "1"})).await;
+    k.ok("park.booking.cancel", json!({"orderNo": bk["orderno"]})).await;
+    k.enter("nl-2", "粤N2", "2026-03-02 12:01:00").await;
+    assert_eq!(k.ok("park.lockcar.status.get", json!({"licensePlate": "粤N2"})).await["lockStatus"], "0", "the cancelled booking's lock went with it");
+
+    k.ok("park.booking.create", json!({"licensePlate": "粤N3", "startTime": "2026-03-02 14:00:00", "endTime": "2026-03-02 15:00:00"})).await;
+    k.ok("park.lockcar", json!({"licensePlate": "粤N3"})).await;
+    k.ok("park.lockcar.confirm", json!({"licensePlate": "粤N3"})).await;
+    k.set_now("2026-03-02 14:01:00");
+    k.enter("nl-3", "粤N3", "2026-03-02 14:01:00").await;
+    let st = k.ok("park.lockcar.status.get", json!({"licensePlate": "粤N3"})).await;
+    assert_eq!((st["lockStatus"].as_str(), st["lockDate"].as_str()), (Some("1"), Some("2026-03-02 12:00:00")));
+}
