@@ -374,7 +374,8 @@ async fn a_full_slot_refuses_another_booking() {
     assert!(e.message.contains("fully booked"), "{e}");
     // validBookingTime 30: the booking admits until 16:30 only.
     k.set_now("2026-03-02 16:31:00");
-    assert_eq!(k.lane("粤B5", Lane::In).await["hintText"].as_str().unwrap().contains("预约"), false);
+    let late = k.lane("粤B5", Lane::In).await;
+    assert!(!late["hintText"].as_str().unwrap().contains("预约"), "{late}");
 }
 
 #[tokio::test]
