@@ -93,6 +93,13 @@ pub async fn at_lane(ctx: &Ctx, branch: &str, device: &str) -> ApiResult<Option<
     }
 }
 
+/// The car at `device` that the lane refused for payment (6.42
+/// `checkWaitingCar`): the car a scan at that lane pays for.
+pub async fn awaiting_payment(ctx: &Ctx, branch: &str, device: &str) -> ApiResult<Option<String>> {
+    let p = at_lane(ctx, branch, device).await?;
+    Ok(p.filter(|p| p.decision.as_ref().is_some_and(|d| !d.pass && !d.held && d.rule == super::rules::FEE_SETTLED)).map(|p| p.plate))
+}
+
 /// Every lane where `plate` stands now, held by a decision: the lanes an
 /// unlock must decide again.
 pub async fn held(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Vec<Presence>> {

@@ -103,12 +103,16 @@ pub const ENTRY: &[(&str, Rule)] = &[
     ("temporary_welcome", temporary_welcome),
 ];
 
+/// The name of the exit rule that refuses a car for what it owes: a car it
+/// refused waits at the lane to pay (6.42 `checkWaitingCar`).
+pub const FEE_SETTLED: &str = "fee_settled";
+
 /// The exit rules, in order.
 pub const EXIT: &[(&str, Rule)] = &[
     ("locked", locked),
     ("monthly_card", monthly_card),
     ("no_entry_record", no_entry_record),
-    ("fee_settled", fee_settled),
+    (FEE_SETTLED, fee_settled),
 ];
 
 /// Runs the lane's list; the first rule that is not `Continue` decides, and

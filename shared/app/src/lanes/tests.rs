@@ -408,3 +408,24 @@ async fn a_lock_of_a_car_outside_waits_for_its_pending_booking_and_goes_with_its
     let st = k.ok("park.lockcar.status.get", json!({"licensePlate": "粤N3"})).await;
     assert_eq!((st["lockStatus"].as_str(), st["lockDate"].as_str()), (Some("1"), Some("2026-03-02 12:00:00")));
 }
+
+#[tokio::test]
+async fn a_scan_with_check_waiting_car_pays_for_the_car_refused_at_that_lane() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    k.enter("w-1", "粤W00001", "2026-03-02 10:00:00").await;
+    let scan = |extra: Value| {
+        let mut v = json!({"deviceID": "2", "credentialType": "1", "openId": "o-payer"});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    };
+    // Nobody refused at the lane yet: an openId alone names no car.
+    assert_eq!(k.ok("park.out.notice", scan(json!({"checkWaitingCar": "true"}))).await["result"], "1");
+    assert_eq!(k.lane("粤W00001", Lane::Out).await["passFlag"], "0");
+    let due = k.ok("park.out.notice", scan(json!({"checkWaitingCar": "true"}))).await;
+    assert_eq!((due["result"].as_str(), due["carno"].as_str()), (Some("255"), Some("粤W00001")), "{due}");
+    assert_ne!(due["amount"], "0.00");
+    let busy = k.ok("park.out.notice", scan(json!({"checkWaitingCar": true, "credential": "粤W00002"}))).await;
+    assert_eq!(busy["result"], "3", "{busy}");
+    // Without the flag the lane's car is not used.
+    assert_eq!(k.ok("park.out.notice", scan(json!({}))).await["result"], "1");
+}
