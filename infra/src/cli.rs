@@ -297,6 +297,28 @@ pub enum LanesCmd {
         #[arg(long)]
         text: String,
     },
+    /// Sets the booking configuration (6.12) and its slots (6.79).
+    BookingConfig {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        /// 1 free without a held space, 2 free with one, 3 paid with one.
+        #[arg(long = "type")]
+        booking_type: i64,
+        /// Yuan, for type 3.
+        #[arg(long, default_value = "0")]
+        charge: String,
+        /// Minutes from the booking's start it admits; 0 until its end.
+        #[arg(long, default_value_t = 0)]
+        valid_minutes: i64,
+        #[arg(long, default_value_t = 1)]
+        allow_enter_times: i64,
+        /// A slot and its capacity, `HH:mm-HH:mm=N`; repeat for each slot.
+        #[arg(long = "slot")]
+        slots: Vec<String>,
+    },
+    /// Prints the blacklist types and hints and the booking configuration.
     List {
         #[command(flatten)]
         store: StoreArgs,
