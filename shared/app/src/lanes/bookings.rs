@@ -176,19 +176,25 @@ pub async fn admission(ctx: &Ctx, branch: &str, plate: &str, controller_no: Opti
 }
 
 /// Spaces held by bookings now: pending bookings of a space-holding mode
-/// whose car has not entered yet.
+/// whose car has not entered yet. Every entry decision asks, so the entries
+/// of all pending bookings are read with one journal query, from the earliest
+/// start among them to now, not one query per booking.
 pub async fn held_spaces(ctx: &Ctx, branch: &str, at: NaiveDateTime) -> ApiResult<i64> {
     let Some(cfg) = config(ctx.store(), branch).await? else { return Ok(0) };
     if !cfg.holds_space() {
         return Ok(0);
     }
-    let mut n = 0;
-    for b in list(ctx, branch).await?.into_iter().filter(|b| b.pending_at(at)) {
-        if entries_of(ctx, branch, &b).await? == 0 {
-            n += 1;
-        }
-    }
-    Ok(n)
+    let windows: Vec<(Booking, NaiveDateTime, NaiveDateTime)> = list(ctx, branch)
+        .await?
+        .into_iter()
+        .filter(|b| b.pending_at(at))
+        .filter_map(|b| Some((b.start_at()?, b.window_end()?)).map(|(s, e)| (b, s, e)))
+        .collect();
+    // A booking not started yet has no entries; none is later than now.
+    let Some(from) = windows.iter().map(|w| w.1).filter(|s| *s <= at).min() else { return Ok(windows.len() as i64) };
+    let entered = stays::in_window(ctx, branch, Journal::Entries, from, at + Duration::seconds(1)).await?;
+    let held = windows.iter().filter(|(b, s, e)| !entered.iter().any(|st| st.plate == b.plate && *s <= st.entry && st.entry <= *e)).count();
+    Ok(held as i64)
 }
 
 /// 6.12: the configuration as one row.

@@ -429,3 +429,20 @@ async fn a_scan_with_check_waiting_car_pays_for_the_car_refused_at_that_lane() {
     // Without the flag the lane's car is not used.
     assert_eq!(k.ok("park.out.notice", scan(json!({}))).await["result"], "1");
 }
+
+#[tokio::test]
+async fn pending_bookings_hold_spaces_until_their_car_enters_even_if_it_left_again() {
+    let k = Kit::new("2026-03-02 12:00:00").await;
+    let now = parse("2026-03-02 12:00:00").unwrap();
+    k.ok("park.booking.create", json!({"licensePlate": "粤H1", "startTime": "2026-03-02 14:00:00", "endTime": "2026-03-02 15:00:00"})).await;
+    k.ok("park.booking.create", json!({"licensePlate": "粤H2", "startTime": "2026-03-02 11:00:00", "endTime": "2026-03-02 13:00:00"})).await;
+    k.ok("park.booking.create", json!({"licensePlate": "粤H3", "startTime": "2026-03-02 11:00:00", "endTime": "2026-03-02 13:00:00"})).await;
+    assert_eq!(super::bookings::held_spaces(&k.ctx, B, now).await.unwrap(), 3);
+    k.enter("h-2", "粤H2", "2026-03-02 11:10:00").await;
+    k.ok("cat.upload.outdata", json!({"areaId": "1", "cardInId": "h-2", "licensePlate": "粤H2", "inDate": "2026-03-02 11:10:00", "outDate": "2026-03-02 11:30:00"})).await;
+    // An entry before the booking's window is not its entry.
+    k.enter("h-3", "粤H3", "2026-03-02 10:50:00").await;
+    assert_eq!(super::bookings::held_spaces(&k.ctx, B, now).await.unwrap(), 2, "H1 (not started) and H3 (entered before its window)");
+    let later = parse("2026-03-02 13:00:01").unwrap();
+    assert_eq!(super::bookings::held_spaces(&k.ctx, B, later).await.unwrap(), 1, "an expired booking holds nothing");
+}
