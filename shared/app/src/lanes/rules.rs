@@ -22,7 +22,7 @@
 //! 4. `fee_settled`: nothing due (zero fee, paid, inside the grace) passes;
 //!    otherwise the car is told what to pay.
 //!
-//! Adding a rule (password-free exit, dynamic QR, bookings) is writing one
+//! Adding a rule (password-free exit, dynamic QR) is writing one
 //! `fn(&Facts) -> RuleFuture` and adding one line to a list.
 
 use super::bookings::Admission;
