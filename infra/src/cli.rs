@@ -38,6 +38,9 @@ pub enum Command {
     /// Car brands (6.36), shared by every branch.
     #[command(subcommand)]
     Brand(crate::brands_admin::BrandCmd),
+    /// Lane reference data: blacklist types (6.77) and hints (6.78).
+    #[command(subcommand)]
+    Lanes(LanesCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).
@@ -296,5 +299,59 @@ pub enum DlqCmd {
         store: StoreArgs,
         #[arg(long, default_value_t = 100)]
         max: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LanesCmd {
+    /// Adds or replaces a blacklist type (6.77).
+    BlackType {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        text: String,
+    },
+    /// Adds or replaces a blacklist hint text (6.78), said at the entrance.
+    BlackHint {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        text: String,
+    },
+    /// Sets the booking configuration (6.12) and its slots (6.79).
+    BookingConfig {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+        /// 1 free without a held space, 2 free with one, 3 paid with one.
+        #[arg(long = "type")]
+        booking_type: i64,
+        /// Yuan, for type 3.
+        #[arg(long, default_value = "0")]
+        charge: String,
+        /// Minutes from the booking's start it admits; 0 until its end.
+        #[arg(long, default_value_t = 0)]
+        valid_minutes: i64,
+        #[arg(long, default_value_t = 1)]
+        allow_enter_times: i64,
+        /// A slot and its capacity, `HH:mm-HH:mm=N`; repeat for each slot.
+        #[arg(long = "slot")]
+        slots: Vec<String>,
+    },
+    /// Prints the blacklist types and hints and the booking configuration.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
     },
 }

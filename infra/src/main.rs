@@ -9,6 +9,7 @@ mod backend;
 mod brands_admin;
 mod cli;
 mod dlq;
+mod lanes_admin;
 mod partner;
 mod push_worker;
 mod server;
@@ -29,6 +30,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Partner(c) => partner::partner(c).await,
         cli::Command::Dlq(c) => dlq::dlq(c).await,
         cli::Command::Brand(c) => brands_admin::brand(c).await,
+        cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

@@ -93,7 +93,7 @@ fn openapi_lists_every_inbound_route() {
     let calc = &paths["/api.aspx/calc"]["post"];
     assert_eq!(calc["x-built"], json!(true));
     assert!(calc["x-handler"].as_str().unwrap().contains("fees"), "{calc}");
-    assert_eq!(paths["/api.aspx/park.lockcar"]["post"]["x-built"], json!(false));
+    assert_eq!(paths["/api.aspx/pls.map.list"]["post"]["x-built"], json!(false));
 }
 
 #[test]

@@ -187,3 +187,49 @@ pub fn push_delivered(branch: &str) -> String {
 pub fn site_notices(branch: &str) -> String {
     branch_part(branch, "notice")
 }
+
+// lanes (who may enter and leave: blacklists, locks, groups, lane presence)
+
+/// Blacklist entries (6.72-6.76); sk = zero-padded autoID. Lifted entries stay
+/// (soft delete), so 6.76 lists them.
+pub fn blacklist(branch: &str) -> String {
+    branch_part(branch, "blacklist")
+}
+
+/// Blacklist types (6.77), admin-seeded; sk = zero-padded id.
+pub fn black_types(branch: &str) -> String {
+    branch_part(branch, "blacktype")
+}
+
+/// Blacklist hint texts (6.78), admin-seeded; sk = zero-padded id.
+pub fn black_hints(branch: &str) -> String {
+    branch_part(branch, "blackhint")
+}
+
+/// Car locks (6.16-6.19, 6.54, 9.4); sk = normalised plate. A lock belongs to
+/// one stay (its cardInId), so a later visit starts unlocked.
+pub fn car_locks(branch: &str) -> String {
+    branch_part(branch, "carlock")
+}
+
+/// Groups (6.65-6.68); sk = zero-padded id.
+pub fn groups(branch: &str) -> String {
+    branch_part(branch, "group")
+}
+
+/// The car now in front of each lane; sk = deviceID. Expires (TTL) so a lane
+/// nobody reported on for a while names no car.
+pub fn lane_presence(branch: &str) -> String {
+    branch_part(branch, "lanecar")
+}
+
+/// Bookings (6.13, 6.14, 6.101); sk = the booking number.
+pub fn bookings(branch: &str) -> String {
+    branch_part(branch, "booking")
+}
+
+/// The branch's booking configuration (6.12 and its slots for 6.79), admin
+/// written; one item, sk = "config".
+pub fn booking_config(branch: &str) -> String {
+    branch_part(branch, "bookingcfg")
+}

@@ -9,6 +9,7 @@ pub mod cards;
 pub mod cat;
 pub mod ids;
 pub mod keys;
+pub mod lanes;
 pub mod park;
 pub mod pending;
 pub mod push;
@@ -25,16 +26,20 @@ pub fn registry() -> Registry {
     acss::register(&mut reg);
     cards::register(&mut reg);
     brands::register(&mut reg);
+    lanes::register(&mut reg);
     reg
 }
 
-/// Seeds the demo branch's business data (a default car type) the first time,
-/// and the car brands of a new store. Idempotent: does nothing when the branch
-/// already has car types; brands are seeded once and never overwritten.
+/// Seeds the demo branch's business data (a default car type, blacklist types
+/// and hints, a booking configuration) and the car brands of a new store.
+/// Idempotent: each part is written once; brands are never overwritten.
 pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     brands::ensure_seeded(ctx.store()).await?;
     let branch = onecard_core::config::DEMO_BRANCH;
-    if onecard_core::config::get_branch(ctx.store(), branch).await?.is_none() || !park::cartype::list(ctx, branch).await?.is_empty() {
+    let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? else { return Ok(()) };
+    lanes::blacklist::seed_demo(ctx.store(), branch, onecard_core::time::to_local(ctx.clock.now(), &b.tz)).await?;
+    lanes::bookings::seed_demo(ctx.store(), branch).await?;
+    if !park::cartype::list(ctx, branch).await?.is_empty() {
         return Ok(());
     }
     let d = onecard_core::kit::input::parse(serde_json::json!({"carTypeName": "小型车", "defaultCharge": true}))?;

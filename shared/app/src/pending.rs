@@ -3,14 +3,7 @@
 //! `tests::every_route_is_built_or_pending` fails on a route in neither or both.
 
 pub const PENDING: &[&str] = &[
-    "park.bookingconfig.get", // 6.12
-    "park.booking.create", // 6.13
-    "park.booking.cancel", // 6.14
     "park.booking.onlinepay", // 6.15
-    "park.lockcar", // 6.16
-    "park.lockcar.confirm", // 6.17
-    "park.lockcar.cancel", // 6.18
-    "park.unlockcar.confirm", // 6.19
     "park.coupon.add4order", // 6.30
     "park.coupon.del4order", // 6.31
     "park.discountset.get", // 6.34
@@ -26,31 +19,17 @@ pub const PENDING: &[&str] = &[
     "park.business.discounts.get", // 6.51
     "park.business.unlock", // 6.52
     "park.selfFindCar.notice", // 6.53
-    "park.lockcar.status.get", // 6.54
     "park.coupon.issue", // 6.57
     "park.coupon.get", // 6.59
     "park.coupon.add4car", // 6.60
     "park.einvoice.open.result", // 6.62
     "park.coupon.del4car", // 6.63
-    "park.group.add", // 6.65
-    "park.group.update", // 6.66
-    "park.group.delete", // 6.67
-    "park.group.get", // 6.68
     "park.nopswpaycar.add", // 6.69
     "park.nopswpaycar.update", // 6.70
     "park.nopswpaycar.get", // 6.71
-    "park.blacklist.add", // 6.72
-    "park.blacklist.edit", // 6.73
-    "park.blacklist.delete", // 6.74
-    "park.blacklist.lift", // 6.75
-    "park.blacklist.get", // 6.76
-    "park.blackremark.get", // 6.77
-    "park.blackhint.get", // 6.78
-    "park.berthofdays.get", // 6.79
     "park.redenvelope.url", // 6.84
     "park.redenvelope.get", // 6.85
     "park.einvoice.open.notice", // 6.86
-    "park.booking.update", // 6.101
     "park.elccharging.push", // 6.102
     "park.platerecognition.push", // 6.103
     "park.licensePlateDiscount.add", // 6.106
@@ -97,7 +76,6 @@ pub const PENDING: &[&str] = &[
     "pls.controller.list", // 8.27
     "pls.ultrasonicDevice.list", // 8.28
     "cat.pls.map.update", // 9.3
-    "cat.notice.unlockcar", // 9.4
     "cat.unifiedReceivablesQrcode.get", // 9.5
     "cat.micropay", // 9.6
     "cat.dynamicInQrcode.get", // 9.7

@@ -175,6 +175,7 @@ async fn car_inout(ctx: Ctx, req: Req, input: CarInOutIn) -> ApiResult<Null> {
             None
         }
     };
+    crate::lanes::presence::seen(&ctx, req.branchno(), &dev.device_id, plate, if in_out == "0" { Lane::In } else { Lane::Out }, req.now, "9.19").await?;
     record(&ctx, &req, CAR_INOUT, notice, event).await
 }
 

@@ -4,7 +4,12 @@
 //! Direction: the seed's `inOutFlag` is 1 entry, 2 exit; 0 is also read as
 //! entry (the 0/1 convention of the site's other records, e.g. 9.19). Without a
 //! flag the configured lane of `deviceID` decides.
+//!
+//! The decision is remembered as the lane's presence (`lanes::presence`), so
+//! an unlock can let a held car out and other routes can name the car by its
+//! lane. Writing it is the only thing 9.18 writes.
 
+use crate::lanes::presence;
 use crate::park::lane::{decide, live_time, LaneRef, PassOut};
 use onecard_core::config::Lane;
 use onecard_core::kit::{self, EndTime, Int, Plate, RouteDef, Text};
@@ -39,6 +44,7 @@ async fn validate(ctx: Ctx, req: Req, input: ValidateIn) -> ApiResult<PassOut> {
     };
     let at = live_time(req.branchno(), input.at.or_now(req.now), req.now);
     let decision = decide(&ctx, &req.branch, lane, &input.plate, at).await?;
+    presence::decided(&ctx, req.branchno(), device, &decision, at, "9.18").await?;
     let mut out = decision.to_wire();
     // The seed echoes the plate as the site sent it (spaces and case kept);
     // the decision itself compares the normalised plate.
@@ -46,7 +52,9 @@ async fn validate(ctx: Ctx, req: Req, input: ValidateIn) -> ApiResult<PassOut> {
     Ok(out)
 }
 
-/// Deciding writes nothing: the passage itself arrives as 9.1/9.2.
+/// The passage itself arrives as 9.1/9.2; the lane's presence is the only
+/// write, and the latest sighting wins, so a repeated question is harmless
+/// and the route needs no replay marker.
 pub fn routes() -> Vec<RouteDef> {
     vec![kit::read("cat.pass.validate", validate)]
 }

@@ -79,7 +79,9 @@ async fn lot_total(ctx: Ctx, req: Req, input: LotTotalIn) -> ApiResult<LotTotal>
     let used = used_per_area(&ctx, req.branchno()).await?;
     let total = req.branch.capacity();
     let in_park: i64 = used.values().sum();
-    let remain = (total - in_park).max(0);
+    // A pending booking of a space-holding mode takes a space before its car comes.
+    let held = crate::lanes::bookings::held_spaces(&ctx, req.branchno(), req.now).await?;
+    let remain = (total - in_park - held).max(0);
     let details = (input.include_details.as_deref() == Some("1")).then(|| area_rows(&req.branch, &used));
     Ok(LotTotal {
         total: total.to_string(),

@@ -14,9 +14,10 @@ use super::hardware::{controller, deadline, send};
 use super::lane::{decide, LaneRef};
 use super::stays::{self, Arrival, ExitFacts, Stay};
 use crate::cards;
+use crate::lanes::presence;
 use crate::cat::noted::noted;
 use onecard_core::config::Lane;
-use onecard_core::kit::{self, stamp, Int, Plate, RouteDef, Text, WithMessage};
+use onecard_core::kit::{self, stamp, Flag, Int, Plate, RouteDef, Text, WithMessage};
 use onecard_core::link::action;
 use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
 use schemars::JsonSchema;
@@ -31,6 +32,7 @@ const IN_EXIT_LANE: &str = "3";
 const OUT_ALLOWED: &str = "0";
 const OUT_UNKNOWN_OPENID: &str = "1";
 const OUT_UNKNOWN_PLATE: &str = "2";
+const OUT_BOOTH_BUSY: &str = "3";
 const OUT_MISMATCH: &str = "4";
 const OUT_ENTRY_LANE: &str = "5";
 /// "Other reason" in both (printed 0xFF).
@@ -51,6 +53,10 @@ pub struct ScanIn {
     /// 1 other tool, 2 WeChat, 3 Alipay: informative only.
     #[serde(rename = "scanTool")]
     pub scan_tool: Option<Text>,
+    /// 6.42: the car waiting to pay at this lane (lane presence) is the one
+    /// the scan is for.
+    #[serde(rename = "checkWaitingCar")]
+    pub check_waiting_car: Option<Flag>,
 }
 
 /// What the driver scanned.
@@ -124,6 +130,7 @@ async fn in_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<I
         return Ok(refuse_in(IN_PLATE_IN_PARK, format!("{} is already in the car park", plate.norm())));
     }
     let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &plate, req.now).await?;
+    presence::decided(&ctx, b, &lane.device_id, &d, req.now, "6.24").await?;
     if !d.pass {
         return Ok(refuse_in(OTHER, d.hint_text));
     }
@@ -187,6 +194,18 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
     if lane.lane != Lane::Out {
         return Ok(refuse_out(OUT_ENTRY_LANE, "an entrance does not let cars out"));
     }
+    let waiting = match input.check_waiting_car.is_some_and(Flag::get) {
+        true => presence::awaiting_payment(&ctx, b, &lane.device_id).await?,
+        false => None,
+    };
+    let cred = match &waiting {
+        // A scanned plate other than the waiting car's: the lane is busy.
+        Some(w) if cred.kind == 1 && cred.value.as_deref().is_some_and(|v| Plate::parse(v).map_or(true, |p| p.norm() != w.as_str())) => {
+            return Ok(refuse_out(OUT_BOOTH_BUSY, format!("the lane is busy with {w}")));
+        }
+        Some(w) => Credential { kind: 1, value: Some(w.clone()), open_id: cred.open_id },
+        None => cred,
+    };
     let stay = match (&cred.value, cred.kind) {
         (Some(v), 1) => stays::in_park(&ctx, b, 1, v).await?,
         (Some(v), 2) => stays::in_park(&ctx, b, 2, v).await?,
@@ -212,13 +231,15 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
         });
     };
     if let (Some(want), Some(have)) = (&cred.open_id, &stay.user_id) {
-        if cred.value.is_some() && want != have {
+        // The waiting car is paid for by whoever scans at its lane.
+        if cred.value.is_some() && waiting.is_none() && want != have {
             return Ok(refuse_out(OUT_MISMATCH, "openId and plate do not match"));
         }
     }
     let plate = stay.display_plate();
     let known = Plate::parse(&plate).map_err(|e| ApiError::system(format!("stay {} holds no plate: {e}", stay.card_in_id)))?;
     let d = decide(&ctx, &req.branch, LaneRef::Device(&lane.device_id), &known, req.now).await?;
+    presence::decided(&ctx, b, &lane.device_id, &d, req.now, "6.42").await?;
     if !d.pass {
         let due = OutNoticeOut {
             result: OTHER.into(),
