@@ -111,8 +111,15 @@ class FakeDynamo(Quiet):
         self.reply(200, b"{}", [("Content-Type", "application/x-amz-json-1.0")])
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # the bootstrap is killed after its answer: its open connections reset
+
+
 def serve(handler):
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv = Server(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
