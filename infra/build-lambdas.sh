@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds every OneCard Lambda for arm64 (Graviton, provided.al2023) with
-# cargo-lambda, which links through zig (no aarch64 cross toolchain needed),
-# and prints each bootstrap's size.
+# Builds the OneCard Lambda bootstraps for arm64 (Graviton, provided.al2023)
+# with the `lambda` profile (size-optimised, fat LTO, stripped), each function
+# on its own so it links only its group's handlers, and prints each size.
 #
 #   infra/build-lambdas.sh                 # all nine functions
 #   infra/build-lambdas.sh park cat        # some of them
@@ -10,12 +10,15 @@
 # the layout `sam build` (BuildMethod rust-cargolambda) produces too.
 #
 # Environment:
-#   CARGO_TARGET_DIR      where to build (default: <repo>/target). A separate
-#                         directory keeps a long release build from holding the
-#                         lock of the debug one.
-#   ONECARD_LAMBDA_TOOLS  venv holding cargo-lambda + ziglang when cargo-lambda
-#                         is not on PATH (default ~/.cache/onecard/lambda-tools;
-#                         created with `pip install cargo-lambda` if missing).
+#   CARGO_TARGET_DIR      where to build (default: <repo>/target).
+#   ONECARD_LAMBDA_ARCH   arm64 (default) or x86_64 (a native build, for a
+#                         machine without an aarch64 linker; the template
+#                         says arm64, so such bootstraps are for measuring).
+#   ONECARD_LAMBDA_MAX_MB fail when a bootstrap is larger (default 8).
+#
+# Linking for aarch64 needs one of: the GNU cross toolchain
+# (`apt-get install gcc-aarch64-linux-gnu`, preferred: it also compiles
+# aws-lc's C code) or cargo-zigbuild (`pip install cargo-zigbuild`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +26,11 @@ ALL_BINS=(park acss pls cat pub partner gate push ws)
 BINS=("$@")
 [ ${#BINS[@]} -eq 0 ] && BINS=("${ALL_BINS[@]}")
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-TOOLS="${ONECARD_LAMBDA_TOOLS:-$HOME/.cache/onecard/lambda-tools}"
+ARCH="${ONECARD_LAMBDA_ARCH:-arm64}"
+MAX_MB="${ONECARD_LAMBDA_MAX_MB:-8}"
+# provided.al2023's glibc: a bootstrap needing a newer symbol version would
+# not start on Lambda.
+MAX_GLIBC="2.34"
 
 for b in "${BINS[@]}"; do
   case " ${ALL_BINS[*]} " in
@@ -32,40 +39,81 @@ for b in "${BINS[@]}"; do
   esac
 done
 
-# cargo-lambda (and zig through the ziglang wheel) from PyPI, in a venv
-# outside the repository.
-if ! command -v cargo-lambda >/dev/null 2>&1; then
-  if [ ! -x "$TOOLS/bin/cargo-lambda" ]; then
-    echo "installing cargo-lambda into $TOOLS" >&2
-    python3 -m venv "$TOOLS"
-    "$TOOLS/bin/pip" install --quiet cargo-lambda
+# onecard-app features each function must get, and nothing more: Cargo unifies
+# features over the packages of one invocation, so a function built together
+# with another (or with a crate taking onecard-app's defaults) would link
+# every group again. Checked before building, from Cargo's own resolution.
+expected_features() {
+  case "$1" in
+    # park and pub change cards, so they carry the site link ("ws") to push
+    # the agents' configuration when a card changes (issue 10).
+    park) echo "cat park parking ws" ;;
+    pub) echo "cat parking pub ws" ;;
+    acss) echo "acss parking" ;;
+    cat) echo "cat parking" ;;
+    push) echo "parking push" ;;
+    ws) echo "cat parking ws" ;;
+    *) echo "$1" ;;
+  esac
+}
+bad=0
+for b in "${BINS[@]}"; do
+  got=$(cd "$ROOT" && cargo tree -p "fn-$b" -e normal,features --prefix none 2>/dev/null |
+        sed -n 's/^onecard-app feature "\([a-z]*\)".*/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//')
+  want=$(expected_features "$b")
+  if [ "$got" != "$want" ]; then
+    echo "fn-$b would build onecard-app with features [$got], expected [$want]" >&2
+    bad=1
   fi
-  export PATH="$TOOLS/bin:$PATH"
-fi
+done
+[ $bad -eq 0 ] || exit 1
 
-# The aarch64 standard library; cargo-lambda needs it, zig does the linking.
-if command -v rustup >/dev/null 2>&1 &&
-   ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
-  rustup target add aarch64-unknown-linux-gnu
-fi
+case "$ARCH" in
+  arm64)
+    TRIPLE=aarch64-unknown-linux-gnu
+    if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$TRIPLE"; then
+      rustup target add "$TRIPLE"
+    fi
+    if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1; then
+      export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+      export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+      export CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++
+      export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+      BUILD=(cargo build)
+    elif command -v cargo-zigbuild >/dev/null 2>&1; then
+      # zig links against the glibc version named in the triple.
+      BUILD=(cargo zigbuild)
+      TRIPLE_ARG="$TRIPLE.$MAX_GLIBC"
+    else
+      echo "no aarch64 linker: apt-get install gcc-aarch64-linux-gnu, or pip install cargo-zigbuild" >&2
+      exit 1
+    fi
+    ;;
+  x86_64)
+    TRIPLE=x86_64-unknown-linux-gnu
+    BUILD=(cargo build)
+    ;;
+  *) echo "ONECARD_LAMBDA_ARCH is arm64 or x86_64, not '$ARCH'" >&2; exit 2 ;;
+esac
 
-args=()
-for b in "${BINS[@]}"; do args+=(--bin "$b"); done
-
-echo "building ${BINS[*]} for arm64 into $TARGET_DIR" >&2
+echo "building ${BINS[*]} for $ARCH ($TRIPLE, profile lambda) into $TARGET_DIR; load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 start=$(date +%s)
-(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo lambda build --release --arm64 "${args[@]}")
+declare -A SECS
+for b in "${BINS[@]}"; do
+  t=$(date +%s)
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "${BUILD[@]}" --locked --profile lambda --target "${TRIPLE_ARG:-$TRIPLE}" -p "fn-$b" --bin "$b")
+  SECS[$b]=$(( $(date +%s) - t ))
+  mkdir -p "$TARGET_DIR/lambda/$b"
+  cp "$TARGET_DIR/$TRIPLE/lambda/$b" "$TARGET_DIR/lambda/$b/bootstrap"
+done
 elapsed=$(( $(date +%s) - start ))
 
 # Sizes: the bootstrap as built and as the zip Lambda receives (limits:
 # 50 MB zipped for a direct upload, 250 MB unzipped).
-printf '\n%-8s %12s %12s  %s\n' function bootstrap zipped path
+status=0
+printf '\n%-8s %10s %10s %8s %7s  %s\n' function bootstrap zipped glibc build path
 for b in "${BINS[@]}"; do
   f="$TARGET_DIR/lambda/$b/bootstrap"
-  if [ ! -f "$f" ]; then
-    printf '%-8s %12s %12s  %s\n' "$b" missing - "$f"
-    continue
-  fi
   size=$(stat -c %s "$f")
   zipped=$(python3 - "$f" <<'EOF'
 import io, sys, zipfile
@@ -75,6 +123,16 @@ with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
 print(len(buf.getvalue()))
 EOF
 )
-  printf '%-8s %10.1fMB %10.1fMB  %s\n' "$b" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$(awk -v s="$zipped" 'BEGIN{print s/1048576}')" "$f"
+  glibc=$(readelf -V --wide "$f" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1)
+  printf '%-8s %8.1fMB %8.1fMB %8s %6ss  %s\n' "$b" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$(awk -v s="$zipped" 'BEGIN{print s/1048576}')" "$glibc" "${SECS[$b]}" "$f"
+  if [ "$size" -gt $(( MAX_MB * 1048576 )) ]; then
+    echo "  $b: larger than ${MAX_MB} MB" >&2
+    status=1
+  fi
+  if [ "$(printf '%s\n%s\n' "$glibc" "$MAX_GLIBC" | sort -V | tail -n 1)" != "$MAX_GLIBC" ]; then
+    echo "  $b: needs glibc $glibc, provided.al2023 has $MAX_GLIBC" >&2
+    status=1
+  fi
 done
 echo "build time: ${elapsed}s" >&2
+exit $status

@@ -1,38 +1,124 @@
 //! The OneCard domain and the handlers of every group, registered in one registry.
 //! Lambda mains and the local server both call `registry()`, so a route is
 //! written once.
+//!
+//! One Cargo feature per group (`park`, `acss`, `pls`, `cat`, `pub`,
+//! `partner`, `gate`) plus `push` and `ws` for the two functions that are not
+//! a group's HTTP API; the default is all of them (the local server, the
+//! agent, the tests). A Lambda enables its own group only: `registry()` then
+//! registers that group's routes and nothing else, so the linker drops every
+//! other handler, and modules no enabled group uses are not compiled at all.
+//!
+//! Modules by what needs them (dependencies between modules decide, not
+//! chapters): parking (`park`, its `cat::noted`, `push::records` and
+//! `push::verify`, and through `cat` and `push` back to `park`) is one
+//! connected set, `parking`, that `park`, `acss`, `cat`, `push` and `ws` need;
+//! cards with tariffs and keys stand alone, so `pub` (holders, 10.11-10.18)
+//! builds without parking; `pls`, `partner` and `gate` have no handler built
+//! yet, and their functions answer 501 from the registry alone.
 
+// A partial build leaves helpers that only another group's handlers call.
+#![cfg_attr(not(all(feature = "park", feature = "acss", feature = "pls", feature = "cat", feature = "pub", feature = "partner", feature = "gate", feature = "push", feature = "ws")), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "acss")]
 pub mod acss;
+#[cfg(feature = "parking")]
 pub mod bindings;
+#[cfg(any(feature = "parking", feature = "pub"))]
 pub mod brands;
+#[cfg(any(feature = "parking", feature = "pub"))]
 pub mod cards;
+#[cfg(feature = "parking")]
 pub mod cat;
+#[cfg(any(feature = "parking", feature = "pub"))]
 pub mod ids;
+#[cfg(any(feature = "parking", feature = "pub"))]
 pub mod keys;
+#[cfg(feature = "parking")]
 pub mod lanes;
+#[cfg(feature = "parking")]
 pub mod park;
 pub mod pending;
+#[cfg(feature = "parking")]
 pub mod push;
+#[cfg(feature = "ws")]
 pub mod sitelink;
+#[cfg(any(feature = "parking", feature = "pub"))]
 pub mod tariff;
 
+use onecard_core::kit::RouteDef;
+use onecard_core::registry::{Group, ROUTES};
 use onecard_core::{ApiResult, Ctx, Registry};
 
-/// Every route of the spec with the handlers built so far; the rest answer 501.
+/// The groups whose routes this build registers (its features).
+pub const GROUPS: &[Group] = &[
+    #[cfg(feature = "park")]
+    Group::Park,
+    #[cfg(feature = "acss")]
+    Group::Acss,
+    #[cfg(feature = "pls")]
+    Group::Pls,
+    #[cfg(feature = "cat")]
+    Group::Cat,
+    #[cfg(feature = "pub")]
+    Group::Pub,
+    #[cfg(feature = "partner")]
+    Group::Partner,
+    #[cfg(feature = "gate")]
+    Group::Gate,
+];
+
+/// The groups of the site routes (`Actor::Site`) the `ws` function serves
+/// through the uplink: the `ws` feature enables exactly these. A site route
+/// built in another group must be added here and to the feature (a test
+/// checks it).
+pub const WS_GROUPS: &[Group] = &[Group::Cat];
+
+/// Every route of the spec with the handlers of the enabled groups; the rest
+/// answer 501.
 pub fn registry() -> Registry {
+    // Not mutated in a build whose groups have no handler yet (pls, partner, gate, push).
+    #[allow(unused_mut)]
     let mut reg = Registry::new();
+    #[cfg(feature = "park")]
     park::register(&mut reg);
+    #[cfg(feature = "cat")]
     cat::register(&mut reg);
+    #[cfg(feature = "acss")]
     acss::register(&mut reg);
-    cards::register(&mut reg);
-    brands::register(&mut reg);
-    lanes::register(&mut reg);
+    // Cards serve two groups: parking's card routes (6.4-6.8, 6.32-6.39) and
+    // the holders' (10.11-10.18); the lifecycle module has both.
+    #[cfg(feature = "park")]
+    {
+        use cards::{catalog, monthly, queries, stored};
+        add(&mut reg, [monthly::routes(), stored::routes(), queries::routes(), catalog::routes()]);
+    }
+    #[cfg(any(feature = "park", feature = "pub"))]
+    add(&mut reg, [cards::lifecycle::routes()]);
+    #[cfg(feature = "pub")]
+    add(&mut reg, [cards::holders::routes()]);
+    // Brands (6.36) and the lanes' routes (6.12-6.19, 6.54, 6.65-6.79, 9.4)
+    // are parking's, 9.4 the site's: filtered by group like the cards.
+    #[cfg(feature = "parking")]
+    {
+        use lanes::{blacklist, bookings, groups, locks};
+        add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
+    }
     reg
+}
+
+/// Adds the routes of the enabled groups from route lists that may mix groups.
+fn add<L: IntoIterator<Item = RouteDef>>(reg: &mut Registry, lists: impl IntoIterator<Item = L>) {
+    let enabled = |d: &RouteDef| ROUTES.iter().any(|r| r.route == d.name && GROUPS.contains(&r.group));
+    for list in lists {
+        reg.add(list.into_iter().filter(enabled));
+    }
 }
 
 /// Seeds the demo branch's business data (a default car type, blacklist types
 /// and hints, a booking configuration) and the car brands of a new store.
 /// Idempotent: each part is written once; brands are never overwritten.
+#[cfg(feature = "park")]
 pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     brands::ensure_seeded(ctx.store()).await?;
     let branch = onecard_core::config::DEMO_BRANCH;
@@ -53,7 +139,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "park", feature = "acss", feature = "pls", feature = "cat", feature = "pub", feature = "partner", feature = "gate", feature = "push", feature = "ws"))]
 mod tests {
     use onecard_core::registry::Actor;
 
@@ -68,6 +154,19 @@ mod tests {
         }
         for name in super::pending::PENDING {
             assert!(reg.find(name).is_some_and(|s| s.route == *name), "pending '{name}' is not a route name");
+        }
+    }
+
+    /// `registry()` names the card modules itself (they serve two groups):
+    /// it must register everything `cards::register` does.
+    #[test]
+    fn registry_has_every_card_route() {
+        let (mut cards, all) = (onecard_core::Registry::new(), super::registry());
+        super::cards::register(&mut cards);
+        let built: Vec<_> = cards.routes().iter().filter(|s| cards.is_built(s)).collect();
+        assert!(built.len() > 20, "{}", built.len());
+        for spec in built {
+            assert!(all.is_built(spec), "{} is in cards::register but not in registry()", spec.route);
         }
     }
 

@@ -132,7 +132,13 @@ impl Clients {
             Some(endpoint) => {
                 let store: Arc<dyn ItemStore> = self.store.clone();
                 let poster: Arc<dyn onecard_adapters::apigw_link::Poster> = Arc::new(ManagementApi::lazy(endpoint));
-                Arc::new(ApiGwLink::new(store.clone(), poster.clone()).with_config_pusher(crate::ws::push::pusher(store, poster)))
+                let link = ApiGwLink::new(store.clone(), poster.clone());
+                // Functions that change cards (park, pub) push the agents'
+                // configuration themselves when a card changes; they are built
+                // with the site link ("ws"), the others need no pusher.
+                #[cfg(feature = "ws")]
+                let link = link.with_config_pusher(crate::ws::push::pusher(store, poster));
+                Arc::new(link)
             }
             None => Arc::new(NoSites),
         }

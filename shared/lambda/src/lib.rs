@@ -15,6 +15,7 @@
 pub mod http;
 pub mod init;
 pub mod routes;
+#[cfg(feature = "ws")]
 pub mod ws;
 
 pub use http::{run_http, serve, to_dispatch, Inbound};
@@ -22,4 +23,5 @@ pub use init::{init, init_tracing, Clients, LambdaEnv};
 pub use lambda_http::Error;
 pub use onecard_core::registry::Group;
 pub use routes::{function_of, served_paths, FUNCTIONS};
+#[cfg(feature = "ws")]
 pub use ws::run_ws;

@@ -18,5 +18,9 @@ pub use seed::SEED;
 use onecard_core::Registry;
 
 pub fn register(reg: &mut Registry) {
-    reg.add(route::routes());
+    reg.add(routes());
+}
+
+pub fn routes() -> Vec<onecard_core::kit::RouteDef> {
+    route::routes()
 }

@@ -207,7 +207,7 @@ async fn issue(ctx: Ctx, req: Req, input: IssueIn) -> ApiResult<CardOut> {
         }
     })
     .await;
-    crate::sitelink::after_card_change(ctx, b, done).await
+    super::site_notify::after_card_change(ctx, b, done).await
 }
 
 /// 10.16-10.18 input: the card(s) a credential names.
@@ -250,7 +250,7 @@ pub async fn set_state(ctx: &Ctx, branch: &str, kind: Credential, value: &str, t
         Ok(Step::Done(n))
     })
     .await;
-    crate::sitelink::after_card_change(ctx, branch, done).await
+    super::site_notify::after_card_change(ctx, branch, done).await
 }
 
 async fn state_route(ctx: Ctx, req: Req, input: StateIn, to: CardState) -> ApiResult<Null> {
@@ -355,7 +355,7 @@ async fn update(ctx: Ctx, req: Req, input: UpdateIn) -> ApiResult<CardOut> {
         Step::of(ctx.store.transact(writes).await, CardOut { card_no: next.card_no, user_no: next.user_no })
     })
     .await;
-    crate::sitelink::after_card_change(ctx, b, done).await
+    super::site_notify::after_card_change(ctx, b, done).await
 }
 
 /// 6.38 input.
@@ -410,7 +410,7 @@ async fn change_plate(ctx: Ctx, req: Req, input: ChangePlateIn) -> ApiResult<Nul
         Step::of(ctx.store.transact(writes).await, Null)
     })
     .await;
-    crate::sitelink::after_card_change(ctx, b, done).await
+    super::site_notify::after_card_change(ctx, b, done).await
 }
 
 pub fn routes() -> Vec<RouteDef> {

@@ -23,6 +23,7 @@
 //! Dependencies go one way: parking depends on cards, so cards reads car types
 //! and tariffs from the store (`catalog`), never through `crate::park`.
 
+pub mod site_notify;
 pub mod bindings;
 pub mod catalog;
 pub mod debit;

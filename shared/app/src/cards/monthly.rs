@@ -381,7 +381,7 @@ pub async fn renew(ctx: &Ctx, branch: &str, kind: Credential, value: &str, r: &R
     })
     .await?;
     publish_committed(ctx, std::slice::from_ref(&event)).await;
-    crate::sitelink::card_changed(ctx, branch).await;
+    super::site_notify::card_changed(ctx, branch).await;
     Ok(record)
 }
 
