@@ -68,7 +68,9 @@ async fn calc_commit_and_reads_stay_within_their_round_trips() {
     let (_, got) = k.trips("park.order.get", json!({"orderNo": quote["orderNo"]})).await;
     assert!(total(got) <= 2 && got.writes == 0, "6.26 took {got:?}");
     let (_, lot) = k.trips("park.lot.status.total", json!({"includeDetails": "1"})).await;
-    assert!(total(lot) <= 2 && lot.writes == 0, "6.3 took {lot:?}");
+    // Goal 2 (issue 11); 3 since pending bookings hold spaces (issue 12): the
+    // in-park index, the batch of stays, the branch's bookings.
+    assert!(total(lot) <= 3 && lot.writes == 0, "6.3 took {lot:?}");
 
     let (_, commit) = k
         .trips("commit", json!({"credentialtype": "1", "credential": "浙A10001", "parkcost": quote["parkcost"], "orderNo": quote["orderNo"], "payType": "7"}))
