@@ -9,6 +9,7 @@ mod backend;
 mod cli;
 mod dlq;
 mod partner;
+mod pictures;
 mod push_worker;
 mod server;
 mod sitelink;

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod keys;
 pub mod park;
 pub mod pending;
+pub mod pictures;
 pub mod push;
 pub mod sitelink;
 pub mod tariff;
