@@ -193,6 +193,27 @@ Resources:
         AttributeName: ttl
         Enabled: true
 
+  # Pictures (decision 16): records, queue messages and site frames carry
+  # only keys into this bucket. Private; read back by the functions, or
+  # through presigned URLs.
+  PictureBucket:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: AES256
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+        BlockPublicPolicy: true
+        IgnorePublicAcls: true
+        RestrictPublicBuckets: true
+      OwnershipControls:
+        Rules:
+          - ObjectOwnership: BucketOwnerEnforced
+
   # Outbound events (chapter 13 pushes), consumed by the push function.
   Queue:
     Type: AWS::SQS::Queue
@@ -285,6 +306,12 @@ INTEGRATION = """\
               uri:
                 Fn::Sub: "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{stem}Function.Arn}}/invocations\""""
 
+# The agent's picture upload (PUT, raw bytes), served by the cat function.
+PICTURE_PATH = (
+    '          "/site/pictures/{{sha}}": {{put: {{responses: {{}}, x-amazon-apigateway-integration: '
+    '{{"$ref": "#/components/x-amazon-apigateway-integrations/cat"}}}}}}'
+)
+
 PATH = (
     '          "{path}": {{post: {{responses: {{}}, x-amazon-apigateway-integration: '
     '{{"$ref": "#/components/x-amazon-apigateway-integrations/{name}"}}}}}}'
@@ -333,7 +360,29 @@ HTTP_FUNCTION = """\
         Ref: {stem}Function
       Principal: apigateway.amazonaws.com
       SourceArn:
-        Fn::Sub: "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}/*/POST/*"
+        Fn::Sub: "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}/*/{method}/*"
+"""
+
+# Who keeps pictures (cat: uploads, 9.1/9.2/9.19) and who reads them back
+# (park: 6.9/6.10 getphoto; push: 13.7).
+PICTURE_WRITERS = {"cat"}
+PICTURE_READERS = {"park"}
+
+BUCKET_ENV = """\
+          ONECARD_BUCKET:
+            Ref: PictureBucket
+"""
+
+S3_CRUD = """\
+        - S3CrudPolicy:
+            BucketName:
+              Ref: PictureBucket
+"""
+
+S3_READ = """\
+        - S3ReadPolicy:
+            BucketName:
+              Ref: PictureBucket
 """
 
 SQS_SEND = """\
@@ -392,10 +441,15 @@ REST = """\
             Ref: Queue
           ONECARD_DLQ_URL:
             Ref: DeadLetterQueue
+          ONECARD_BUCKET:
+            Ref: PictureBucket
       Policies:
         - DynamoDBCrudPolicy:
             TableName:
               Ref: Table
+        - S3ReadPolicy:
+            BucketName:
+              Ref: PictureBucket
         - SQSPollerPolicy:
             QueueName:
               Fn::GetAtt: [Queue, QueueName]
@@ -598,6 +652,10 @@ Outputs:
     Description: The DynamoDB table (onecard ... --dynamodb-table TableName)
     Value:
       Ref: Table
+  PictureBucketName:
+    Description: Where pictures are kept (onecard serve --s3-bucket PictureBucketName)
+    Value:
+      Ref: PictureBucket
   QueueUrl:
     Description: Outbound event queue
     Value:
@@ -610,13 +668,16 @@ Outputs:
 
 
 def render(routes):
-    total = sum(len(p) for p in routes.values())
+    # The registry's routes and the agent's picture upload.
+    total = sum(len(p) for p in routes.values()) + 1
     counts = "\n".join(f"#   {name:<8} {len(routes[name]):>4}" for name, _, _ in HTTP_FUNCTIONS)
     integrations = "\n".join(INTEGRATION.format(name=name, stem=stem) for name, stem, _ in HTTP_FUNCTIONS)
     paths = []
     for name, _, _ in HTTP_FUNCTIONS:
         paths.append(f"          # {name}: {len(routes[name])}")
         paths.extend(PATH.format(path=p, name=name) for p in routes[name])
+        if name == "cat":
+            paths.append(PICTURE_PATH.format())
     out = [HEADER.format(total=total, quota=HTTP_ROUTE_QUOTA, counts=counts,
                          integrations=integrations, paths="\n".join(paths))]
     for name, stem, description in HTTP_FUNCTIONS:
@@ -625,15 +686,22 @@ def render(routes):
             env += QUEUE_ENV
         if name in SITE_SENDERS:
             env += WS_ENDPOINT_ENV
+        if name in PICTURE_WRITERS | PICTURE_READERS:
+            env += BUCKET_ENV
         environment = f"      Environment:\n        Variables:\n{env}" if env else ""
         policies = ""
         if name in QUEUE_SENDERS:
             policies += SQS_SEND
         if name in SITE_SENDERS:
             policies += MANAGE_CONNECTIONS
+        if name in PICTURE_WRITERS:
+            policies += S3_CRUD
+        elif name in PICTURE_READERS:
+            policies += S3_READ
         out.append(HTTP_FUNCTION.format(name=name, stem=stem, description=description,
                                         count=len(routes[name]), environment=environment,
-                                        policies=policies))
+                                        policies=policies,
+                                        method="*" if name in PICTURE_WRITERS else "POST"))
     out.append(REST)
     return "\n".join(out), total
 

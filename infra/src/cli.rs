@@ -110,6 +110,16 @@ pub struct ServeArgs {
     /// clock while the server runs.
     #[arg(long)]
     pub test_clock: bool,
+    /// Keep pictures in this S3 bucket (or `ONECARD_BUCKET`) instead of `{data_dir}/blobs`.
+    #[arg(long)]
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint, e.g. moto (or `ONECARD_S3_ENDPOINT`).
+    #[arg(long)]
+    pub s3_endpoint_url: Option<String>,
+    /// The base URL clients reach this server at, for picture URLs
+    /// (default `http://{listen address}`).
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -11,6 +11,7 @@ mod cli;
 mod dlq;
 mod lanes_admin;
 mod partner;
+mod pictures;
 mod push_worker;
 mod server;
 mod sitelink;

@@ -53,15 +53,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock = OffsetClock::new(chrono::Duration::seconds(args.clock_offset_secs));
     onecard_core::time::install(clock.clone());
     let http = onecard_adapters::http_out::HyperOutbound::shared(onecard_adapters::http_out::DEFAULT_TIMEOUT);
-    let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() }).with_http(http);
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let base = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let blobs = crate::pictures::blob_store(&args, &base).await;
+    let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() }).with_http(http).with_blobs(blobs);
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
     let push = crate::push_worker::PushWorker::start(ctx.clone(), crate::push_worker::dead_letters(&args).await?, &args);
     let cors = Arc::new(Cors::new(&args.cors_origins));
     let state = AppState { ctx, reg: Arc::new(onecard_app::registry()), test_clock: args.test_clock.then_some(clock), cors };
     hub.attach(state.ctx.clone(), state.reg.clone());
 
-    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
     let app = router(state).merge(hub.router());
     println!("onecard listening on http://{addr} (data dir {})", args.store.data_dir.display());
     println!("site agents connect to ws://{addr}/ws");
@@ -95,6 +97,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route("/_test/clock", axum::routing::post(set_test_clock))
+        .route("/site/pictures/{sha}", axum::routing::put(crate::pictures::put_picture))
+        .route("/blobs/{*key}", get(crate::pictures::get_blob))
         .fallback(api)
         .layer(axum::middleware::from_fn_with_state(state.cors.clone(), cors))
         .with_state(state)

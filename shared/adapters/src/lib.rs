@@ -2,6 +2,8 @@
 //! server, DynamoDB and SQS for the cloud.
 
 pub mod apigw_link;
+pub mod blob_dir;
+pub mod blob_s3;
 mod cursor;
 mod db;
 pub mod dynamo_store;
@@ -15,6 +17,8 @@ pub mod sqs_dlq;
 pub mod sqs_queue;
 pub mod throttle;
 
+pub use blob_dir::DirBlobs;
+pub use blob_s3::S3Blobs;
 pub use dynamo_store::DynamoStore;
 pub use embedded_queue::EmbeddedQueue;
 pub use sqlite_store::SqliteStore;

@@ -40,6 +40,8 @@ pub mod lanes;
 pub mod park;
 pub mod pending;
 #[cfg(feature = "parking")]
+pub mod pictures;
+#[cfg(feature = "parking")]
 pub mod push;
 #[cfg(feature = "ws")]
 pub mod sitelink;

@@ -1,5 +1,6 @@
 //! The context every handler runs in: the ports, chosen once at start-up.
 
+use crate::blob::{BlobStore, NoBlobs};
 use crate::outbound::{NoOutbound, Outbound};
 use crate::queue::EventQueue;
 use crate::sitelink::SiteLink;
@@ -20,17 +21,23 @@ pub struct Ports {
 pub struct Ctx {
     ports: Arc<Ports>,
     http: Arc<dyn Outbound>,
+    blobs: Arc<dyn BlobStore>,
 }
 
 impl Ctx {
-    /// A context that sends no outbound HTTP (`with_http` gives it a client).
-    /// Configuration reads go through a short-lived cache (`config_cache`).
+    /// A context that sends no outbound HTTP (`with_http` gives it a client)
+    /// and keeps no pictures (`with_blobs` gives it a store). Configuration
+    /// reads go through a short-lived cache (`config_cache`).
     pub fn new(mut p: Ports) -> Self {
         p.store = crate::config_cache::ConfigCache::standard(p.store);
-        Ctx { ports: Arc::new(p), http: Arc::new(NoOutbound) }
+        Ctx { ports: Arc::new(p), http: Arc::new(NoOutbound), blobs: Arc::new(NoBlobs) }
     }
     pub fn with_http(mut self, http: Arc<dyn Outbound>) -> Self {
         self.http = http;
+        self
+    }
+    pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = blobs;
         self
     }
     pub fn store(&self) -> &dyn ItemStore {
@@ -39,6 +46,10 @@ impl Ctx {
     /// Outbound HTTP (pushes, 6.2.3 verification).
     pub fn http(&self) -> &Arc<dyn Outbound> {
         &self.http
+    }
+    /// Pictures (decision 16): records keep keys into this store.
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
     }
 }
 

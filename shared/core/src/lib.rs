@@ -2,6 +2,7 @@
 //! (item store, event queue, site link), configuration records and the method
 //! registry. Everything here is free of any particular backend.
 
+pub mod blob;
 pub mod charset;
 pub mod codes;
 pub mod cors;

@@ -7,6 +7,8 @@ use lambda_http::Error;
 use onecard_adapters::apigw_link::{ApiGwLink, ManagementApi};
 use onecard_adapters::dynamo_store::DynamoStore;
 use onecard_adapters::sqs_queue::SqsQueue;
+use onecard_adapters::S3Blobs;
+use onecard_core::blob::{BlobStore, NoBlobs};
 use onecard_core::ctx::{Ctx, Ports};
 use onecard_core::queue::{EventQueue, OutEvent, QueueError, QueueResult, Received};
 use onecard_core::sitelink::{NoSites, SiteLink};
@@ -33,6 +35,11 @@ pub struct LambdaEnv {
     /// (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`), given to the
     /// functions that send site commands.
     pub ws_endpoint: Option<String>,
+    /// `ONECARD_BUCKET`: the S3 bucket of pictures (decision 16). Functions
+    /// without it keep no pictures (a picture is refused, its record kept).
+    pub bucket: Option<String>,
+    /// `ONECARD_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3` (moto).
+    pub s3_endpoint: Option<String>,
 }
 
 impl LambdaEnv {
@@ -51,6 +58,8 @@ impl LambdaEnv {
             dynamodb_endpoint: var("ONECARD_DYNAMODB_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL_DYNAMODB")),
             sqs_endpoint: var("ONECARD_SQS_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL_SQS")),
             ws_endpoint: var("ONECARD_WS_ENDPOINT"),
+            bucket: var("ONECARD_BUCKET"),
+            s3_endpoint: var("ONECARD_S3_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL_S3")),
         })
     }
 }
@@ -86,6 +95,7 @@ pub struct Clients {
     pub queue: Arc<dyn EventQueue>,
     /// Outbound HTTP (6.2.3 verification, pushes): one pooled client.
     pub http: Arc<dyn onecard_core::outbound::Outbound>,
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 /// Logging, environment, clients, and a warm DynamoDB connection.
@@ -113,7 +123,11 @@ pub async fn init() -> Result<Clients, Error> {
         "init done"
     );
     let http = onecard_adapters::http_out::HyperOutbound::shared(onecard_adapters::http_out::DEFAULT_TIMEOUT);
-    Ok(Clients { env, store, queue, http })
+    let blobs: Arc<dyn BlobStore> = match &env.bucket {
+        Some(bucket) => Arc::new(S3Blobs::from_env(bucket, env.s3_endpoint.as_deref()).await),
+        None => Arc::new(NoBlobs),
+    };
+    Ok(Clients { env, store, queue, http, blobs })
 }
 
 impl Clients {
@@ -122,6 +136,7 @@ impl Clients {
         let store: Arc<dyn ItemStore> = self.store.clone();
         Ctx::new(Ports { store, queue: self.queue.clone(), sites: self.site_link(), clock: Arc::new(SystemClock) })
             .with_http(self.http.clone())
+            .with_blobs(self.blobs.clone())
     }
 
     /// The link to the site agents: the API Gateway WebSocket API's connections
@@ -189,6 +204,7 @@ mod tests {
         assert_eq!(e.queue_url.as_deref(), Some("https://sqs/q"));
         assert_eq!(e.dynamodb_endpoint.as_deref(), Some("http://localhost:8000"));
         assert_eq!(e.ws_endpoint, None);
+        assert_eq!(e.bucket, None);
         // The project's own variable wins over the SDK's.
         let e = env(&[
             ("ONECARD_TABLE", "t"),

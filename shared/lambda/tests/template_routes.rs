@@ -80,6 +80,9 @@ impl Template {
         let mut out = BTreeMap::new();
         for (path, item) in body["paths"].as_hash().expect("paths") {
             let path = path.as_str().unwrap().to_string();
+            if path == PICTURE_PATH {
+                continue;
+            }
             let methods: Vec<&str> = item.as_hash().unwrap().keys().map(|k| k.as_str().unwrap()).collect();
             assert_eq!(methods, ["post"], "{path} is served on POST only");
             let r = item["post"]["x-amazon-apigateway-integration"]["$ref"].as_str().expect("$ref");
@@ -119,6 +122,35 @@ fn env(f: &Yaml, var: &str) -> String {
     flat(&f["Properties"]["Environment"]["Variables"][var])
 }
 
+/// The agent's `PUT /site/pictures/{sha}` (decision 16), not a registry route.
+const PICTURE_PATH: &str = "/site/pictures/{sha}";
+
+#[test]
+fn the_picture_upload_goes_to_cat_which_keeps_pictures_in_the_bucket() {
+    let t = template();
+    let body = &t.resource("HttpApi")["Properties"]["DefinitionBody"];
+    let item = &body["paths"][PICTURE_PATH];
+    let methods: Vec<&str> = item.as_hash().expect("the picture path is served").keys().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(methods, ["put"]);
+    assert_eq!(item["put"]["x-amazon-apigateway-integration"]["$ref"].as_str(), Some("#/components/x-amazon-apigateway-integrations/cat"));
+    assert_eq!(t.resource("PictureBucket")["Type"].as_str(), Some("AWS::S3::Bucket"));
+    let cat = t.function("cat");
+    assert_eq!(env(cat, "ONECARD_BUCKET"), "Ref:PictureBucket");
+    assert!(policies(cat).contains("S3CrudPolicy"), "{}", policies(cat));
+    // 6.9/6.10 getphoto and 13.7 read pictures back.
+    for bin in ["park", "push"] {
+        let f = t.function(bin);
+        assert_eq!(env(f, "ONECARD_BUCKET"), "Ref:PictureBucket", "{bin}");
+        assert!(policies(f).contains("S3ReadPolicy"), "{bin}");
+    }
+    // cat's one invoke permission covers the PUT.
+    let perm = t
+        .resources_of_type("AWS::Lambda::Permission")
+        .find(|(_, p)| flat(&p["Properties"]["FunctionName"]) == format!("Ref:{}", t.function_id("cat")))
+        .expect("cat permission");
+    assert!(flat(&perm.1["Properties"]["SourceArn"]).contains("${HttpApi}/*/*/*"));
+}
+
 #[test]
 fn http_routes_are_the_registry() {
     let t = template();
@@ -134,7 +166,8 @@ fn http_routes_are_the_registry() {
     // Every served function has routes, and the header note tells the count.
     let by_fn: BTreeSet<&str> = got.values().map(String::as_str).collect();
     assert_eq!(by_fn, HTTP_FUNCTIONS.into_iter().collect());
-    assert!(t.text.contains(&format!("# HTTP routes: {} (limit {HTTP_ROUTE_QUOTA}", got.len())));
+    // The registry's routes and the agent's picture upload.
+    assert!(t.text.contains(&format!("# HTTP routes: {} (limit {HTTP_ROUTE_QUOTA}", got.len() + 1)));
     assert_eq!(got.get("/api.aspx/hb").map(String::as_str), Some("cat"));
 }
 

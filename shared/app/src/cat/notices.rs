@@ -7,6 +7,7 @@
 
 use super::site_time::SiteTime;
 use crate::keys;
+use crate::pictures;
 use crate::push::records::{self, Device};
 use onecard_core::config::{Branch, Controller, Lane};
 use onecard_core::events::{outbox_write, publish_committed};
@@ -114,17 +115,12 @@ async fn record(ctx: &Ctx, req: &Req, route: &str, notice: Value, event: Option<
     Ok(Null)
 }
 
-/// Base64 picture data (optionally a `data:` URI). The seed's 9.19 sends a
-/// path on the site's disk, which the cloud cannot read, so only pictures sent
-/// as data can be pushed on as 13.7.
-fn picture_data(image: &str) -> Option<&str> {
-    let b64 = match image.split_once(";base64,") {
-        Some((head, tail)) if head.starts_with("data:") => tail,
-        _ => image,
-    };
-    let b64 = b64.trim();
-    let alphabet = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
-    (b64.len() >= 16 && b64.len() % 4 == 0 && b64.chars().all(alphabet)).then_some(b64)
+/// Does 9.19's `image` hold picture data rather than a path? The seed sends a
+/// path on the site's disk (`D:\\pic\\...jpg`), which the cloud cannot read;
+/// some sites send the picture itself as base64 or a `data:` URI.
+fn is_picture_data(image: &str) -> bool {
+    let t = image.trim();
+    t.starts_with("data:") || (t.len() >= 16 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\r' | b'\n')))
 }
 
 notice_in!(
@@ -142,7 +138,11 @@ notice_in!(
         plate_color: Text,
         /// A path on the site's disk, or a base64 picture. Not `Text`: a
         /// picture is longer than its 2,000 characters; the body limit bounds it.
-        image: String,
+        /// Required unless `imageKey` names an uploaded picture.
+        image: Option<String>,
+        /// The blob key of the picture the agent uploaded.
+        #[serde(rename = "imageKey")]
+        image_key: Option<Text>,
         /// Not in the seed: the record a read belongs to, when the site knows it.
         #[serde(rename = "cardInId")]
         card_in_id: Option<Text>,
@@ -159,23 +159,27 @@ async fn car_inout(ctx: Ctx, req: Req, input: CarInOutIn) -> ApiResult<Null> {
         "deviceID": dev.device_id, "controllerNo": dev.controller_no, "fullName": dev.full_name,
         "inOut": in_out, "plateNo": plate, "plateColor": input.plate_color, "time": dev.time,
     });
-    let event = match picture_data(&input.image) {
-        Some(pic) => {
-            let card_in_id = match &input.card_in_id {
-                Some(c) => c.to_string(),
-                // 9.19 carries no record number: the read gets its own.
-                None => new_id(&ctx),
-            };
-            let lane_kind = if in_out == "0" { Lane::In } else { Lane::Out };
-            notice["cardInId"] = json!(card_in_id);
-            Some(("report/parkInOutImage", records::in_out_image(&card_in_id, &dev.time, plate, lane_kind, pic)))
-        }
-        None => {
-            notice["image"] = json!(input.image);
-            None
-        }
+    let image = input.image.as_deref().filter(|i| !i.trim().is_empty());
+    if image.is_none() && input.image_key.is_none() {
+        return Err(ApiError::missing("image"));
+    }
+    let record_id = match &input.card_in_id {
+        Some(c) => c.to_string(),
+        // 9.19 carries no record number: the read gets its own.
+        None => new_id(&ctx),
     };
     crate::lanes::presence::seen(&ctx, req.branchno(), &dev.device_id, plate, if in_out == "0" { Lane::In } else { Lane::Out }, req.now, "9.19").await?;
+    let data = image.filter(|i| is_picture_data(i));
+    let key = pictures::key_for_record(&ctx, req.branchno(), CAR_INOUT, &record_id, input.image_key.as_deref(), data).await;
+    if let (Some(path), None) = (image, data) {
+        notice["image"] = json!(path);
+    }
+    let event = key.map(|k| {
+        let lane_kind = if in_out == "0" { Lane::In } else { Lane::Out };
+        notice["cardInId"] = json!(record_id);
+        notice["imageKey"] = json!(k);
+        ("report/parkInOutImage", records::in_out_image(&record_id, &dev.time, plate, lane_kind, &k))
+    });
     record(&ctx, &req, CAR_INOUT, notice, event).await
 }
 
@@ -352,10 +356,23 @@ async fn door_fault(ctx: Ctx, req: Req, input: DoorFaultIn) -> ApiResult<Null> {
     record(&ctx, &req, DOOR_FAULT, rec.clone(), Some(("notify/acssDoorFault", rec))).await
 }
 
-/// A branch's recorded notices of one route, oldest first (admin, tests).
+/// A branch's recorded notices of one route, oldest first (admin, tests). A
+/// 9.19 read with a stored picture answers its `image` as a URL (the seed's
+/// field is a path), where the blob store can hand one out.
 pub async fn list(ctx: &Ctx, branch: &str, route: &str) -> ApiResult<Vec<Value>> {
     let items = ctx.store.query_all(&Query::prefix(keys::site_notices(branch), format!("{route}#"))).await?;
-    Ok(items.into_iter().map(|i| i.body).collect())
+    let mut out = Vec::with_capacity(items.len());
+    for mut body in items.into_iter().map(|i| i.body) {
+        if let Some(key) = body["notice"]["imageKey"].as_str().map(str::to_string) {
+            match ctx.blobs().url(&key).await {
+                Ok(Some(url)) => body["notice"]["image"] = json!(url),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(key, error = %e, "no URL for a notice's picture"),
+            }
+        }
+        out.push(body);
+    }
+    Ok(out)
 }
 
 /// Every notice is kept and forwarded: all writes.

@@ -5,22 +5,32 @@
 //! so the same record uploaded again changes nothing and answers success.
 //! Car-park records (`sourceType` 0, the default) open and close stays
 //! (`park::stays`); door (1) and channel-gate (2) records have no stay and are
-//! kept as history only.
+//! kept as history only. An exit the cloud cannot match to an entry, or whose
+//! area is not configured, is kept too and answered with success: refusing it
+//! would only make the site resend it forever.
 //!
-//! When a record carries a picture (`image`, or `picture`/`plateImage` as some
-//! sites name it), 13.7 `report/parkInOutImage` is pushed with it, from the same
-//! transaction as the record.
+//! Pictures (decision 16): the agent uploads a picture first and sends its
+//! `imageKey`; a legacy site sends base64 (`image`, or `picture`/`plateImage`),
+//! which is stored in the blob store here. The record keeps the key only, and
+//! 13.7 `report/parkInOutImage` carries the key until the push is built. A
+//! picture that cannot be kept is logged and dropped; the record is kept.
+//!
+//! A record the store could not write answers the seed's 520 ("upload to
+//! Carsafe failed", 5.2), so the site keeps it and sends it again.
 
 use super::noted::noted;
 use crate::keys;
+use crate::pictures;
 use crate::park::cardlink::{card_terms_by, TEMPORARY};
 use crate::park::stays::{self, Arrival, Entered, ExitFacts, Stay};
+use crate::push::records;
+use onecard_core::config::Lane;
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
 use onecard_core::kit::{self, DateTime, Empty, Plate, RouteDef, SourceType, Text, WithMessage};
 use onecard_core::queue::OutEvent;
 use onecard_core::store::{Cond, Item, StoreError};
-use onecard_core::{ApiError, ApiResult, Ctx, Req};
+use onecard_core::{ApiError, ApiResult, Code, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -49,9 +59,14 @@ pub struct IndataIn {
     pub user_id: Option<Text>,
     pub gateno: Option<Text>,
     pub gatename: Option<Text>,
-    /// A base64 picture, pushed on as 13.7. Not `Text`: a picture is longer
-    /// than its 2,000 characters; the route's body limit bounds it.
-    #[serde(alias = "picture", alias = "plateImage")]
+    /// The blob key of the picture the agent uploaded (`PUT /site/pictures/{sha}`).
+    #[serde(rename = "imageKey")]
+    pub image_key: Option<Text>,
+    /// A legacy sender's base64 picture. Not `Text` (a picture is longer than
+    /// its 2,000 characters; the route's body limit bounds it) and not
+    /// `Picture` (a bad picture must not cost the record). Never written back:
+    /// only its key is kept.
+    #[serde(alias = "picture", alias = "plateImage", skip_serializing)]
     pub image: Option<String>,
     /// The seed's other fields (`userno`, `username`, `idCard`, `mobile`,
     /// `openmode`, ...) and the agent's (`offline`, `decision`, ...): kept
@@ -77,7 +92,9 @@ pub struct OutdataIn {
     pub source: Option<SourceType>,
     pub gateno: Option<Text>,
     pub gatename: Option<Text>,
-    #[serde(alias = "picture", alias = "plateImage")]
+    #[serde(rename = "imageKey")]
+    pub image_key: Option<Text>,
+    #[serde(alias = "picture", alias = "plateImage", skip_serializing)]
     pub image: Option<String>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -101,22 +118,38 @@ fn lane(branch: &Branch, gateno: Option<&Text>, gatename: Option<&Text>) -> (Str
     (no, name)
 }
 
-/// 13.7 record; eventType 1 entry, 2 exit.
-fn image_event(branch: &str, stay: &Stay, at: NaiveDateTime, event_type: &str, image: String) -> OutEvent {
-    let record = json!({
-        "cardInId": stay.card_in_id,
-        "occurDate": kit::stamp(at),
-        "plateNo": stay.display_plate(),
-        "eventType": event_type,
-        "plateImage": image,
-    });
+/// 13.7 event; eventType 1 entry, 2 exit. It carries the picture's key;
+/// the push reads the picture back when it is built.
+fn image_event(branch: &str, stay: &Stay, at: NaiveDateTime, lane: Lane, key: &str) -> OutEvent {
+    let record = records::in_out_image(&stay.card_in_id, &kit::stamp(at), &stay.display_plate(), lane, key);
     OutEvent::new(branch, "report/parkInOutImage", record, at)
 }
 
-/// Door and channel-gate records: history, written once.
-async fn passage<R: Serialize>(ctx: &Ctx, branch: &str, source: SourceType, card_in_id: &str, dir: &str, record: &R) -> ApiResult<()> {
+/// The seed's 520 for an upload the store could not keep (the site retries);
+/// other refusals pass unchanged.
+fn upload_failed(e: ApiError) -> ApiError {
+    if e.code == Code::SYSTEM {
+        ApiError::new(UPLOAD_FAILED, format!("upload not stored, send it again: {}", e.message))
+    } else {
+        e
+    }
+}
+
+/// 5.2 "520 上传车安通失败".
+const UPLOAD_FAILED: Code = Code(520);
+const UPLOAD_CODES: &[(i64, &str)] = &[(520, "the record could not be stored; send it again")];
+
+/// Door and channel-gate records, and exits matching no entry: history,
+/// written once. The record keeps the checked picture key, never a picture.
+async fn passage<R: Serialize>(ctx: &Ctx, branch: &str, source: SourceType, card_in_id: &str, dir: &str, record: &R, photo: Option<&str>) -> ApiResult<()> {
     let sk = format!("{}#{card_in_id}#{dir}", source.code());
-    let record = serde_json::to_value(record).map_err(ApiError::system)?;
+    let mut record = serde_json::to_value(record).map_err(ApiError::system)?;
+    if let Some(r) = record.as_object_mut() {
+        match photo {
+            Some(k) => r.insert("imageKey".into(), json!(k)),
+            None => r.remove("imageKey"),
+        };
+    }
     let body = json!({ "sourceType": source.code(), "direction": dir, "record": record });
     match ctx.store.put(Item::new(keys::passages(branch), sk, body), Cond::MustNotExist).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
@@ -127,14 +160,19 @@ async fn passage<R: Serialize>(ctx: &Ctx, branch: &str, source: SourceType, card
 /// 9.1. The seed's `afterPay` belongs to one partner's project and is not
 /// answered: `{}`, with "entry already recorded" for a repeat.
 async fn indata(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Empty>> {
+    record_entry(ctx, req, input).await.map_err(upload_failed)
+}
+
+async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Empty>> {
     let b = req.branchno();
     let source = input.source.unwrap_or(SourceType::Park);
     if input.plate.is_none() && input.card_no.is_none() {
         return Err(ApiError::field("licensePlate", "one of licensePlate and cardNo is required"));
     }
     let area = area_of(&req.branch, &input.area)?;
+    let photo = pictures::key_for_record(&ctx, b, "cat.upload.indata", &input.card_in_id, input.image_key.as_deref(), input.image.as_deref()).await;
     if source != SourceType::Park {
-        passage(&ctx, b, source, &input.card_in_id, "in", &input).await?;
+        passage(&ctx, b, source, &input.card_in_id, "in", &input, photo.as_deref()).await?;
         return Ok(noted(Empty {}, None));
     }
     let entry = input.at.get();
@@ -142,7 +180,7 @@ async fn indata(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Em
     let card_no = input.card_no.clone().map(String::from);
     let (lane_no, lane_name) = lane(&req.branch, input.gateno.as_ref(), input.gatename.as_ref());
     let card = card_terms_by(&ctx, b, &plate, card_no.as_deref()).await?;
-    let stay = Stay::arrived(Arrival {
+    let mut stay = Stay::arrived(Arrival {
         card_in_id: input.card_in_id.to_string(),
         plate,
         card_no,
@@ -154,7 +192,8 @@ async fn indata(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Em
         user_id: input.user_id.map(String::from),
         func_type: card.as_ref().map(|c| c.func_type_at(entry)).unwrap_or(TEMPORARY),
     });
-    let extra: Vec<OutEvent> = input.image.map(|img| image_event(b, &stay, entry, "1", img)).into_iter().collect();
+    stay.photo_in = photo;
+    let extra: Vec<OutEvent> = stay.photo_in.as_deref().map(|k| image_event(b, &stay, entry, Lane::In, k)).into_iter().collect();
     match stays::enter(&ctx, b, &stay, &extra).await? {
         Entered::New => Ok(noted(Empty {}, None)),
         Entered::Repeat => Ok(noted(Empty {}, Some("entry already recorded".into()))),
@@ -172,7 +211,10 @@ enum ExitOf {
 
 async fn exit_of(ctx: &Ctx, b: &str, input: &OutdataIn) -> ApiResult<ExitOf> {
     if let Some(id) = &input.card_in_id {
-        return Ok(ExitOf::Stay(id.to_string()));
+        return Ok(match stays::get(ctx, b, id).await? {
+            Some(_) => ExitOf::Stay(id.to_string()),
+            None => ExitOf::Unmatched(id.to_string()),
+        });
     }
     let Some(plate) = &input.plate else {
         return Err(ApiError::field("cardInId", "is required when no licensePlate is given"));
@@ -185,33 +227,50 @@ async fn exit_of(ctx: &Ctx, b: &str, input: &OutdataIn) -> ApiResult<ExitOf> {
 
 /// 9.2: `null` once a stay is closed; `{}` for a passage kept as history.
 async fn outdata(ctx: Ctx, req: Req, input: OutdataIn) -> ApiResult<Option<Empty>> {
+    record_exit(ctx, req, input).await.map_err(upload_failed)
+}
+
+async fn record_exit(ctx: Ctx, req: Req, input: OutdataIn) -> ApiResult<Option<Empty>> {
     let b = req.branchno();
     let source = input.source.unwrap_or(SourceType::Park);
     let at = input.at.get();
-    area_of(&req.branch, &input.area)?;
+    // The car is out whatever the configuration says; the stay has its area.
+    if area_of(&req.branch, &input.area).is_err() {
+        tracing::warn!(branch = b, area = %input.area, "exit from an area this car park does not configure; recorded");
+    }
+    let id_for_log = input.card_in_id.as_deref().unwrap_or_default();
+    let photo = pictures::key_for_record(&ctx, b, "cat.upload.outdata", id_for_log, input.image_key.as_deref(), input.image.as_deref()).await;
+    if source != SourceType::Park {
+        let id = match (&input.card_in_id, &input.plate) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(p)) => format!("{}@{}", p.norm(), kit::stamp(at)),
+            (None, None) => return Err(ApiError::field("cardInId", "is required when no licensePlate is given")),
+        };
+        passage(&ctx, b, source, &id, "out", &input, photo.as_deref()).await?;
+        return Ok(Some(Empty {}));
+    }
     let card_in_id = match exit_of(&ctx, b, &input).await? {
         ExitOf::Stay(id) => id,
         ExitOf::Unmatched(key) => {
-            passage(&ctx, b, source, &key, "unmatched-out", &input).await?;
+            tracing::warn!(branch = b, record = %key, "exit matches no entry; kept as history");
+            passage(&ctx, b, source, &key, "unmatched-out", &input, photo.as_deref()).await?;
             return Ok(Some(Empty {}));
         }
     };
-    if source != SourceType::Park {
-        passage(&ctx, b, source, &card_in_id, "out", &input).await?;
-        return Ok(Some(Empty {}));
-    }
     let (controller_no, controller_name) = lane(&req.branch, input.gateno.as_ref(), input.gatename.as_ref());
-    let facts = ExitFacts { at, controller_no, controller_name };
-    let image = input.image;
+    let facts = ExitFacts { at, controller_no, controller_name, photo: photo.clone() };
     let branch = b.to_string();
-    let extra = move |s: &Stay| -> Vec<OutEvent> { image.clone().map(|img| image_event(&branch, s, at, "2", img)).into_iter().collect() };
+    let extra = move |s: &Stay| -> Vec<OutEvent> { photo.as_deref().map(|k| image_event(&branch, s, at, Lane::Out, k)).into_iter().collect() };
     stays::exit(&ctx, b, &card_in_id, &facts, &extra).await?;
     Ok(None)
 }
 
 /// Both record a passage (idempotent by `cardInId`).
 pub fn routes() -> Vec<RouteDef> {
-    vec![kit::write("cat.upload.indata", indata), kit::write("cat.upload.outdata", outdata)]
+    vec![
+        kit::write("cat.upload.indata", indata).codes(UPLOAD_CODES),
+        kit::write("cat.upload.outdata", outdata).codes(UPLOAD_CODES),
+    ]
 }
 
 #[cfg(test)]

@@ -160,7 +160,8 @@ pub struct InRow {
     pub entertime: DateTime,
     pub parkposi: String,
     pub parkingtime: String,
-    /// Pictures are pushed to partners (13.7), not kept by the cloud: empty when asked for.
+    /// The entry picture as base64, read back from the blob store, when
+    /// `getphoto` asks for it ("" when the stay has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photoin: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,7 +209,7 @@ async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> 
             entertime: DateTime(s.entry),
             parkposi: area_name(&req.branch, &s.area),
             parkingtime: started_minutes(s.entry, req.now.max(s.entry)).to_string(),
-            photoin: photo.then(String::new),
+            photoin: None,
             functype: None,
             card: None,
         };
@@ -225,9 +226,18 @@ async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> 
                 });
             }
         }
-        rows.push(row);
+        rows.push((row, s.photo_in));
     }
-    Ok(req.page(rows))
+    // Pictures are read for the rows answered only, not for every match.
+    let page = req.page(rows);
+    let mut out = Vec::with_capacity(page.rows.len());
+    for (mut row, key) in page.rows {
+        if photo {
+            row.photoin = Some(crate::pictures::photo_base64(&ctx, key.as_deref()).await);
+        }
+        out.push(row);
+    }
+    Ok(Page { rows: out, rowindex: page.rowindex, total: page.total })
 }
 
 async fn card_of(ctx: &Ctx, branch: &str, s: &Stay) -> ApiResult<Option<crate::cards::Card>> {
@@ -258,6 +268,9 @@ pub struct OutInfoIn {
     #[serde(rename = "credentialtype")]
     pub credential_type: Option<CredentialType>,
     pub credential: Option<Text>,
+    /// Absent, empty or "0": no photos.
+    #[serde(rename = "getphoto")]
+    pub photo: Option<Text>,
     #[serde(rename = "starttime")]
     pub from: Option<DateTime>,
     #[serde(rename = "endtime")]
@@ -272,6 +285,13 @@ pub struct OutRow {
     pub entertime: DateTime,
     /// Empty if the stay has no exit time.
     pub exittime: String,
+    /// With `getphoto`: the entry and exit pictures as base64 (the seed
+    /// prints no photo field for 6.10; these are 6.9's `photoin` and its
+    /// exit counterpart), "" where the stay has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photoin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photoout: Option<String>,
 }
 
 /// 6.10: exit records whose exit time lies in [starttime, endtime).
@@ -279,19 +299,34 @@ async fn out_info(ctx: Ctx, req: Req, input: OutInfoIn) -> ApiResult<Page<OutRow
     check_open_window(input.from, input.to, "endtime")?;
     let b = req.branchno();
     let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
+    let photo = input.photo.as_deref().is_some_and(|p| p != "0");
     let (from, to) = window(input.from, input.to);
-    let rows = stays::in_window(&ctx, b, Journal::Exits, from, to)
+    let matching: Vec<Stay> = stays::in_window(&ctx, b, Journal::Exits, from, to)
         .await?
         .into_iter()
         .filter(|s| input.credential.as_deref().is_none_or(|c| credential_matches(s, ctype, c, false)))
-        .map(|s| OutRow {
+        .collect();
+    // Pictures are read for the rows answered only, not for every match.
+    let page = req.page(matching);
+    let mut rows = Vec::with_capacity(page.rows.len());
+    for s in page.rows {
+        let (photoin, photoout) = match photo {
+            true => (
+                Some(crate::pictures::photo_base64(&ctx, s.photo_in.as_deref()).await),
+                Some(crate::pictures::photo_base64(&ctx, s.photo_out.as_deref()).await),
+            ),
+            false => (None, None),
+        };
+        rows.push(OutRow {
             numno: s.numno(),
             carno: s.display_plate(),
             entertime: DateTime(s.entry),
             exittime: s.exit.map(kit::stamp).unwrap_or_default(),
-        })
-        .collect();
-    Ok(req.page(rows))
+            photoin,
+            photoout,
+        });
+    }
+    Ok(Page { rows, rowindex: page.rowindex, total: page.total })
 }
 
 /// 6.56's card type: a temporary car is an hourly card (6) in this table.

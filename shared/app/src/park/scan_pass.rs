@@ -251,7 +251,7 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
         return Ok(noted(due, Some(d.hint_text)));
     }
     send(&ctx, &req, &lane.device_id, action::GATE_OPEN, json!({}), deadline(&req)).await?;
-    let facts = ExitFacts { at: req.now, controller_no: lane.controller_no.clone(), controller_name: lane.name.clone() };
+    let facts = ExitFacts { at: req.now, controller_no: lane.controller_no.clone(), controller_name: lane.name.clone(), photo: None };
     let left = stays::exit(&ctx, b, &stay.card_in_id, &facts, &|_| Vec::new()).await?;
     let minutes = ((req.now - left.entry).num_seconds().max(0) + 59) / 60;
     let out = OutNoticeOut {

@@ -92,6 +92,12 @@ pub struct Stay {
     pub settled: Fen,
     #[serde(default)]
     pub payments: Vec<PaymentRef>,
+    /// Blob-store keys of the entry and exit pictures (decision 16: never the
+    /// pictures themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_in: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_out: Option<String>,
 }
 
 /// What an entry says about a car arriving; `Stay::arrived` completes it.
@@ -128,6 +134,8 @@ impl Stay {
             out_controller_name: String::new(),
             settled: Fen::ZERO,
             payments: Vec::new(),
+            photo_in: None,
+            photo_out: None,
         }
     }
 
@@ -333,6 +341,8 @@ pub struct ExitFacts {
     pub at: NaiveDateTime,
     pub controller_no: String,
     pub controller_name: String,
+    /// The exit picture's blob key.
+    pub photo: Option<String>,
 }
 
 /// Records an exit: closes the stay, frees the index (if it still points at this
@@ -367,6 +377,7 @@ pub async fn exit(
         stay.exit = Some(facts.at);
         stay.out_controller_no = facts.controller_no.clone();
         stay.out_controller_name = facts.controller_name.clone();
+        stay.photo_out = facts.photo.clone();
         writes.push(Write::put(stay.item(branch, v + 1), Cond::VersionIs(v)));
         writes.push(Write::put(log_item(keys::exit_log(branch), facts.at, card_in_id), Cond::None));
         let mut events = vec![OutEvent::new(branch, "report/parkOutdata", stay.out_record(), facts.at)];

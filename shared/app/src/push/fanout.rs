@@ -89,6 +89,8 @@ pub async fn fan_out(ctx: &Ctx, client: &dyn Outbound, ev: &OutEvent) -> Result<
         return Ok(out);
     }
     let ts = timestamp(ctx, &ev.branch).await;
+    let resolved = crate::pictures::resolve_event(ctx, ev).await?;
+    let ev = resolved.as_ref().unwrap_or(ev);
     let results = futures::future::join_all(partners.iter().map(|p| to_partner(ctx, client, ev, p, &ts))).await;
     for (p, r) in partners.iter().zip(results) {
         match r {

@@ -47,14 +47,19 @@ pub fn abnormal_open_gate(record_id: &str, lane: &Controller, at: NaiveDateTime,
     r
 }
 
-/// 13.7 `report/parkInOutImage`. `eventType` is 1 entry / 2 exit.
-pub fn in_out_image(card_in_id: &str, occur: &str, plate_no: &str, lane: Lane, plate_image_base64: &str) -> Value {
+/// Where a queued 13.7 record names its picture. Decision 16 keeps pictures
+/// out of queue messages: the event carries the blob key, and the push
+/// (`crate::pictures::resolve_event`) puts the base64 `plateImage` in its place.
+pub const PLATE_IMAGE_KEY: &str = "plateImageKey";
+
+/// 13.7 `report/parkInOutImage` as queued. `eventType` is 1 entry / 2 exit.
+pub fn in_out_image(card_in_id: &str, occur: &str, plate_no: &str, lane: Lane, picture_key: &str) -> Value {
     json!({
         "cardInId": card_in_id,
         "occurDate": occur,
         "plateNo": plate_no,
         "eventType": match lane { Lane::In => "1", Lane::Out => "2" },
-        "plateImage": plate_image_base64,
+        PLATE_IMAGE_KEY: picture_key,
     })
 }
 

@@ -29,8 +29,8 @@ pub const PICTURE_BODY_LIMIT: usize = 3 * 1024 * 1024;
 pub const MAX_BODY_LIMIT: usize = PICTURE_BODY_LIMIT;
 
 /// Sections whose inputs carry base64 pictures (decision 12, and the uploads
-/// with an image field: 9.14, 9.19).
-const PICTURE_SECTIONS: &[&str] = &["6.13", "6.101", "9.3", "9.14", "9.17", "9.19", "10.3", "10.43", "10.45", "10.47"];
+/// with an image field: 9.1/9.2 from legacy sites, 9.14, 9.19).
+const PICTURE_SECTIONS: &[&str] = &["6.13", "6.101", "9.1", "9.2", "9.3", "9.14", "9.17", "9.19", "10.3", "10.43", "10.45", "10.47"];
 
 impl RouteSpec {
     pub fn wire(&self) -> Wire {

@@ -91,7 +91,7 @@ async fn a_configured_lane_supplies_name_and_direction() {
 
 #[tokio::test]
 async fn a_plate_read_with_a_picture_is_pushed_as_13_7() {
-    let (ctx, q) = ctx().await;
+    let (ctx, blobs, q) = crate::pictures::tests::ctx_with_blobs().await;
     let pic = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
     let read = |image: &str| dev(json!({"inOut": "1", "plateNo": "粤 b12345", "plateColor": "蓝", "image": image}));
     call(&ctx, "cat.car.inout.notice", read(&format!("data:image/png;base64,{pic}"))).await.unwrap();
@@ -99,7 +99,14 @@ async fn a_plate_read_with_a_picture_is_pushed_as_13_7() {
     assert_eq!(evs.len(), 1);
     let r = &evs[0].record;
     assert_eq!(evs[0].route, "report/parkInOutImage");
-    assert_eq!((r["plateNo"].as_str(), r["eventType"].as_str(), r["plateImage"].as_str()), (Some("粤B12345"), Some("2"), Some(pic)));
+    assert_eq!((r["plateNo"].as_str(), r["eventType"].as_str()), (Some("粤B12345"), Some("2")));
+    // Queued with the picture's key only; the push puts the base64 back.
+    let key = r["plateImageKey"].as_str().unwrap().to_string();
+    assert!(r.get("plateImage").is_none());
+    assert_eq!(blobs.keys(), vec![key.clone()]);
+    let pushed = crate::pictures::resolve_event(&ctx, &evs[0]).await.unwrap().unwrap();
+    assert_eq!(pushed.record["plateImage"], pic);
+    assert!(pushed.record.get("plateImageKey").is_none());
     assert_eq!(r["occurDate"], "2020-07-08 17:31:59.999");
     assert!(!r["cardInId"].as_str().unwrap().is_empty());
     // A path on the site's disk is recorded but cannot be pushed as a picture.
@@ -107,6 +114,9 @@ async fn a_plate_read_with_a_picture_is_pushed_as_13_7() {
     assert!(published(&*q).await.is_empty());
     let hist = crate::cat::notices::list(&ctx, "1001", "cat.car.inout.notice").await.unwrap();
     assert_eq!(hist.len(), 2);
+    // The seed's `image` is a path: a stored picture is answered as its URL.
+    assert_eq!(hist[0]["notice"]["imageKey"], key.as_str());
+    assert_eq!(hist[0]["notice"]["image"], format!("mem://{key}"));
     assert_eq!(hist[1]["notice"]["image"], r"D:\pic\20200421\19\0a0ac6d0.jpg");
     assert_eq!(hist[1]["event"], Value::Null);
 }
