@@ -39,9 +39,11 @@ trap cleanup EXIT
 step "local AWS services"
 ONECARD_DYNAMODB_ENDPOINT=$("$root/infra/scripts/dynamodb-local.sh" start | tail -n 1)
 ONECARD_SQS_ENDPOINT=$("$root/infra/scripts/sqs-local.sh" start | tail -n 1)
-export ONECARD_DYNAMODB_ENDPOINT ONECARD_SQS_ENDPOINT
+# moto serves S3 on the same endpoint: the blob store's contract tests use it.
+ONECARD_S3_ENDPOINT=$ONECARD_SQS_ENDPOINT
+export ONECARD_DYNAMODB_ENDPOINT ONECARD_SQS_ENDPOINT ONECARD_S3_ENDPOINT
 echo "DynamoDB Local: $ONECARD_DYNAMODB_ENDPOINT"
-echo "SQS (moto):     $ONECARD_SQS_ENDPOINT"
+echo "SQS, S3 (moto): $ONECARD_SQS_ENDPOINT"
 
 step "build"
 cargo build --workspace --bins --tests
