@@ -36,6 +36,8 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// Real time for the embedded queue's visibility timeouts, like SQS's own
+/// clock (see `store::now_unix`).
 pub(crate) fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -225,6 +225,9 @@ pub fn validate_transaction(writes: &[Write]) -> StoreResult<()> {
     Ok(())
 }
 
+/// The store's own clock, deliberately real time and not the process clock
+/// (`time::now()`): TTLs are read against it, as DynamoDB's sweeper does, so a
+/// test server moved ahead cannot expire what the real store would keep.
 pub fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
