@@ -225,7 +225,8 @@ impl Agent {
     }
 
     pub fn apply_site_config(&self, s: SiteConfig) {
-        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), "site config");
+        let (black, locked) = s.lanes.as_ref().map_or((0, 0), |l| (l.blacklist.len(), l.locked.len()));
+        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, "site config");
         if let Err(e) = self.store.save(&s) {
             tracing::warn!(error = %e, "cannot cache the site config");
         }
@@ -491,7 +492,10 @@ impl Agent {
             }
             None => {
                 let site = self.read_site();
-                let d = decide::offline(&site.monthly, &self.policy(), &plate, lane.lane, time, &lane.area);
+                // A cloud that sends no lanes leaves nothing to refuse.
+                let none = onecard_core::link::LaneRules::default();
+                let rules = site.cfg.lanes.as_ref().unwrap_or(&none);
+                let d = decide::offline(&site.monthly, rules, &self.policy(), &plate, lane.lane, time, &lane.area);
                 (d, None)
             }
         };

@@ -3,7 +3,12 @@
 use crate::plates::MonthlyList;
 use chrono::NaiveDateTime;
 use onecard_core::config::Lane;
-use onecard_core::link::OfflinePolicy;
+use onecard_core::fields::normalize_plate;
+use onecard_core::link::{LaneRules, OfflinePolicy};
+
+/// Shown and said for a blacklist row the cloud sent without its own text.
+const BLACKLIST_HINT: &str = "黑名单车辆，禁止通行";
+const LOCKED_HINT: &str = "车辆已锁定，请联系管理处";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -30,11 +35,51 @@ pub struct Decision {
     pub open: bool,
     pub text: String,
     pub voice: String,
-    /// `cloud`, `monthly`, `policy:allow`, `policy:deny`, `policy:manual`.
+    /// `cloud`, `blacklist`, `locked`, `monthly`, `policy:allow`,
+    /// `policy:deny`, `policy:manual`.
     pub reason: String,
 }
 
-pub fn offline(monthly: &MonthlyList, policy: &OfflinePolicy, plate: &str, lane: Lane, at: NaiveDateTime, area: &str) -> Decision {
+fn bound(s: &str) -> Option<NaiveDateTime> {
+    onecard_core::time::parse(s.trim())
+}
+
+/// The hint of the blacklist row of `plate` in force at `at` (both ends
+/// inclusive, branch time). An unreadable bound counts as open, so a garbled
+/// row still refuses rather than silently letting the car in.
+pub fn blacklisted(rules: &LaneRules, plate: &str, at: NaiveDateTime) -> Option<String> {
+    let plate = normalize_plate(plate);
+    rules
+        .blacklist
+        .iter()
+        .find(|r| normalize_plate(&r.plate) == plate && bound(&r.start).is_none_or(|s| at >= s) && bound(&r.end).is_none_or(|e| at <= e))
+        .map(|r| if r.hint.trim().is_empty() { BLACKLIST_HINT.to_string() } else { r.hint.trim().to_string() })
+}
+
+pub fn locked(rules: &LaneRules, plate: &str) -> bool {
+    let plate = normalize_plate(plate);
+    rules.locked.iter().any(|p| normalize_plate(p) == plate)
+}
+
+/// The lane's decision without the cloud. As the cloud's rules do, a
+/// blacklist refuses entry and a lock holds the exit before any card or
+/// policy is looked at: a monthly card does not lift either.
+pub fn offline(
+    monthly: &MonthlyList,
+    rules: &LaneRules,
+    policy: &OfflinePolicy,
+    plate: &str,
+    lane: Lane,
+    at: NaiveDateTime,
+    area: &str,
+) -> Decision {
+    if lane == Lane::In {
+        if let Some(hint) = blacklisted(rules, plate, at) {
+            return Decision { open: false, text: format!("{plate} {hint}"), voice: hint, reason: "blacklist".into() };
+        }
+    } else if locked(rules, plate) {
+        return Decision { open: false, text: format!("{plate} {LOCKED_HINT}"), voice: LOCKED_HINT.into(), reason: "locked".into() };
+    }
     let (welcome, bye) = ("欢迎光临", "一路顺风");
     let greet = if lane == Lane::In { welcome } else { bye };
     if monthly.valid(plate, at, area) {
@@ -63,17 +108,52 @@ mod tests {
         let at = onecard_core::time::parse("2026-03-01 10:00:00").unwrap();
         let m = MonthlyList::new(&[MonthlyPlate { plate_no: "浙A11111".into(), ..Default::default() }]);
         let pol = OfflinePolicy::default();
-        assert_eq!(offline(&m, &pol, "浙A11111", Lane::Out, at, "1").reason, "monthly");
-        assert!(offline(&m, &pol, "浙A11111", Lane::Out, at, "1").open);
-        let entry = offline(&m, &pol, "浙A22222", Lane::In, at, "1");
+        let none = LaneRules::default();
+        assert_eq!(offline(&m, &none, &pol, "浙A11111", Lane::Out, at, "1").reason, "monthly");
+        assert!(offline(&m, &none, &pol, "浙A11111", Lane::Out, at, "1").open);
+        let entry = offline(&m, &none, &pol, "浙A22222", Lane::In, at, "1");
         assert!(entry.open);
         assert_eq!(entry.reason, "policy:allow");
-        let exit = offline(&m, &pol, "浙A22222", Lane::Out, at, "1");
+        let exit = offline(&m, &none, &pol, "浙A22222", Lane::Out, at, "1");
         assert!(!exit.open);
         assert_eq!(exit.reason, "policy:manual");
         let deny = OfflinePolicy { entry: "deny".into(), exit: "allow".into() };
-        assert!(!offline(&m, &deny, "浙A22222", Lane::In, at, "1").open);
-        assert!(offline(&m, &deny, "浙A22222", Lane::Out, at, "1").open);
+        assert!(!offline(&m, &none, &deny, "浙A22222", Lane::In, at, "1").open);
+        assert!(offline(&m, &none, &deny, "浙A22222", Lane::Out, at, "1").open);
         assert_eq!(Policy::parse("???"), Policy::Manual);
+    }
+
+    #[test]
+    fn a_blacklisted_car_is_refused_entry_in_its_window_and_a_locked_car_held_at_the_exit() {
+        use onecard_core::link::BlackRow;
+        let t = |s: &str| onecard_core::time::parse(s).unwrap();
+        let m = MonthlyList::new(&[MonthlyPlate { plate_no: "浙A11111".into(), ..Default::default() }]);
+        let rules = LaneRules {
+            blacklist: vec![
+                BlackRow { plate: "浙A11111".into(), start: "2026-03-01 00:00:00".into(), end: "2026-03-31 23:59:59".into(), hint: "欠费车辆，请到管理处缴费".into() },
+                BlackRow { plate: "浙A33333".into(), start: "2026-03-01 00:00:00".into(), end: "2026-03-31 23:59:59".into(), hint: String::new() },
+            ],
+            locked: vec!["浙A22222".into()],
+        };
+        let pol = OfflinePolicy::default();
+        // Even a monthly card: the blacklist comes first.
+        let d = offline(&m, &rules, &pol, "浙a 11111", Lane::In, t("2026-03-31 23:59:59"), "1");
+        assert!(!d.open);
+        assert_eq!(d.reason, "blacklist");
+        assert_eq!(d.voice, "欠费车辆，请到管理处缴费");
+        assert!(d.text.contains("欠费车辆"), "{}", d.text);
+        let d = offline(&m, &rules, &pol, "浙A33333", Lane::In, t("2026-03-15 08:00:00"), "1");
+        assert_eq!((d.open, d.voice.as_str()), (false, BLACKLIST_HINT), "a row without a hint still says why");
+        // Outside the window the card and the policy decide again.
+        assert_eq!(offline(&m, &rules, &pol, "浙A11111", Lane::In, t("2026-04-01 00:00:00"), "1").reason, "monthly");
+        assert_eq!(offline(&m, &rules, &pol, "浙A11111", Lane::In, t("2026-02-28 23:59:59"), "1").reason, "monthly");
+        // A blacklist never keeps a car in.
+        assert!(offline(&m, &rules, &pol, "浙A11111", Lane::Out, t("2026-03-15 08:00:00"), "1").open);
+        let allow_all = OfflinePolicy { entry: "allow".into(), exit: "allow".into() };
+        let held = offline(&m, &rules, &allow_all, "浙A22222", Lane::Out, t("2026-03-15 08:00:00"), "1");
+        assert!(!held.open);
+        assert_eq!(held.reason, "locked");
+        assert!(held.text.contains("锁定"));
+        assert!(offline(&m, &rules, &allow_all, "浙A22222", Lane::In, t("2026-03-15 08:00:00"), "1").open, "a lock holds exits only");
     }
 }

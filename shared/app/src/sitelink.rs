@@ -7,7 +7,7 @@
 use crate::keys;
 use onecard_core::config::{self, Branch};
 use onecard_core::link::sync::SiteState;
-use onecard_core::link::{route, Hello, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
+use onecard_core::link::{route, BlackRow, Hello, LaneRules, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
 use onecard_core::store::{Cond, Item, StoreError};
 use onecard_core::idempotency::{self, RequestKey};
 use onecard_core::{dispatch, time, ApiResult, Code, Ctx, Registry};
@@ -216,7 +216,13 @@ pub async fn site_state(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteState> {
         areas: Vec::new(),
     });
     let offline = OfflinePolicy { entry: branch.settings.offline_entry.clone(), exit: branch.settings.offline_exit.clone() };
-    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)))
+    let now = time::to_local(ctx.clock.now(), &branch.tz);
+    let l = crate::lanes::site::lanes_for_site(ctx, &branch.branchno, now).await?;
+    let lanes = LaneRules {
+        blacklist: l.blacklist.into_iter().map(|e| BlackRow { plate: e.plate, start: e.start, end: e.end, hint: e.hint }).collect(),
+        locked: l.locked,
+    };
+    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)).with_lanes(Some(lanes)))
 }
 
 /// The whole configuration in one value (what an agent ends up holding).

@@ -296,6 +296,10 @@ pub struct SiteConfig {
     /// Offline policy for temporary cars at entrances and exits (first part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<OfflinePolicy>,
+    /// Blacklist entries and locked plates the lanes honour offline (first
+    /// part). Absent from an older cloud, and then nothing is refused for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lanes: Option<LaneRules>,
     /// 0-based index of this frame in its sync.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub part: u32,
@@ -350,6 +354,31 @@ impl Default for OfflinePolicy {
     fn default() -> Self {
         OfflinePolicy { entry: "allow".into(), exit: "manual".into() }
     }
+}
+
+/// One blacklist row as the agent holds it: the car is refused entry while
+/// the agent's clock (branch time) is within `start..=end`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct BlackRow {
+    /// Normalised plate.
+    pub plate: String,
+    /// `yyyy-MM-dd HH:mm:ss`, branch-local, both ends inclusive.
+    pub start: String,
+    pub end: String,
+    /// The text shown and said at the lane.
+    #[serde(default)]
+    pub hint: String,
+}
+
+/// What the lanes refuse without the cloud: blacklisted entries and exits of
+/// locked cars.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct LaneRules {
+    #[serde(default)]
+    pub blacklist: Vec<BlackRow>,
+    /// Normalised plates held at every exit.
+    #[serde(default)]
+    pub locked: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]

@@ -198,6 +198,8 @@ async fn add(ctx: Ctx, req: Req, input: EntryIn) -> ApiResult<Null> {
         lifted_at: None,
     };
     ctx.store.put(e.item(b)?, Cond::MustNotExist).await?;
+    // The agents refuse the car offline from their copy of the list.
+    crate::cards::site_notify::card_changed(&ctx, b).await;
     Ok(Null)
 }
 
@@ -220,7 +222,7 @@ async fn edit(ctx: Ctx, req: Req, kit::Both(key, input): kit::Both<EditKey, Entr
     let id = key.id.get();
     let c = check(&ctx, b, &input).await?;
     let by = operator(&req);
-    onecard_core::retry::on_conflict("blacklist edit", || async {
+    let done = onecard_core::retry::on_conflict("blacklist edit", || async {
         let (old, version) = get_entry(&ctx, b, id, "autoID").await?;
         if old.plate != input.plate.norm() {
             return Err(ApiError::field("plateNo", format!("entry {id} is for {}, not {}", old.plate_text, input.plate.original())));
@@ -241,7 +243,8 @@ async fn edit(ctx: Ctx, req: Req, kit::Both(key, input): kit::Both<EditKey, Entr
         let write = ctx.store.put(e.item(b)?.with_version(version + 1), Cond::VersionIs(version)).await;
         onecard_core::retry::Step::of(write, Null)
     })
-    .await
+    .await;
+    crate::cards::site_notify::after_card_change(&ctx, b, done).await
 }
 
 /// 6.74 / 6.75 input. The seed spells it `autoId` here, `autoID` in 6.73.
@@ -256,6 +259,7 @@ async fn delete(ctx: Ctx, req: Req, input: EntryKey) -> ApiResult<Null> {
     let id = input.id.get();
     get_entry(&ctx, b, id, "autoId").await?;
     ctx.store.delete(&keys::blacklist(b), &keys::id_sk(id), Cond::MustExist).await?;
+    crate::cards::site_notify::card_changed(&ctx, b).await;
     Ok(Null)
 }
 
@@ -264,7 +268,7 @@ async fn lift(ctx: Ctx, req: Req, input: EntryKey) -> ApiResult<Null> {
     let b = req.branchno();
     let id = input.id.get();
     let by = operator(&req);
-    onecard_core::retry::on_conflict("blacklist lift", || async {
+    let done = onecard_core::retry::on_conflict("blacklist lift", || async {
         let (old, version) = get_entry(&ctx, b, id, "autoId").await?;
         if old.lifted {
             return Ok(onecard_core::retry::Step::Done(Null));
@@ -273,7 +277,8 @@ async fn lift(ctx: Ctx, req: Req, input: EntryKey) -> ApiResult<Null> {
         let write = ctx.store.put(e.item(b)?.with_version(version + 1), Cond::VersionIs(version)).await;
         onecard_core::retry::Step::of(write, Null)
     })
-    .await
+    .await;
+    crate::cards::site_notify::after_card_change(&ctx, b, done).await
 }
 
 /// A 6.76 row, every field a string as printed.

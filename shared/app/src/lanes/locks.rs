@@ -90,7 +90,7 @@ pub async fn is_locked(ctx: &Ctx, branch: &str, stay: &Stay) -> ApiResult<bool> 
 /// lock in force keeps its time. Answers 700 for a car not in the park that
 /// may not wait.
 pub async fn apply(ctx: &Ctx, branch: &str, plate: &str, now: NaiveDateTime, await_entry: bool, booking: Option<&str>) -> ApiResult<()> {
-    on_conflict("car lock", || async {
+    let done = on_conflict("car lock", || async {
         let stay = stays::in_park(ctx, branch, 1, plate).await?.map(|(s, _)| s);
         let current = read(ctx, branch, plate).await?;
         let fresh = |card_in_id: &str| CarLock {
@@ -114,7 +114,9 @@ pub async fn apply(ctx: &Ctx, branch: &str, plate: &str, now: NaiveDateTime, awa
         let (item, cond) = put(branch, &l, version)?;
         Step::of(ctx.store.put(item, cond).await, ())
     })
-    .await
+    .await;
+    // The agents hold the car at their exits offline from their copy.
+    crate::cards::site_notify::after_card_change(ctx, branch, done).await
 }
 
 /// Drops a lock still awaiting its car when the booking that asked for it
@@ -123,6 +125,7 @@ pub async fn drop_awaiting(ctx: &Ctx, branch: &str, plate: &str, booking: &str) 
     if let Some((l, v)) = read(ctx, branch, plate).await? {
         if l.card_in_id.is_empty() && l.booking.as_deref() == Some(booking) {
             ctx.store.delete(&keys::car_locks(branch), plate, Cond::VersionIs(v)).await?;
+            crate::cards::site_notify::card_changed(ctx, branch).await;
         }
     }
     Ok(())
@@ -174,6 +177,7 @@ async fn unlock(ctx: Ctx, req: Req, input: PlateIn) -> ApiResult<WithMessage<Nul
         Step::of(ctx.store.put(item, cond).await, ())
     })
     .await?;
+    crate::cards::site_notify::card_changed(&ctx, b).await;
     let message = release_waiting(&ctx, &req, plate).await?;
     Ok(noted(Null, message))
 }

@@ -213,3 +213,35 @@ async fn site_state_versions_match_the_whole_config_and_count_plates() {
     assert_eq!(c.version, s.version());
     assert_eq!(onecard_core::link::sync::SiteState::from_config(&c).version(), c.version, "the agent recomputes the same version");
 }
+
+#[tokio::test]
+async fn blacklist_and_lock_changes_reach_the_site_config_and_tell_the_site_link() {
+    let changes = Arc::new(Changes::default());
+    let (ctx, _) = ctx_with(changes.clone()).await;
+    let call = |route: &'static str, data: Value| {
+        let ctx = ctx.clone();
+        async move { crate::park::hardware::tests::call(&ctx, route, data).await.map(|r| r.data) }
+    };
+    let count = || changes.0.lock().unwrap().len();
+    let b = get_branch(ctx.store(), DEMO_BRANCH).await.unwrap().unwrap();
+    let before = site_config(&ctx, &b).await.unwrap();
+    let today = time::to_local(ctx.clock.now(), time::DEFAULT_TZ).date();
+    let (from, to) = (format!("{today} 00:00:00"), format!("{} 23:59:59", today + chrono::Duration::days(20)));
+    call("park.blacklist.add", json!({"plateNo": "京 A11111", "startDateTime": from, "endDateTime": to})).await.unwrap();
+    assert_eq!(count(), 1, "blacklist add");
+    let cfg = site_config(&ctx, &b).await.unwrap();
+    assert_ne!(cfg.version, before.version, "a blacklist change moves the version, so it is pushed");
+    let lanes = cfg.lanes.clone().unwrap();
+    assert_eq!(lanes.blacklist.len(), 1);
+    assert_eq!(lanes.blacklist[0].plate, "京A11111");
+    assert_eq!((lanes.blacklist[0].start.as_str(), lanes.blacklist[0].end.as_str()), (from.as_str(), to.as_str()));
+    assert!(!lanes.blacklist[0].hint.is_empty());
+    call("park.blacklist.lift", json!({"autoId": "1"})).await.unwrap();
+    assert_eq!(count(), 2, "blacklist lift");
+    assert!(site_config(&ctx, &b).await.unwrap().lanes.unwrap().blacklist.is_empty());
+    call("park.blacklist.delete", json!({"autoId": "1"})).await.unwrap();
+    assert_eq!(count(), 3, "blacklist delete");
+    // A lock of a car not in the park with no booking is refused: nobody is told.
+    call("park.lockcar", json!({"licensePlate": "粤B12345"})).await.unwrap_err();
+    assert_eq!(count(), 3, "refused lock");
+}

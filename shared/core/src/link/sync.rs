@@ -12,7 +12,7 @@
 //! agent still checks the result against the version and asks for a full sync
 //! (`resync`) when it does not add up.
 
-use super::{encode_frame, FrameTooLarge, MonthlyPlate, Msg, OfflinePolicy, SiteConfig};
+use super::{encode_frame, FrameTooLarge, LaneRules, MonthlyPlate, Msg, OfflinePolicy, SiteConfig};
 use crate::config::Controller;
 use crate::fields::normalize_plate;
 use std::collections::BTreeSet;
@@ -54,6 +54,9 @@ fn bucket_digest(b: &[MonthlyPlate]) -> String {
 pub struct SiteState {
     pub controllers: Vec<Controller>,
     pub offline: Option<OfflinePolicy>,
+    /// Blacklist and locks: small (hundreds of rows), so they travel whole in
+    /// the head of every sync and delta, like the controllers.
+    pub lanes: Option<LaneRules>,
     buckets: Vec<Vec<MonthlyPlate>>,
     digests: Vec<String>,
 }
@@ -67,7 +70,7 @@ impl SiteState {
                 buckets[bucket_of(&p.plate_no)].push(p);
             }
         }
-        let mut s = SiteState { controllers, offline, buckets, digests: vec![String::new(); BUCKETS] };
+        let mut s = SiteState { controllers, offline, lanes: None, buckets, digests: vec![String::new(); BUCKETS] };
         for i in 0..BUCKETS {
             s.settle(i);
         }
@@ -75,7 +78,12 @@ impl SiteState {
     }
 
     pub fn from_config(cfg: &SiteConfig) -> SiteState {
-        SiteState::new(cfg.controllers.clone(), cfg.monthly_plates.iter().cloned(), cfg.offline.clone())
+        SiteState::new(cfg.controllers.clone(), cfg.monthly_plates.iter().cloned(), cfg.offline.clone()).with_lanes(cfg.lanes.clone())
+    }
+
+    pub fn with_lanes(mut self, lanes: Option<LaneRules>) -> SiteState {
+        self.lanes = lanes;
+        self
     }
 
     /// Sorts and dedups bucket `i` and refreshes its digest.
@@ -87,7 +95,13 @@ impl SiteState {
     }
 
     pub fn version(&self) -> String {
-        let head = serde_json::to_string(&(&self.controllers, &self.offline)).unwrap_or_default();
+        // Without lanes the head reads as before, so versions held by agents
+        // of a cloud that sends none stay valid.
+        let head = match &self.lanes {
+            None => serde_json::to_string(&(&self.controllers, &self.offline)),
+            Some(l) => serde_json::to_string(&(&self.controllers, &self.offline, l)),
+        }
+        .unwrap_or_default();
         digest(&format!("{head}\n{}", self.digests.join(",")))
     }
 
@@ -107,6 +121,7 @@ impl SiteState {
             controllers: self.controllers.clone(),
             monthly_plates: self.buckets.iter().flatten().cloned().collect(),
             offline: self.offline.clone(),
+            lanes: self.lanes.clone(),
             ..Default::default()
         }
     }
@@ -132,6 +147,7 @@ impl SiteState {
             version: version.clone(),
             controllers: self.controllers.clone(),
             offline: self.offline.clone(),
+            lanes: self.lanes.clone(),
             delta,
             buckets: if delta { buckets.iter().map(|b| *b as u32).collect() } else { Vec::new() },
             ..Default::default()
@@ -261,7 +277,7 @@ impl Assembler {
         if !first.delta {
             // A full sync is taken as sent, even from a cloud that versions
             // differently: the next hello then simply gets everything again.
-            let state = SiteState::new(first.controllers, plates, first.offline);
+            let state = SiteState::new(first.controllers, plates, first.offline).with_lanes(first.lanes);
             let cfg = state.to_config(&version);
             self.held = Some((state, version));
             return Fed::Applied(cfg);
@@ -288,6 +304,7 @@ impl Assembler {
         }
         state.controllers = first.controllers;
         state.offline = first.offline;
+        state.lanes = first.lanes;
         let got = state.version();
         if got != version {
             return Fed::Resync(format!("delta gives version {got}, the cloud says {version}"));

@@ -140,3 +140,37 @@ fn versions_do_not_depend_on_plate_order_or_spelling() {
     assert_eq!(a.version(), b.version());
     assert_ne!(a.version(), SiteState::new(controllers(), (0..100).map(plate), Some(OfflinePolicy::default())).version());
 }
+
+#[test]
+fn a_blacklist_change_moves_the_version_and_travels_in_a_delta_without_plates() {
+    let rules = |plate: &str| {
+        Some(crate::link::LaneRules {
+            blacklist: vec![crate::link::BlackRow {
+                plate: plate.into(),
+                start: "2026-01-01 00:00:00".into(),
+                end: "2026-12-31 23:59:59".into(),
+                hint: "黑名单车辆".into(),
+            }],
+            locked: vec!["沪B00002".into()],
+        })
+    };
+    let before = big(500);
+    // No lanes reads as before: versions held from an older cloud stay valid.
+    assert_eq!(before.version(), big(500).with_lanes(None).version());
+    let mut agent = Assembler::new(None);
+    assert!(matches!(feed_all(&mut agent, wire(before.plan(None, crate::link::CHUNK_BUDGET).unwrap())), Fed::Applied(_)));
+    let after = big(500).with_lanes(rules("浙A00001"));
+    assert_ne!(after.version(), before.version());
+    let frames = wire(after.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
+    assert_eq!(frames.len(), 1);
+    assert!(frames[0].delta && frames[0].buckets.is_empty() && frames[0].monthly_plates.is_empty());
+    let Fed::Applied(cfg) = feed_all(&mut agent, frames) else { panic!("delta not applied") };
+    assert_eq!(cfg.lanes, rules("浙A00001"));
+    assert_eq!(cfg.monthly_plates.len(), 500);
+    assert_eq!(agent.version(), after.version());
+    // Lifting the entry (lanes now empty of it) is pushed too.
+    let lifted = big(500).with_lanes(rules("浙A99999"));
+    assert_ne!(lifted.version(), after.version());
+    // The disk copy rebuilds the same state.
+    assert_eq!(SiteState::from_config(&cfg).version(), after.version());
+}
