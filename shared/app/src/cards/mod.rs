@@ -24,6 +24,7 @@
 //! and tariffs from the store (`catalog`), never through `crate::park`.
 
 pub mod site_notify;
+pub mod berths;
 pub mod bindings;
 pub mod catalog;
 pub mod debit;

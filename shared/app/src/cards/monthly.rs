@@ -101,6 +101,9 @@ pub struct InfoOut {
     pub group_id: Option<String>,
     #[serde(rename = "groupCardNum", skip_serializing_if = "Option::is_none")]
     pub group_card_num: Option<String>,
+    /// The spaces of the card's group (6.65).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub berth: Option<String>,
     /// Cards are paid one by one here (the CS system's basis).
     #[serde(rename = "chargeBy")]
     pub charge_by: &'static str,
@@ -121,6 +124,10 @@ async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
     };
     let group_card_num = match &card.group_id {
         Some(g) => Some(list_cards(&ctx, b).await?.into_iter().filter(|c| c.group_id.as_ref() == Some(g)).count().to_string()),
+        None => None,
+    };
+    let berth = match &card.group_id {
+        Some(g) => super::berths::of_groups(&ctx, b).await?.get(g).map(i64::to_string),
         None => None,
     };
     let in_park = if input.in_park_info.as_deref().map(str::trim) == Some("1") {
@@ -148,6 +155,7 @@ async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
         newexpirydate,
         group_id: card.group_id.clone(),
         group_card_num,
+        berth,
         charge_by: "0",
     })
 }

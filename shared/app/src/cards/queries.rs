@@ -70,6 +70,12 @@ pub struct CardRow {
     /// `IncludeQrcode`: the card's QR code (`CardQr`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<CardQr>,
+    /// The spaces of the card's group (6.65), for a card in a group.
+    #[serde(rename = "Berth", skip_serializing_if = "Option::is_none")]
+    pub berth: Option<String>,
+    /// `IncludeBerthState`: how many of the group's cars are in the park.
+    #[serde(rename = "UsedBerthNum", skip_serializing_if = "Option::is_none")]
+    pub used_berth_num: Option<String>,
 }
 
 /// The QR-code fields 6.4 answers when `IncludeQrcode` is true. The seed
@@ -138,6 +144,8 @@ pub fn card_row(c: &Card, holder: Option<&Holder>, tariff_name: &str) -> CardRow
         charge_car_type: c.car_type_id.to_string(),
         group_id: c.group_id.clone().unwrap_or_default(),
         qrcode: None,
+        berth: None,
+        used_berth_num: None,
     }
 }
 
@@ -184,6 +192,8 @@ pub struct CardsIn {
     /// true: each row carries `Qrcode`, `QrcodeValidTime`, `QrcodeExpiryDate`.
     #[serde(rename = "IncludeQrcode")]
     pub include_qrcode: Option<Flag>,
+    #[serde(rename = "IncludeBerthState")]
+    pub include_berth_state: Option<Flag>,
 }
 
 /// The 6.4 filters, checked.
@@ -231,21 +241,29 @@ impl Filter {
 async fn cards(ctx: Ctx, req: Req, input: CardsIn) -> ApiResult<Page<CardRow>> {
     let b = req.branchno();
     let with_qr = input.include_qrcode.is_some_and(Flag::get);
+    let with_berth_state = input.include_berth_state.is_some_and(Flag::get);
     let f = Filter::read(input)?;
     let holders: HashMap<String, Holder> = list_holders(&ctx, b).await?.into_iter().map(|h| (h.user_no.clone(), h)).collect();
     let tariffs: HashMap<i64, String> = month_fees(&ctx, b).await?.into_iter().map(|t| (t.id, t.name)).collect();
-    let rows = list_cards(&ctx, b)
-        .await?
-        .iter()
-        .filter(|c| c.parking)
-        .filter(|c| f.keeps(c, holders.get(&c.user_no)))
-        .map(|c| {
-            let tariff = c.month_tariff_id.and_then(|t| tariffs.get(&t)).map(String::as_str).unwrap_or("");
-            let mut row = card_row(c, holders.get(&c.user_no), tariff);
-            row.qrcode = with_qr.then(|| CardQr::of(c, req.now));
-            row
-        })
-        .collect();
+    let berths = super::berths::of_groups(&ctx, b).await?;
+    let all = list_cards(&ctx, b).await?;
+    let mut used: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for c in all.iter().filter(|c| c.parking).filter(|c| f.keeps(c, holders.get(&c.user_no))) {
+        let tariff = c.month_tariff_id.and_then(|t| tariffs.get(&t)).map(String::as_str).unwrap_or("");
+        let mut row = card_row(c, holders.get(&c.user_no), tariff);
+        row.qrcode = with_qr.then(|| CardQr::of(c, req.now));
+        if let Some(g) = c.group_id.as_deref().filter(|g| berths.contains_key(*g)) {
+            row.berth = berths.get(g).map(i64::to_string);
+            if with_berth_state {
+                if !used.contains_key(g) {
+                    used.insert(g.to_string(), super::berths::used(&ctx, b, &all, g).await?);
+                }
+                row.used_berth_num = used.get(g).map(usize::to_string);
+            }
+        }
+        rows.push(row);
+    }
     Ok(req.page(rows))
 }
 

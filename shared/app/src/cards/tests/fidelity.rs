@@ -50,3 +50,19 @@ async fn monthly_info_tells_whether_the_car_is_in_the_park_when_asked() {
                (Some("1"), Some("55"), Some("2026-03-01 09:00:00")), "{inside}");
     let _ = BRANCH;
 }
+
+#[tokio::test]
+async fn cards_of_a_group_answer_its_spaces_and_how_many_are_used() {
+    let k = Kit::new("2026-03-01 10:00:00").await;
+    let g = k.ok("park.group.add", json!({"name": "A组", "berthNumber": "2"})).await["id"].as_str().unwrap().to_string();
+    let r = k.ok("pub.card.add", json!({"NumNo": "粤B22222", "Park": {"StartDate": "2026-03-01 00:00:00", "ExpiryDate": "2026-03-31 23:59:59", "GroupID": g}})).await;
+    let card = r["CardNo"].as_str().unwrap().to_string();
+    let row = &k.ok("park.cards.get", json!({"CardNo": card, "IncludeBerthState": "1"})).await[0];
+    assert_eq!((row["Berth"].as_str(), row["UsedBerthNum"].as_str()), (Some("2"), Some("0")), "{row}");
+    assert!(k.ok("park.cards.get", json!({"CardNo": card})).await[0].get("UsedBerthNum").is_none());
+    k.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "77", "licensePlate": "粤B22222", "inDate": "2026-03-01 09:00:00"})).await;
+    let row = &k.ok("park.cards.get", json!({"CardNo": card, "IncludeBerthState": "1"})).await[0];
+    assert_eq!(row["UsedBerthNum"], "1", "{row}");
+    let info = k.ok("park.mcard.info", json!({"credentialtype": "1", "credential": "粤B22222"})).await;
+    assert_eq!((info["berth"].as_str(), info["groupCardNum"].as_str()), (Some("2"), Some("1")), "{info}");
+}
