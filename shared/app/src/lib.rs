@@ -10,7 +10,7 @@
 //! other handler, and modules no enabled group uses are not compiled at all.
 //!
 //! Modules by what needs them (dependencies between modules decide, not
-//! chapters): parking (`park`, its `cat::noted`, `push::records` and
+//! chapters): parking (`park`, its `push::records` and
 //! `push::verify`, and through `cat` and `push` back to `park`) is one
 //! connected set, `parking`, that `park`, `acss`, `cat`, `push` and `ws` need;
 //! cards with tariffs and keys stand alone, so `pub` (holders, 10.11-10.18)

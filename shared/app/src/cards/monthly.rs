@@ -556,9 +556,7 @@ pub struct ChargeListIn {
 async fn charge_list(ctx: Ctx, req: Req, input: ChargeListIn) -> ApiResult<Page<MonthChargeRow>> {
     let plate = input.plate.as_ref().map(|p| p.norm().to_string());
     let (from, to) = (input.from.map(DateTime::get), input.to.map(DateTime::get));
-    if let (Some(f), Some(t)) = (from, to) {
-        kit::check_window(f, t, "PayDateTimeEnd")?;
-    }
+    kit::check_open_window(from, to, "PayDateTimeEnd")?;
     let num_no = input.num_no.as_ref().map(|v| kit::normalise_plate(v));
     let charge_type = input.charge_type.map(Int::get);
     let group_type = input.group_type.map(Int::get);

@@ -166,9 +166,7 @@ async fn charge_list(ctx: Ctx, req: Req, input: ChargeListIn) -> ApiResult<Page<
         None => None,
     };
     let (from, to) = (input.from.map(DateTime::get), input.to.map(DateTime::get));
-    if let (Some(f), Some(t)) = (from, to) {
-        kit::check_window(f, t, "ChargeTimeEnd")?;
-    }
+    kit::check_open_window(from, to, "ChargeTimeEnd")?;
     let rows = list_topups(&ctx, b)
         .await?
         .into_iter()

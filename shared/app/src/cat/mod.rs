@@ -1,7 +1,6 @@
 //! Chapter 9 (+10.4): the site's uplink.
 
 pub mod heartbeat;
-pub mod noted;
 pub mod notices;
 pub mod pass;
 pub mod site_time;

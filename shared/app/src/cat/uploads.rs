@@ -18,7 +18,6 @@
 //! A record the store could not write answers the seed's 520 ("upload to
 //! Carsafe failed", 5.2), so the site keeps it and sends it again.
 
-use super::noted::noted;
 use crate::keys;
 use crate::pictures;
 use crate::park::cardlink::{card_terms_by, TEMPORARY};
@@ -173,7 +172,7 @@ async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMess
     let photo = pictures::key_for_record(&ctx, b, "cat.upload.indata", &input.card_in_id, input.image_key.as_deref(), input.image.as_deref()).await;
     if source != SourceType::Park {
         passage(&ctx, b, source, &input.card_in_id, "in", &input, photo.as_deref()).await?;
-        return Ok(noted(Empty {}, None));
+        return Ok(WithMessage::optional(Empty {}, None));
     }
     let entry = input.at.get();
     let plate = input.plate.as_ref().map(|p| p.norm().to_string()).unwrap_or_default();
@@ -195,8 +194,8 @@ async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMess
     stay.photo_in = photo;
     let extra: Vec<OutEvent> = stay.photo_in.as_deref().map(|k| image_event(b, &stay, entry, Lane::In, k)).into_iter().collect();
     match stays::enter(&ctx, b, &stay, &extra).await? {
-        Entered::New => Ok(noted(Empty {}, None)),
-        Entered::Repeat => Ok(noted(Empty {}, Some("entry already recorded".into()))),
+        Entered::New => Ok(WithMessage::optional(Empty {}, None)),
+        Entered::Repeat => Ok(WithMessage::optional(Empty {}, Some("entry already recorded".into()))),
     }
 }
 

@@ -17,7 +17,6 @@
 //! and holds the first stay that begins after it; otherwise 700.
 
 use super::presence;
-use crate::cat::noted::noted;
 use crate::keys;
 use crate::park::hardware::{deadline, send};
 use crate::park::lane::{decide, LaneRef};
@@ -179,7 +178,7 @@ async fn unlock(ctx: Ctx, req: Req, input: PlateIn) -> ApiResult<WithMessage<Nul
     .await?;
     crate::cards::site_notify::card_changed(&ctx, b).await;
     let message = release_waiting(&ctx, &req, plate).await?;
-    Ok(noted(Null, message))
+    Ok(WithMessage::optional(Null, message))
 }
 
 /// Decides again for the car at every exit lane where it was held, and opens
@@ -267,7 +266,7 @@ async fn waiting(ctx: Ctx, req: Req, input: WaitingIn) -> ApiResult<WithMessage<
     })
     .await?;
     let message = (!recorded).then(|| format!("{} is not locked: nothing recorded", input.plate.norm()));
-    Ok(noted(Null, message))
+    Ok(WithMessage::optional(Null, message))
 }
 
 pub fn routes() -> Vec<RouteDef> {

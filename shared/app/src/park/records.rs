@@ -110,10 +110,7 @@ fn hour_floor(t: NaiveDateTime) -> NaiveDateTime {
 /// Refuses a window longer than the kit allows when both ends are given; an
 /// open end is the seed's "no bound".
 fn check_open_window(from: Option<DateTime>, to: Option<DateTime>, end_field: &str) -> ApiResult<()> {
-    match (from, to) {
-        (Some(f), Some(t)) => kit::check_window(f.get(), t.get(), end_field),
-        _ => Ok(()),
-    }
+    kit::check_open_window(from.map(DateTime::get), to.map(DateTime::get), end_field)
 }
 
 fn credential_matches(s: &Stay, by: CredentialType, credential: &str, like: bool) -> bool {

@@ -15,7 +15,6 @@ use super::lane::{decide, LaneRef};
 use super::stays::{self, Arrival, ExitFacts, Stay};
 use crate::cards;
 use crate::lanes::presence;
-use crate::cat::noted::noted;
 use onecard_core::config::Lane;
 use onecard_core::kit::{self, stamp, Flag, Int, Plate, RouteDef, Text, WithMessage};
 use onecard_core::link::action;
@@ -108,7 +107,7 @@ pub struct InNoticeOut {
 }
 
 fn refuse_in(result: &str, reason: impl Into<String>) -> WithMessage<InNoticeOut> {
-    noted(InNoticeOut { result: result.into(), indate: None, card_in_id: None }, Some(reason.into()))
+    WithMessage::optional(InNoticeOut { result: result.into(), indate: None, card_in_id: None }, Some(reason.into()))
 }
 
 fn new_card_in_id(req: &Req) -> String {
@@ -150,7 +149,7 @@ async fn in_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<I
     });
     stays::enter(&ctx, b, &stay, &[]).await?;
     let out = InNoticeOut { result: IN_ALLOWED.into(), indate: Some(stamp(req.now)), card_in_id: Some(stay.card_in_id) };
-    Ok(noted(out, None))
+    Ok(WithMessage::optional(out, None))
 }
 
 /// 6.42 output: `result`, and when the car leaves the 6.1 fields of its stay
@@ -183,7 +182,7 @@ pub struct OutNoticeOut {
 }
 
 fn refuse_out(result: &str, reason: impl Into<String>) -> WithMessage<OutNoticeOut> {
-    noted(OutNoticeOut { result: result.into(), ..OutNoticeOut::default() }, Some(reason.into()))
+    WithMessage::optional(OutNoticeOut { result: result.into(), ..OutNoticeOut::default() }, Some(reason.into()))
 }
 
 /// 6.42.
@@ -248,7 +247,7 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
             amount: Some(d.due.yuan()),
             ..OutNoticeOut::default()
         };
-        return Ok(noted(due, Some(d.hint_text)));
+        return Ok(WithMessage::optional(due, Some(d.hint_text)));
     }
     send(&ctx, &req, &lane.device_id, action::GATE_OPEN, json!({}), deadline(&req)).await?;
     let facts = ExitFacts { at: req.now, controller_no: lane.controller_no.clone(), controller_name: lane.name.clone(), photo: None };
@@ -268,7 +267,7 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
         calcendtime: Some(stamp(req.now)),
         credentialtype: Some(if cred.kind == 2 { "2" } else { "1" }.into()),
     };
-    Ok(noted(out, None))
+    Ok(WithMessage::optional(out, None))
 }
 
 /// Both open a gate and record a passage.

@@ -314,6 +314,15 @@ pub fn check_window(start: NaiveDateTime, end: NaiveDateTime, end_field: &str) -
     Ok(())
 }
 
+/// `check_window` when both ends are given; an open end has always meant
+/// "no bound" in the seed's list queries.
+pub fn check_open_window(start: Option<NaiveDateTime>, end: Option<NaiveDateTime>, end_field: &str) -> ApiResult<()> {
+    match (start, end) {
+        (Some(s), Some(e)) => check_window(s, e, end_field),
+        _ => Ok(()),
+    }
+}
+
 /// The schema of "any JSON", for routes not built yet.
 pub fn any_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"description": "not built yet: the route answers 501"})
