@@ -2,6 +2,7 @@
 
 pub mod cardlink;
 pub mod cartype;
+pub mod commit_extras;
 pub mod fees;
 pub mod hardware;
 pub mod lane;

@@ -92,7 +92,7 @@ pub struct CommitIn {
 
 /// What a commit pays.
 #[derive(Clone, Debug, PartialEq)]
-enum Target {
+pub enum Target {
     /// An order 6.1 issued (`orderNo`).
     Order(String),
     /// A zero-fee calculation 6.1 issued (`calcId`).
@@ -120,19 +120,56 @@ impl Target {
 }
 
 /// What a commit asks for, checked before any store access.
-struct PayRequest {
-    ctype: CredentialType,
-    credential: String,
-    target: Target,
-    parkcost: Fen,
-    amount: Fen,
-    pay_type: PayType,
-    partial: bool,
-    free_type: Option<String>,
-    trade_no: Option<String>,
-    trade_time: Option<String>,
-    ws_no: Option<String>,
-    oper_id: Option<String>,
+///
+/// This is THE seam every payment channel uses (6.2, micropay 9.6,
+/// withholding 9.13, Alipay notify 10.7, the booking fee 6.15, partners of
+/// chapter 11): build a `Payment` and call [`commit_payment`]; there is no
+/// second commit path.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    pub ctype: CredentialType,
+    pub credential: String,
+    pub target: Target,
+    pub parkcost: Fen,
+    pub amount: Fen,
+    pub pay_type: PayType,
+    pub partial: bool,
+    pub free_type: Option<String>,
+    /// The provider's trade id (`thirdPayId`): recorded `MustNotExist`, so a
+    /// repeated notification of one trade is a 511, never a second payment.
+    pub trade_no: Option<String>,
+    pub trade_time: Option<String>,
+    pub ws_no: Option<String>,
+    pub oper_id: Option<String>,
+}
+
+type PayRequest = Payment;
+
+impl Payment {
+    /// A full payment of an issued order (`orderNo`) through a channel.
+    pub fn of_order(ctype: CredentialType, credential: &str, order_no: &str, parkcost: Fen, pay_type: PayType, trade_no: Option<String>) -> Payment {
+        Payment {
+            ctype,
+            credential: credential.to_string(),
+            target: Target::Order(order_no.to_string()),
+            parkcost,
+            amount: parkcost,
+            pay_type,
+            partial: false,
+            free_type: None,
+            trade_no,
+            trade_time: None,
+            ws_no: None,
+            oper_id: None,
+        }
+    }
+}
+
+/// Pays once, whichever the channel: the one 6.2 commit transaction (order,
+/// payment record, stay, journal, 13.4 event, trade id, card debit, and the
+/// extras of [`super::commit_extras`]). 511 when already paid, 510 when stale.
+pub async fn commit_payment(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &Payment, now: NaiveDateTime) -> ApiResult<(Order, Stay)> {
+    pay(ctx, branch, p, now).await
 }
 
 impl CommitIn {
@@ -337,6 +374,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             })?;
             writes.extend(crate::cards::debit_writes(ctx, b, &card_no, amount, &order.sk(), now).await?);
         }
+        writes.extend(super::commit_extras::writes(ctx, b, &order, &stay, now).await?);
         Step::of(ctx.store.transact(writes).await, (order, stay, ev))
     })
     .await?;

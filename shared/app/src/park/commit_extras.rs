@@ -1,0 +1,20 @@
+//! What else the one 6.2 commit transaction writes, beyond the order, the
+//! payment, the stay, the journal and the card debit.
+//!
+//! This is the seam where discounts (coupons, merchant discounts, shopping
+//! tickets, plate discounts) are consumed: their writes join the payment's
+//! transaction, so a discount is used exactly once or not at all, and two
+//! racing commits sharing one discount cannot both succeed. Owned by the
+//! discounts capability; payment channels never touch it.
+
+use super::orders::Order;
+use super::stays::Stay;
+use chrono::NaiveDateTime;
+use onecard_core::store::Write;
+use onecard_core::{ApiResult, Ctx};
+
+/// The writes the paid `order` adds to its commit transaction (conditions
+/// included). None yet: no discount line exists before the discounts work.
+pub async fn writes(_ctx: &Ctx, _branch: &str, _order: &Order, _stay: &Stay, _now: NaiveDateTime) -> ApiResult<Vec<Write>> {
+    Ok(Vec::new())
+}
