@@ -125,19 +125,25 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     brands::ensure_seeded(ctx.store()).await?;
     let branch = onecard_core::config::DEMO_BRANCH;
     let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? else { return Ok(()) };
-    lanes::blacklist::seed_demo(ctx.store(), branch, onecard_core::time::to_local(ctx.clock.now(), &b.tz)).await?;
+    let now = onecard_core::time::to_local(ctx.clock.now(), &b.tz);
+    // One line per capability; each seeder is idempotent (it checks before it
+    // writes), so a restarted server seeds nothing twice.
+    lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
-    if !park::cartype::list(ctx, branch).await?.is_empty() {
+    seed_car_type(ctx, &b, now).await?;
+    Ok(())
+}
+
+/// The default car type with its tariff, or the demo car park cannot price a stay.
+#[cfg(feature = "parking")]
+async fn seed_car_type(ctx: &Ctx, b: &onecard_core::config::Branch, now: chrono::NaiveDateTime) -> ApiResult<()> {
+    if !park::cartype::list(ctx, &b.branchno).await?.is_empty() {
         return Ok(());
     }
     let d = onecard_core::kit::input::parse(serde_json::json!({"carTypeName": "小型车", "defaultCharge": true}))?;
-    let car_type = park::cartype::create(ctx, branch, &d).await?;
-    // The default car type needs a tariff, or the demo car park cannot price a stay.
-    if let Some(b) = onecard_core::config::get_branch(ctx.store(), branch).await? {
-        let now = onecard_core::time::to_local(ctx.clock.now(), &b.tz);
-        let tariff = onecard_core::kit::input::parse(park::tariffs::demo_tariff(car_type.id))?;
-        park::tariffs::create_temp(ctx, &b, &tariff, now).await?;
-    }
+    let car_type = park::cartype::create(ctx, &b.branchno, &d).await?;
+    let tariff = onecard_core::kit::input::parse(park::tariffs::demo_tariff(car_type.id))?;
+    park::tariffs::create_temp(ctx, b, &tariff, now).await?;
     Ok(())
 }
 
