@@ -233,3 +233,54 @@ pub fn bookings(branch: &str) -> String {
 pub fn booking_config(branch: &str) -> String {
     branch_part(branch, "bookingcfg")
 }
+
+// payments beyond cash (QR codes, pay-by-code, password-free pay, Alipay WAP,
+// e-invoices, red envelopes)
+
+/// A branch's payment settings (QR base URL, invoice limits, pages); sk = `settings`.
+pub fn pay_settings(branch: &str) -> String {
+    branch_part(branch, "paycfg")
+}
+
+/// Which outside payment systems this deployment uses (decision 21); sk =
+/// `providers`. Not per branch: one deployment, one set of contracts.
+pub fn pay_providers() -> String {
+    "ref#payproviders".to_string()
+}
+
+/// Trades sent to the payment provider; sk = `out_trade_no`.
+pub fn provider_trades(branch: &str) -> String {
+    branch_part(branch, "ptrade")
+}
+
+/// Dynamic QR `rnd` per device (decision 20); sk = device id.
+pub fn qr_rnd(branch: &str) -> String {
+    branch_part(branch, "qrrnd")
+}
+
+/// Password-free (contactless) cars, 6.69-6.71; sk = normalised plate.
+pub fn nopsw_cars(branch: &str) -> String {
+    branch_part(branch, "nopsw")
+}
+
+/// E-invoice records; sk = einvoiceID.
+pub fn einvoices(branch: &str) -> String {
+    branch_part(branch, "einvoice")
+}
+
+/// Which invoice holds each order; sk = orderNo. Written `MustNotExist` with
+/// the invoice, so an order is never on two invoices.
+pub fn invoiced_orders(branch: &str) -> String {
+    branch_part(branch, "einvorder")
+}
+
+/// Red envelopes, one per order (6.84 is idempotent per order); sk = orderNo.
+pub fn red_envelopes(branch: &str) -> String {
+    branch_part(branch, "redenv")
+}
+
+/// The stand-in provider's own books (what the real service keeps on its
+/// side); sk = its record id.
+pub fn standin_books(kind: &str) -> String {
+    format!("standin#{kind}")
+}

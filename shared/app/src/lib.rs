@@ -40,6 +40,8 @@ pub mod lanes;
 pub mod park;
 pub mod pending;
 #[cfg(feature = "parking")]
+pub mod payments;
+#[cfg(feature = "parking")]
 pub mod pictures;
 #[cfg(feature = "parking")]
 pub mod push;
@@ -105,6 +107,7 @@ pub fn registry() -> Registry {
     {
         use lanes::{blacklist, bookings, groups, locks};
         add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
+        add(&mut reg, [payments::routes()]);
     }
     reg
 }
@@ -130,6 +133,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     // writes), so a restarted server seeds nothing twice.
     lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
+    payments::seed_demo(ctx, branch).await?;
     seed_car_type(ctx, &b, now).await?;
     Ok(())
 }

@@ -22,14 +22,7 @@ pub const PENDING: &[&str] = &[
     "park.coupon.issue", // 6.57
     "park.coupon.get", // 6.59
     "park.coupon.add4car", // 6.60
-    "park.einvoice.open.result", // 6.62
     "park.coupon.del4car", // 6.63
-    "park.nopswpaycar.add", // 6.69
-    "park.nopswpaycar.update", // 6.70
-    "park.nopswpaycar.get", // 6.71
-    "park.redenvelope.url", // 6.84
-    "park.redenvelope.get", // 6.85
-    "park.einvoice.open.notice", // 6.86
     "park.elccharging.push", // 6.102
     "park.platerecognition.push", // 6.103
     "park.licensePlateDiscount.add", // 6.106
@@ -76,26 +69,13 @@ pub const PENDING: &[&str] = &[
     "pls.controller.list", // 8.27
     "pls.ultrasonicDevice.list", // 8.28
     "cat.pls.map.update", // 9.3
-    "cat.unifiedReceivablesQrcode.get", // 9.5
-    "cat.micropay", // 9.6
-    "cat.dynamicInQrcode.get", // 9.7
-    "cat.dynamicOutQrcode.get", // 9.8
-    "cat.parkPayQrcode.get", // 9.9
-    "cat.selfFindCarQrcode.get", // 9.10
-    "cat.business.fixedQrcode.get", // 9.11
     "cat.upload.alarm", // 9.12
-    "cat.unifiedPayNoPsw", // 9.13
     "cat.upload.parklotstatus", // 9.14
-    "cat.einvoice.open.qrcode", // 9.15
-    "cat.einvoice.open", // 9.16
     "cat.upload.abnormaloutdata", // 9.17
     "cat.intercom.request", // 9.26
     "pub.shake.add", // 10.1
     "pub.shake.reset", // 10.2
     "pub.guest.order.add", // 10.3
-    "alipay.wappay", // 10.5
-    "alipay.wappay.aspx/callback", // 10.6
-    "alipay.wappay.aspx/notify", // 10.7
     "pub.dept.list", // 10.8
     "pub.duty.list", // 10.9
     "pub.position.list", // 10.10

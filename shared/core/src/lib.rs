@@ -22,6 +22,7 @@ pub mod memstore;
 pub mod money;
 pub mod openapi;
 pub mod outbound;
+pub mod providers;
 pub mod queue;
 pub mod registry;
 pub mod request;

@@ -19,7 +19,10 @@
 //! 1. `locked`: a car locked by its owner (6.16/6.17) is held, passFlag 0.
 //! 2. `monthly_card`: a valid monthly card passes.
 //! 3. `no_entry_record`: a car with no stay cannot be priced: refused.
-//! 4. `fee_settled`: nothing due (zero fee, paid, inside the grace) passes;
+//! 4. `password_free`: a car signed for password-free payment (6.69) that
+//!    owes money is charged through the one 6.2 commit and let out; a failed
+//!    charge continues to the next rule (`payments::nopsw`).
+//! 5. `fee_settled`: nothing due (zero fee, paid, inside the grace) passes;
 //!    otherwise the car is told what to pay.
 //!
 //! Adding a rule (password-free exit, dynamic QR) is writing one
@@ -112,6 +115,7 @@ pub const EXIT: &[(&str, Rule)] = &[
     ("locked", locked),
     ("monthly_card", monthly_card),
     ("no_entry_record", no_entry_record),
+    ("password_free", crate::payments::nopsw::exit_rule),
     (FEE_SETTLED, fee_settled),
 ];
 

@@ -56,6 +56,9 @@ pub struct ScanIn {
     /// the scan is for.
     #[serde(rename = "checkWaitingCar")]
     pub check_waiting_car: Option<Flag>,
+    /// Decision 20: the dynamic code's `rnd` (9.7/9.8), checked against the
+    /// lane's current and previous one.
+    pub rnd: Option<Text>,
 }
 
 /// What the driver scanned.
@@ -121,6 +124,9 @@ async fn in_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<I
     let b = req.branchno();
     if lane.lane != Lane::In {
         return Ok(refuse_in(IN_EXIT_LANE, "an exit lane does not admit cars"));
+    }
+    if let Some(stale) = crate::payments::qr::check_rnd(&ctx, b, &lane.device_id, input.rnd.as_deref()).await? {
+        return Ok(refuse_in(OTHER, stale));
     }
     let Some(plate) = entry_plate(&ctx, b, &cred).await? else {
         return Ok(refuse_in(OTHER, "the credential names no plate this car park knows"));
@@ -192,6 +198,9 @@ async fn out_notice(ctx: Ctx, req: Req, input: ScanIn) -> ApiResult<WithMessage<
     let b = req.branchno();
     if lane.lane != Lane::Out {
         return Ok(refuse_out(OUT_ENTRY_LANE, "an entrance does not let cars out"));
+    }
+    if let Some(stale) = crate::payments::qr::check_rnd(&ctx, b, &lane.device_id, input.rnd.as_deref()).await? {
+        return Ok(refuse_out(OTHER, stale));
     }
     let waiting = match input.check_waiting_car.is_some_and(Flag::get) {
         true => presence::awaiting_payment(&ctx, b, &lane.device_id).await?,

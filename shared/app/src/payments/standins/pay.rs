@@ -1,0 +1,248 @@
+//! The stand-in payment provider.
+
+use crate::keys;
+use crate::payments::settings::Providers;
+use async_trait::async_trait;
+use onecard_core::providers::pay::{Channel, Charge, PaymentProvider, TradeState};
+use onecard_core::providers::{signing, ProviderError};
+use onecard_core::store::{Cond, Item};
+use onecard_core::{Ctx, Fen};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The stand-in's address on the provider side (what the pay page submits to).
+pub const GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
+
+/// A trade in the stand-in's books.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Trade {
+    pub out_trade_no: String,
+    pub amount: Fen,
+    pub channel: String,
+    /// `paid`, `paying`, `failed`, `refunded`, `open` (a WAP page not paid yet).
+    pub state: String,
+    pub trade_no: String,
+    pub paid_at: Option<String>,
+    pub reason: Option<String>,
+    /// Queries left before a `paying` trade is paid.
+    pub polls_left: i64,
+}
+
+pub struct StandinPay {
+    ctx: Ctx,
+    cfg: Providers,
+    tz: String,
+}
+
+fn pk() -> String {
+    keys::standin_books("pay")
+}
+
+impl StandinPay {
+    pub fn new(ctx: Ctx, cfg: Providers, tz: &str) -> Self {
+        StandinPay { ctx, cfg, tz: tz.to_string() }
+    }
+
+    fn now(&self) -> String {
+        onecard_core::time::format(onecard_core::time::to_local(self.ctx.clock.now(), &self.tz))
+    }
+
+    fn trade_no(&self, out: &str) -> String {
+        // Like Alipay's 28-digit ids: date and a number, unique per trade.
+        let day = onecard_core::time::to_local(self.ctx.clock.now(), &self.tz).format("%Y%m%d");
+        let h: u64 = out.bytes().fold(1469598103934665603u64, |h, b| (h ^ b as u64).wrapping_mul(1099511628211));
+        format!("{day}2200{:016}", h % 10_000_000_000_000_000)
+    }
+
+    async fn load(&self, out: &str) -> Result<Option<Trade>, ProviderError> {
+        let item = self.ctx.store().get(&pk(), out).await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        item.map(|i| i.parse::<Trade>()).transpose().map_err(|e| ProviderError::Unreachable(e.to_string()))
+    }
+
+    async fn save(&self, t: &Trade) -> Result<(), ProviderError> {
+        let body = serde_json::to_value(t).map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        self.ctx.store().put(Item::new(pk(), t.out_trade_no.clone(), body), Cond::None).await.map_err(|e| ProviderError::Unreachable(e.to_string()))
+    }
+
+    fn state(t: &Trade) -> TradeState {
+        match t.state.as_str() {
+            "paid" => TradeState::Paid { trade_no: t.trade_no.clone(), paid_at: t.paid_at.clone().unwrap_or_default(), amount: t.amount },
+            "paying" | "open" => TradeState::Paying,
+            _ => TradeState::Failed { reason: t.reason.clone().unwrap_or_else(|| t.state.clone()) },
+        }
+    }
+
+    fn new_trade(&self, c: &Charge, state: &str) -> Trade {
+        Trade {
+            out_trade_no: c.out_trade_no.clone(),
+            amount: c.amount,
+            channel: match c.channel {
+                Channel::WeChat => "wechat".into(),
+                Channel::Alipay => "alipay".into(),
+            },
+            state: state.into(),
+            trade_no: self.trade_no(&c.out_trade_no),
+            paid_at: (state == "paid").then(|| self.now()),
+            reason: None,
+            polls_left: 0,
+        }
+    }
+
+    /// A known trade asked again: the same trade (never a second charge), or
+    /// the provider's refusal of a different amount under the same number.
+    fn repeat(t: &Trade, c: &Charge) -> Result<TradeState, ProviderError> {
+        if t.amount != c.amount {
+            return Err(ProviderError::Refused(format!("out_trade_no {} was {} and is now asked for {}", c.out_trade_no, t.amount, c.amount)));
+        }
+        Ok(Self::state(t))
+    }
+
+    /// What Alipay posts to the notify URL once the WAP trade is paid: the
+    /// stand-in's cashier marks the trade paid and answers the signed form.
+    pub async fn pay_wap(&self, out: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+        let mut t = self.load(out).await?.ok_or_else(|| ProviderError::Refused(format!("no trade {out}")))?;
+        if t.state == "open" {
+            t.state = "paid".into();
+            t.paid_at = Some(self.now());
+            self.save(&t).await?;
+        }
+        let mut f: BTreeMap<String, String> = BTreeMap::new();
+        f.insert("notify_type".into(), "trade_status_sync".into());
+        f.insert("notify_time".into(), self.now());
+        f.insert("out_trade_no".into(), t.out_trade_no.clone());
+        f.insert("trade_no".into(), t.trade_no.clone());
+        f.insert("total_amount".into(), t.amount.yuan());
+        f.insert("trade_status".into(), if t.state == "paid" { "TRADE_SUCCESS" } else { "TRADE_CLOSED" }.into());
+        f.insert("gmt_payment".into(), t.paid_at.clone().unwrap_or_default());
+        let sign = signing::sign(&self.cfg.key, &f);
+        f.insert("sign".into(), sign);
+        f.insert("sign_type".into(), "HMAC-SHA256".into());
+        Ok(f)
+    }
+}
+
+/// The payer's code tells the stand-in how to behave (see the module doc).
+fn code_behaviour(code: &str) -> &'static str {
+    match &code[code.len().saturating_sub(4)..] {
+        "9991" => "declined",
+        "9992" => "confirming",
+        "9993" => "lost",
+        _ => "paid",
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for StandinPay {
+    fn name(&self) -> &str {
+        "standin"
+    }
+
+    async fn micropay(&self, c: &Charge, auth_code: &str) -> Result<TradeState, ProviderError> {
+        if let Some(t) = self.load(&c.out_trade_no).await? {
+            return Self::repeat(&t, c);
+        }
+        if c.amount <= Fen::ZERO {
+            return Err(ProviderError::Refused("total_fee must be above 0".into()));
+        }
+        let mut t = self.new_trade(c, "paid");
+        let behaviour = if self.cfg.fails("micropay") { "declined" } else { code_behaviour(auth_code) };
+        match behaviour {
+            "declined" => {
+                t.state = "failed".into();
+                t.paid_at = None;
+                t.reason = Some("NOTENOUGH: 余额不足".into());
+            }
+            "confirming" => {
+                t.state = "paying".into();
+                t.paid_at = None;
+                t.polls_left = 4;
+            }
+            _ => {}
+        }
+        self.save(&t).await?;
+        if behaviour == "lost" {
+            return Err(ProviderError::Unreachable("the answer timed out".into()));
+        }
+        Ok(Self::state(&t))
+    }
+
+    async fn withhold(&self, c: &Charge, contract: &str) -> Result<TradeState, ProviderError> {
+        if let Some(t) = self.load(&c.out_trade_no).await? {
+            return Self::repeat(&t, c);
+        }
+        if contract.trim().is_empty() {
+            return Err(ProviderError::Refused("no contract".into()));
+        }
+        let mut t = self.new_trade(c, "paid");
+        if self.cfg.fails("withhold") {
+            t.state = "failed".into();
+            t.paid_at = None;
+            t.reason = Some("CONTRACT_ERROR: 扣款失败".into());
+        }
+        self.save(&t).await?;
+        Ok(Self::state(&t))
+    }
+
+    async fn query(&self, out: &str) -> Result<TradeState, ProviderError> {
+        let Some(mut t) = self.load(out).await? else { return Ok(TradeState::NotFound) };
+        if t.state == "paying" {
+            t.polls_left -= 1;
+            if t.polls_left <= 0 {
+                t.state = "paid".into();
+                t.paid_at = Some(self.now());
+            }
+            self.save(&t).await?;
+        }
+        Ok(Self::state(&t))
+    }
+
+    async fn refund(&self, out: &str, amount: Fen) -> Result<(), ProviderError> {
+        let mut t = self.load(out).await?.ok_or_else(|| ProviderError::Refused(format!("no trade {out}")))?;
+        if t.state == "refunded" {
+            return Ok(());
+        }
+        if t.state != "paid" || amount > t.amount {
+            return Err(ProviderError::Refused(format!("trade {out} is {} for {}: cannot refund {amount}", t.state, t.amount)));
+        }
+        t.state = "refunded".into();
+        t.reason = Some("refunded".into());
+        self.save(&t).await
+    }
+
+    async fn wap_page(&self, c: &Charge, return_url: &str, notify_url: &str) -> Result<String, ProviderError> {
+        if self.cfg.fails("wap") {
+            return Err(ProviderError::Unreachable("the gateway did not answer".into()));
+        }
+        match self.load(&c.out_trade_no).await? {
+            Some(t) => {
+                Self::repeat(&t, c)?;
+            }
+            None => self.save(&self.new_trade(c, "open")).await?,
+        }
+        let mut f: BTreeMap<String, String> = BTreeMap::new();
+        f.insert("method".into(), "alipay.trade.wap.pay".into());
+        f.insert("charset".into(), "utf-8".into());
+        f.insert("timestamp".into(), self.now());
+        f.insert("return_url".into(), return_url.into());
+        f.insert("notify_url".into(), notify_url.into());
+        f.insert(
+            "biz_content".into(),
+            serde_json::json!({"out_trade_no": c.out_trade_no, "total_amount": c.amount.yuan(), "subject": c.subject, "product_code": "QUICK_WAP_WAY"}).to_string(),
+        );
+        let sign = signing::sign(&self.cfg.key, &f);
+        f.insert("sign".into(), sign);
+        f.insert("sign_type".into(), "HMAC-SHA256".into());
+        let inputs: String = f.iter().map(|(k, v)| format!("<input type='hidden' name='{k}' value='{}' />", html_attr(v))).collect();
+        Ok(format!(
+            "<form id='alipaysubmit' name='alipaysubmit' action='{GATEWAY}?charset=utf-8' method='POST'>{inputs}<input type='submit' value='确认' style='display:none;' /></form><script>document.forms['alipaysubmit'].submit();</script>"
+        ))
+    }
+
+    fn verify(&self, fields: &BTreeMap<String, String>) -> bool {
+        signing::verify(&self.cfg.key, fields)
+    }
+}
+
+fn html_attr(s: &str) -> String {
+    s.replace('&', "&amp;").replace('\'', "&#39;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}

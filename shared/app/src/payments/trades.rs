@@ -1,0 +1,108 @@
+//! The cloud's own record of each trade it sends a provider: which order it
+//! pays, how much, by which channel, and where it stands. A trade number is
+//! `{orderNo}-{kind}{n}`, so the order is known from any notification and an
+//! order's attempts are one prefix query.
+
+use crate::keys;
+use onecard_core::store::{Cond, Item, Query};
+use onecard_core::{ApiError, ApiResult, Ctx, Fen};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TradeKind {
+    /// Pay-by-code (9.6).
+    Micropay,
+    /// Password-free withholding (9.13, the exit rule).
+    Withhold,
+    /// Mobile-website pay (10.5, 6.15).
+    Wap,
+}
+
+impl TradeKind {
+    fn letter(self) -> char {
+        match self {
+            TradeKind::Micropay => 'M',
+            TradeKind::Withhold => 'N',
+            TradeKind::Wap => 'W',
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TradeStatus {
+    /// Sent; no answer yet (or the answer was lost).
+    Sent,
+    /// The payer is confirming.
+    Paying,
+    Failed,
+    /// Paid and booked through the 6.2 commit.
+    Booked,
+    /// Paid but could not be booked (the order was paid another way or went
+    /// stale), so the money was given back.
+    Refunded,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Trade {
+    pub out_trade_no: String,
+    pub order_no: String,
+    pub zero: bool,
+    pub kind: TradeKind,
+    pub amount: Fen,
+    pub pay_type: i64,
+    pub status: TradeStatus,
+    #[serde(default)]
+    pub trade_no: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The order a trade number pays.
+pub fn order_of(out_trade_no: &str) -> Option<&str> {
+    out_trade_no.rsplit_once('-').map(|(o, _)| o).filter(|o| !o.is_empty())
+}
+
+pub async fn for_order(ctx: &Ctx, branch: &str, order_no: &str) -> ApiResult<Vec<(Trade, u64)>> {
+    let items = ctx.store().query_all(&Query::prefix(keys::provider_trades(branch), format!("{order_no}-"))).await?;
+    items.into_iter().map(|i| Ok((i.parse::<Trade>()?, i.version))).collect()
+}
+
+pub async fn get(ctx: &Ctx, branch: &str, out_trade_no: &str) -> ApiResult<Option<(Trade, u64)>> {
+    Ok(match ctx.store().get(&keys::provider_trades(branch), out_trade_no).await? {
+        Some(i) => Some((i.parse()?, i.version)),
+        None => None,
+    })
+}
+
+/// A new attempt for an order: the next number of its kind, written
+/// `MustNotExist` so two attempts never share a number.
+pub async fn open(ctx: &Ctx, branch: &str, order_no: &str, zero: bool, kind: TradeKind, amount: Fen, pay_type: i64) -> ApiResult<Trade> {
+    onecard_core::retry::on_conflict("trade not recorded", || async {
+        let n = for_order(ctx, branch, order_no).await?.iter().filter(|(t, _)| t.kind == kind).count() + 1;
+        let t = Trade {
+            out_trade_no: format!("{order_no}-{}{n}", kind.letter()),
+            order_no: order_no.to_string(),
+            zero,
+            kind,
+            amount,
+            pay_type,
+            status: TradeStatus::Sent,
+            trade_no: None,
+            reason: None,
+        };
+        let body = serde_json::to_value(&t).map_err(ApiError::system)?;
+        let r = ctx.store().put(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body).with_version(1), Cond::MustNotExist).await;
+        onecard_core::retry::Step::of(r, t)
+    })
+    .await
+}
+
+/// Records where a trade stands (last writer wins: every writer writes what
+/// the provider said, which only moves forward).
+pub async fn set(ctx: &Ctx, branch: &str, t: &Trade) -> ApiResult<()> {
+    let body = serde_json::to_value(t).map_err(ApiError::system)?;
+    ctx.store().put(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body), Cond::None).await?;
+    Ok(())
+}
