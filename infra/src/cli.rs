@@ -41,6 +41,9 @@ pub enum Command {
     /// Lane reference data: blacklist types (6.77) and hints (6.78).
     #[command(subcommand)]
     Lanes(LanesCmd),
+    /// Payments beyond cash: settings, stand-ins, the stand-in cashier.
+    #[command(subcommand)]
+    Payments(crate::payments_admin::PaymentsCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_test/clock", axum::routing::post(set_test_clock))
         .route("/site/pictures/{sha}", axum::routing::put(crate::pictures::put_picture))
         .route("/blobs/{*key}", get(crate::pictures::get_blob))
+        .route("/BarCode/BarcodeScanResult.aspx", get(crate::payments_admin::resolve_page))
         .fallback(api)
         .layer(axum::middleware::from_fn_with_state(state.cors.clone(), cors))
         .with_state(state)

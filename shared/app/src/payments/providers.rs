@@ -18,7 +18,7 @@ pub async fn pay(ctx: &Ctx, branch: &Branch) -> ApiResult<Arc<dyn PaymentProvide
     if !p.standins {
         return Err(none("payment provider"));
     }
-    Ok(Arc::new(StandinPay::new(ctx.clone(), p, &branch.tz)))
+    Ok(Arc::new(StandinPay::new(ctx.store.clone(), ctx.clock.clone(), p, &branch.tz)))
 }
 
 pub async fn invoices(ctx: &Ctx) -> ApiResult<Arc<dyn InvoicePlatform>> {

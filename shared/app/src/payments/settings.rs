@@ -129,6 +129,11 @@ impl Providers {
     }
 }
 
+/// A fresh signing key for the stand-ins.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 pub const FAILABLE: &[&str] = &["micropay", "withhold", "wap", "invoice", "redpacket"];
 
 pub async fn providers(store: &dyn onecard_core::store::ItemStore) -> ApiResult<Providers> {
@@ -150,7 +155,7 @@ pub async fn put_providers(store: &dyn onecard_core::store::ItemStore, p: &Provi
 /// Turns the stand-ins on with a fresh key unless a record exists: the demo
 /// data dir (decision 21). Idempotent.
 pub async fn seed_demo(store: &dyn onecard_core::store::ItemStore) -> ApiResult<()> {
-    let p = Providers { standins: true, key: uuid::Uuid::new_v4().simple().to_string(), fail: Vec::new() };
+    let p = Providers { standins: true, key: new_key(), fail: Vec::new() };
     let body = serde_json::to_value(&p).map_err(ApiError::system)?;
     match store.put(Item::new(keys::pay_providers(), "providers", body), Cond::MustNotExist).await {
         Ok(()) => Ok(()),

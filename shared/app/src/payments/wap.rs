@@ -16,7 +16,7 @@ use super::settle::{self, Booked};
 use super::trades::{self, TradeKind, TradeStatus};
 use crate::park::orders;
 use onecard_core::kit::{self, Int, OrderStatus, RouteDef, Text};
-use onecard_core::providers::{Channel, Charge, PaymentProvider, TradeState};
+use onecard_core::providers::{Channel, Charge, TradeState};
 use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -176,18 +176,6 @@ async fn notify(ctx: Ctx, req: Req, form: ProviderForm) -> ApiResult<String> {
         Err(e) if e.code == Code::DUPLICATE || e.code == Code::ORDER_EXPIRED => Ok(SUCCESS.into()),
         Err(e) => Err(e),
     }
-}
-
-/// The provider's side of a WAP payment, for the stand-in: used by the admin
-/// command that plays the payer (`onecard payments standin pay-wap`).
-pub async fn standin_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, out_trade_no: &str) -> ApiResult<BTreeMap<String, String>> {
-    let p = settings::providers(ctx.store()).await?;
-    if !p.standins {
-        return Err(ApiError::new(Code::NOT_BUILT, "the stand-ins are off"));
-    }
-    let standin = super::standins::StandinPay::new(ctx.clone(), p, &branch.tz);
-    let _ = standin.name();
-    standin.pay_wap(out_trade_no).await.map_err(providers::unreachable)
 }
 
 pub fn routes() -> Vec<RouteDef> {

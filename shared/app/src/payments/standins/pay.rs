@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use onecard_core::providers::pay::{Channel, Charge, PaymentProvider, TradeState};
 use onecard_core::providers::{signing, ProviderError};
 use onecard_core::store::{Cond, Item};
-use onecard_core::{Ctx, Fen};
+use onecard_core::store::ItemStore;
+use onecard_core::time::Clock;
+use onecard_core::Fen;
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -29,7 +32,8 @@ pub struct Trade {
 }
 
 pub struct StandinPay {
-    ctx: Ctx,
+    store: Arc<dyn ItemStore>,
+    clock: Arc<dyn Clock>,
     cfg: Providers,
     tz: String,
 }
@@ -39,29 +43,31 @@ fn pk() -> String {
 }
 
 impl StandinPay {
-    pub fn new(ctx: Ctx, cfg: Providers, tz: &str) -> Self {
-        StandinPay { ctx, cfg, tz: tz.to_string() }
+    /// The store and clock alone (not a `Ctx`), so that the admin command
+    /// that plays the payer can drive it too.
+    pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>, cfg: Providers, tz: &str) -> Self {
+        StandinPay { store, clock, cfg, tz: tz.to_string() }
     }
 
     fn now(&self) -> String {
-        onecard_core::time::format(onecard_core::time::to_local(self.ctx.clock.now(), &self.tz))
+        onecard_core::time::format(onecard_core::time::to_local(self.clock.now(), &self.tz))
     }
 
     fn trade_no(&self, out: &str) -> String {
         // Like Alipay's 28-digit ids: date and a number, unique per trade.
-        let day = onecard_core::time::to_local(self.ctx.clock.now(), &self.tz).format("%Y%m%d");
+        let day = onecard_core::time::to_local(self.clock.now(), &self.tz).format("%Y%m%d");
         let h: u64 = out.bytes().fold(1469598103934665603u64, |h, b| (h ^ b as u64).wrapping_mul(1099511628211));
         format!("{day}2200{:016}", h % 10_000_000_000_000_000)
     }
 
     async fn load(&self, out: &str) -> Result<Option<Trade>, ProviderError> {
-        let item = self.ctx.store().get(&pk(), out).await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        let item = self.store.get(&pk(), out).await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
         item.map(|i| i.parse::<Trade>()).transpose().map_err(|e| ProviderError::Unreachable(e.to_string()))
     }
 
     async fn save(&self, t: &Trade) -> Result<(), ProviderError> {
         let body = serde_json::to_value(t).map_err(|e| ProviderError::Unreachable(e.to_string()))?;
-        self.ctx.store().put(Item::new(pk(), t.out_trade_no.clone(), body), Cond::None).await.map_err(|e| ProviderError::Unreachable(e.to_string()))
+        self.store.put(Item::new(pk(), t.out_trade_no.clone(), body), Cond::None).await.map_err(|e| ProviderError::Unreachable(e.to_string()))
     }
 
     fn state(t: &Trade) -> TradeState {
