@@ -192,6 +192,10 @@ fn an_alipay_notification_sent_twice_books_once_and_answers_success_twice() {
     assert_eq!(st, 400, "{body}");
     // A GET is not the provider's notification.
     assert_eq!(http(srv.port, "GET", notify, "").unwrap().0, 405);
+    // A chapter 5 client that mistakes it for an envelope route reads an envelope.
+    let (st, body) = http(srv.port, "POST", notify, &c.body(&json!({"orderNo": order}))).unwrap();
+    assert_eq!(st, 415, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], 100001, "{body}");
 
     // 10.6: the browser's return is sent to the configured page.
     let (st, head, _) = http_with(srv.port, "GET", &format!("/alipay.wappay.aspx/callback?{form}&branchno=1001"), &[], "").unwrap();
