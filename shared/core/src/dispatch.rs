@@ -266,8 +266,9 @@ async fn provider(ctx: &Ctx, reg: &Registry, spec: &'static RouteSpec, req: Http
         return envelope_out(ctx, 405, Err(e), time::DEFAULT_TZ).0;
     }
     // A JSON body is a client that took the route for a chapter 5 one: tell
-    // it so in an envelope (the provider always posts a form).
-    if !redirect && (req.content_type.is_some_and(|t| t.contains("json")) || req.body.trim_ascii_start().starts_with(b"{")) {
+    // it so in an envelope. A form never starts with `{`; the body decides,
+    // not the header, which some providers' clients set carelessly.
+    if !redirect && req.body.trim_ascii_start().starts_with(b"{") {
         let e = ApiError::bad_input(format!("{} is the payment provider's callback and takes an application/x-www-form-urlencoded POST", spec.route));
         return envelope_out(ctx, 415, Err(e), time::DEFAULT_TZ).0;
     }

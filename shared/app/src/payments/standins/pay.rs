@@ -252,3 +252,57 @@ impl PaymentProvider for StandinPay {
 fn html_attr(s: &str) -> String {
     s.replace('&', "&amp;").replace('\'', "&#39;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onecard_core::memstore::MemStore;
+    use onecard_core::time::FixedClock;
+
+    fn standin(fail: &[&str]) -> StandinPay {
+        let cfg = Providers { standins: true, key: "k".into(), fail: fail.iter().map(|s| s.to_string()).collect() };
+        let clock = FixedClock::new(chrono::Utc::now());
+        StandinPay::new(Arc::new(MemStore::new()), clock, cfg, onecard_core::time::DEFAULT_TZ)
+    }
+
+    fn charge(no: &str, fen: i64) -> Charge {
+        Charge { out_trade_no: no.into(), amount: Fen(fen), subject: "停车费".into(), channel: Channel::WeChat }
+    }
+
+    #[tokio::test]
+    async fn a_trade_asked_twice_is_one_trade_and_another_amount_is_refused() {
+        let s = standin(&[]);
+        let TradeState::Paid { trade_no, .. } = s.micropay(&charge("CA1-M1", 500), "134567890123450001").await.unwrap() else { panic!("not paid") };
+        let TradeState::Paid { trade_no: again, .. } = s.micropay(&charge("CA1-M1", 500), "134567890123450001").await.unwrap() else { panic!("not paid") };
+        assert_eq!(trade_no, again);
+        assert!(matches!(s.micropay(&charge("CA1-M1", 1), "134567890123450001").await, Err(ProviderError::Refused(_))));
+        s.refund("CA1-M1", Fen(500)).await.unwrap();
+        assert!(matches!(s.query("CA1-M1").await.unwrap(), TradeState::Failed { .. }));
+        assert_eq!(s.query("CA-none").await.unwrap(), TradeState::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_confirming_payer_is_paid_after_some_queries_and_a_lost_answer_is_found_by_query() {
+        let s = standin(&[]);
+        assert_eq!(s.micropay(&charge("CA2-M1", 500), "134567890123459992").await.unwrap(), TradeState::Paying);
+        let mut states = Vec::new();
+        for _ in 0..4 {
+            states.push(matches!(s.query("CA2-M1").await.unwrap(), TradeState::Paid { .. }));
+        }
+        assert_eq!(states, [false, false, false, true]);
+        assert!(matches!(s.micropay(&charge("CA3-M1", 500), "134567890123459993").await, Err(ProviderError::Unreachable(_))));
+        assert!(matches!(s.query("CA3-M1").await.unwrap(), TradeState::Paid { .. }));
+    }
+
+    #[tokio::test]
+    async fn told_to_fail_it_declines_and_its_notifications_verify_only_unchanged() {
+        let s = standin(&["withhold"]);
+        assert!(matches!(s.withhold(&charge("CA4-N1", 500), "粤B1").await.unwrap(), TradeState::Failed { .. }));
+        s.wap_page(&charge("CA5-W1", 700), "http://r", "http://n").await.unwrap();
+        let mut form = s.pay_wap("CA5-W1").await.unwrap();
+        assert!(s.verify(&form));
+        assert_eq!(form["total_amount"], "7.00");
+        form.insert("total_amount".into(), "0.01".into());
+        assert!(!s.verify(&form));
+    }
+}
