@@ -231,6 +231,8 @@ fn an_invoice_for_two_paid_orders_is_issued_and_a_third_order_past_the_limit_is_
     let srv = Server::start();
     let c = srv.client();
     admin(&srv, &["payments", "settings", "--branch", "1001", "--max-orders", "2"]);
+    // 6.37 reports the limit 9.16 enforces.
+    assert_eq!(c.ok("park.params.get", json!({}))["MaxOrderQtyInEveryEInvoice"], "2");
     let a = paid_order(&c, "粤E10001", "ei-1");
     let b = paid_order(&c, "粤E10002", "ei-2");
     let third = paid_order(&c, "粤E10003", "ei-3");

@@ -174,6 +174,15 @@ pub struct ParamsOut {
     pub free_minutes: Option<String>,
     #[serde(rename = "ParkPriceRule", skip_serializing_if = "Option::is_none")]
     pub price_rule: Option<String>,
+    /// The e-invoice limits 9.16 enforces (`payments::settings`).
+    #[serde(rename = "InvoiceOnlyForCurrentMonth")]
+    pub invoice_current_month_only: String,
+    #[serde(rename = "EinvoiceExpirationData")]
+    pub invoice_expiry_days: String,
+    #[serde(rename = "MaxEInvoiceOpenAmount")]
+    pub max_invoice_yuan: String,
+    #[serde(rename = "MaxOrderQtyInEveryEInvoice")]
+    pub max_orders_per_invoice: String,
 }
 
 /// 6.37. `HourCharged` is 1: a payment keeps counting for the stay after the
@@ -187,7 +196,16 @@ async fn params(ctx: Ctx, req: Req, _: Empty) -> ApiResult<ParamsOut> {
         business_hours: "00:00-24:00",
         free_minutes: None,
         price_rule: None,
+        invoice_current_month_only: String::new(),
+        invoice_expiry_days: String::new(),
+        max_invoice_yuan: String::new(),
+        max_orders_per_invoice: String::new(),
     };
+    let inv = crate::payments::settings::get(&ctx, b).await?;
+    out.invoice_current_month_only = if inv.invoice_current_month_only { "1" } else { "0" }.into();
+    out.invoice_expiry_days = inv.invoice_expiry_days.to_string();
+    out.max_invoice_yuan = inv.max_invoice_yuan.to_string();
+    out.max_orders_per_invoice = inv.max_orders_per_invoice.to_string();
     if let Some(t) = default_car_type(&ctx, b).await? {
         if let Some(tariff) = branch_temp_tariff(&ctx, b, t.id).await? {
             let period = &tariff.periods()[tariff.period_at(req.now.time())];

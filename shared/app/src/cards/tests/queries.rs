@@ -54,6 +54,7 @@ async fn catalogue_routes() {
     let p = k.ok("park.params.get", json!(null)).await;
     assert_eq!(p["FreeLeaveMinutes"], json!("15"));
     assert_eq!(p["HourCharged"], json!("1"));
+    assert_eq!((p["MaxOrderQtyInEveryEInvoice"].as_str(), p["MaxEInvoiceOpenAmount"].as_str()), (Some("5"), Some("0")));
 }
 
 #[tokio::test]
