@@ -321,7 +321,8 @@ pub async fn record_result(ctx: &Ctx, branch: &str, r: &PlatformResult) -> ApiRe
                 onecard_core::retry::Step::of(ctx.store().put(item, Cond::VersionIs(v)).await, inv.id)
             }
             None => {
-                let now = onecard_core::time::to_local(ctx.clock.now(), onecard_core::time::DEFAULT_TZ);
+                let tz = onecard_core::config::get_branch(ctx.store(), branch).await?.map(|b| b.tz).unwrap_or_else(|| onecard_core::time::DEFAULT_TZ.to_string());
+                let now = onecard_core::time::to_local(ctx.clock.now(), &tz);
                 let mut plates = Vec::new();
                 let mut amounts = Vec::new();
                 for no in &r.order_nos {
