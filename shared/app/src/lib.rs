@@ -38,6 +38,8 @@ pub mod keys;
 pub mod lanes;
 #[cfg(feature = "parking")]
 pub mod park;
+#[cfg(feature = "partner")]
+pub mod partners;
 pub mod pending;
 #[cfg(feature = "parking")]
 pub mod pictures;
@@ -74,7 +76,7 @@ pub const GROUPS: &[Group] = &[
 /// through the uplink: the `ws` feature enables exactly these. A site route
 /// built in another group must be added here and to the feature (a test
 /// checks it).
-pub const WS_GROUPS: &[Group] = &[Group::Cat];
+pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Partner];
 
 /// Every route of the spec with the handlers of the enabled groups; the rest
 /// answer 501.
@@ -88,6 +90,8 @@ pub fn registry() -> Registry {
     cat::register(&mut reg);
     #[cfg(feature = "acss")]
     acss::register(&mut reg);
+    #[cfg(feature = "partner")]
+    partners::register(&mut reg);
     // Cards serve two groups: parking's card routes (6.4-6.8, 6.32-6.39) and
     // the holders' (10.11-10.18); the lifecycle module has both.
     #[cfg(feature = "park")]

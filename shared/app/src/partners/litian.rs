@@ -1,0 +1,3 @@
+//! placeholder
+use onecard_core::kit::RouteDef;
+pub fn routes() -> Vec<RouteDef> { vec![] }
