@@ -149,3 +149,15 @@ mod tests {
         assert_eq!(order_ref("CA123"), ("CA123".to_string(), false));
     }
 }
+
+/// Free spaces per area (6.3's areas): (area name, free).
+pub async fn area_spaces(ctx: &Ctx, branch: &Branch) -> ApiResult<Vec<(String, i64)>> {
+    let v = call_route(ctx, branch, crate::park::records::routes(), "park.lot.status.total.of.area", Value::Null).await?;
+    Ok(v.as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| (r["areaName"].as_str().unwrap_or_default().to_string(), r["remain"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
