@@ -135,6 +135,8 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
     seed_car_type(ctx, &b, now).await?;
+    #[cfg(feature = "partner")]
+    partners::seed_demo(ctx, branch).await?;
     Ok(())
 }
 

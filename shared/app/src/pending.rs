@@ -134,20 +134,5 @@ pub const PENDING: &[&str] = &[
     "park.face.remove.blacklist", // 10.52
     "pub.guest.order.logout", // 10.55
     "pub.guest.order.add.quickly", // 10.56
-    "AppPort/getParkingSpacesByGroupNo", // 11.8
-    "AppPort/getParkingSpaceInfo", // 11.9
-    "AppPort/payFeeInfo", // 11.10
-    "AppPort/reversePay", // 11.11
-    "szgdj/api/park", // 11.20
-    "szgdj/api/park/vehicle", // 11.21
-    "szgdj/api/park/rules/new", // 11.22
-    "cat.parkIn.request", // 11.24
-    "cat.parkOut.request", // 11.25
-    "zjdx.userPricePay", // 11.28
-    "zjdx.userQRCodePay", // 11.29
-    "dltcc.upload.reservation", // 11.30
-    "hunanlitian.order.list", // 11.37
-    "yanjibailicheng.parkchargequery", // 11.38
-    "yanjibailicheng.parkchargeperform", // 11.39
     "gate.cards.get", // 12.1
 ];

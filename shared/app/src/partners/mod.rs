@@ -36,3 +36,11 @@ pub fn register(reg: &mut Registry) {
     reg.add(litian::routes());
     reg.add(yanji::routes());
 }
+
+/// Demo data: the stand-ins of the partners that reach outside systems
+/// (Zhejiang University's canteen, Yanji Bailicheng's CRM), so the demo car
+/// park answers their routes. Idempotent.
+pub async fn seed_demo(ctx: &onecard_core::Ctx, branch: &str) -> onecard_core::ApiResult<()> {
+    zjdx::seed_demo(ctx, branch).await?;
+    yanji::seed_demo(ctx, branch).await
+}
