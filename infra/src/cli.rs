@@ -41,6 +41,9 @@ pub enum Command {
     /// Lane reference data: blacklist types (6.77) and hints (6.78).
     #[command(subcommand)]
     Lanes(LanesCmd),
+    /// Chapter 11 partners' settings (ids, URLs, keys) at a branch.
+    #[command(subcommand)]
+    Partners(crate::partners_admin::PartnersCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).
