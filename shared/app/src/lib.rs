@@ -40,6 +40,11 @@ pub mod lanes;
 pub mod park;
 #[cfg(feature = "partner")]
 pub mod partners;
+/// Chapter 11's outbound hooks at the lanes: the entry code calls them, so
+/// they build with parking even where no partner route does.
+#[cfg(feature = "parking")]
+#[path = "partners/hooks.rs"]
+pub mod partner_hooks;
 pub mod pending;
 #[cfg(feature = "parking")]
 pub mod pictures;
