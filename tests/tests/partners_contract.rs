@@ -210,6 +210,7 @@ fn shenzhen_bureau_sees_its_parks_records_and_grants_access() {
     let srv = Server::start();
     let c = srv.client();
     // The bureau is its own caller, with its parkId "1" for the demo branch.
+    month_tariff(&c);
     admin(&srv, &["caller", "add", "--from", "szgdj", "--secret", "sz-secret", "--branches", "1001", "--groups", "partner", "--token", "sz-token", "--park-id", "1=1001"]);
     park(&c, "粤B12345", 30);
 
