@@ -161,3 +161,12 @@ pub async fn area_spaces(ctx: &Ctx, branch: &Branch) -> ApiResult<Vec<(String, i
         })
         .unwrap_or_default())
 }
+
+/// A stored picture as the URL partners print (decision 16: where the seed's
+/// field is a URL or path, a URL); empty when there is none.
+pub async fn picture_url(ctx: &Ctx, key: Option<&str>) -> String {
+    match key {
+        Some(k) => ctx.blobs().url(k).await.ok().flatten().unwrap_or_default(),
+        None => String::new(),
+    }
+}

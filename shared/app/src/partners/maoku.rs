@@ -326,26 +326,28 @@ pub struct LocList {
     pub list: Vec<LocRow>,
 }
 
-/// 11.18: where the car is, as far as the records know: its area. The
-/// space and floor come from parking guidance (chapter 8), which has no
-/// detector data yet, so they are empty rather than invented.
+/// 11.18: where the car is, as far as the records know: its area and the
+/// entry picture's URL. The space and floor come from parking guidance
+/// (chapter 8), which has no detector data yet, so they are empty rather
+/// than invented.
 async fn car_location(ctx: Ctx, req: Req, input: LocIn) -> ApiResult<ListOut<LocList>> {
     let s = settings::get_or_default(ctx.store(), req.branchno(), PARTNER).await?;
     let stay = stays::find(&ctx, req.branchno(), CredentialType::Plate, input.plate.norm()).await?.map(|(s, _)| s);
-    let list: Vec<LocRow> = stay
-        .into_iter()
-        .map(|st| LocRow {
+    let mut list = Vec::new();
+    if let Some(st) = stay {
+        let car_image = common::picture_url(&ctx, st.photo_in.as_deref()).await;
+        list.push(LocRow {
             park_id: common::park_id(&s, &req.branch),
             park_name: req.branch.name.clone(),
             area: req.branch.areas.iter().find(|a| a.id == st.area).map(|a| a.name.clone()).unwrap_or_else(|| st.area.clone()),
             space_no: String::new(),
             floor_name: String::new(),
             plate: st.display_plate(),
-            car_image: String::new(),
+            car_image,
             entry_time: DateTime(st.entry),
             park_minutes: common::minutes(st.entry, req.now).to_string(),
-        })
-        .collect();
+        });
+    }
     Ok(ListOut { res_code: 0, res_msg: String::new(), data: LocList { count: list.len(), list } })
 }
 

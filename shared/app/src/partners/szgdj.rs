@@ -101,11 +101,13 @@ async fn vehicles(ctx: Ctx, req: Req, input: VehicleIn) -> ApiResult<Vec<PassRow
         let monthly: std::collections::HashSet<String> = cards::monthly_plates(&ctx, &b.branchno).await?.into_iter().map(|(p, _)| p).collect();
         let kind = |s: &Stay| if monthly.contains(&kit::normalise_plate(&s.plate)) { "长期停放" } else { "临时停放" };
         for s in stays::in_window(&ctx, &b.branchno, Journal::Entries, since, until).await? {
-            rows.push((s.entry, PassRow { plate: s.display_plate(), picture: String::new(), parking_type: kind(&s).into(), time: kit::stamp(s.entry), park_id: pid.clone(), kind: 0 }));
+            let picture = common::picture_url(&ctx, s.photo_in.as_deref()).await;
+            rows.push((s.entry, PassRow { plate: s.display_plate(), picture, parking_type: kind(&s).into(), time: kit::stamp(s.entry), park_id: pid.clone(), kind: 0 }));
         }
         for s in stays::in_window(&ctx, &b.branchno, Journal::Exits, since, until).await? {
             let Some(at) = s.exit else { continue };
-            rows.push((at, PassRow { plate: s.display_plate(), picture: String::new(), parking_type: kind(&s).into(), time: kit::stamp(at), park_id: pid.clone(), kind: 1 }));
+            let picture = common::picture_url(&ctx, s.photo_out.as_deref()).await;
+            rows.push((at, PassRow { plate: s.display_plate(), picture, parking_type: kind(&s).into(), time: kit::stamp(at), park_id: pid.clone(), kind: 1 }));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.kind.cmp(&b.1.kind)));
