@@ -12,9 +12,9 @@
 //! Modules by what needs them (dependencies between modules decide, not
 //! chapters): parking (`park`, its `push::records` and
 //! `push::verify`, and through `cat` and `push` back to `park`) is one
-//! connected set, `parking`, that `park`, `acss`, `cat`, `push` and `ws` need;
-//! cards with tariffs and keys stand alone, so `pub` (holders, 10.11-10.18)
-//! builds without parking; `pls`, `partner` and `gate` have no handler built
+//! connected set, `parking`, that `park`, `acss`, `cat`, `partner`, `push` and
+//! `ws` need; cards with tariffs and keys stand alone, so `pub` (holders,
+//! 10.11-10.18) builds without parking; `pls` and `gate` have no handler built
 //! yet, and their functions answer 501 from the registry alone.
 
 // A partial build leaves helpers that only another group's handlers call.
@@ -86,7 +86,7 @@ pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Partner];
 /// Every route of the spec with the handlers of the enabled groups; the rest
 /// answer 501.
 pub fn registry() -> Registry {
-    // Not mutated in a build whose groups have no handler yet (pls, partner, gate, push).
+    // Not mutated in a build whose groups have no handler yet (pls, gate, push).
     #[allow(unused_mut)]
     let mut reg = Registry::new();
     #[cfg(feature = "park")]
