@@ -320,3 +320,26 @@ fn lvdeng_changting_dongling_litian_zjdx_and_yanji_answer_their_shapes() {
     let again = c.ok("calc", json!({"credentialtype": "1", "credential": "粤B00001", "calcendtime": "1970-01-01 00:00:00"}));
     assert!((again["parkcost"].as_str().unwrap().parse::<f64>().unwrap() - q["decUnPayMoney"].as_f64().unwrap()).abs() < 0.001, "{again} vs {q}");
 }
+
+#[test]
+fn jinying_answers_a_payment_after_the_five_minute_freeze_as_a_timeout() {
+    let dir = onecard_tests::temp_dir("jy-freeze");
+    let srv = Server::start_with(&dir, &["--test-clock", "--no-demo-site"]);
+    let c = srv.client();
+    park(&c, "苏L3000", 100);
+    let f = data_only(&srv, "AppPort/getParkingSpaceInfo", r#"{ "commType": 2, "carNo": "苏L3000" }"#);
+    let due = f["daySum"].as_f64().unwrap() + f["nightSum"].as_f64().unwrap();
+    let pay = json!({"commType": 3, "payNo": "07", "carNo": "苏L3000", "glideNo": "0000000009", "dayPaySum": due}).to_string();
+    // Six minutes later (the data-only wire has no timestamp to go stale).
+    let (st, _) = onecard_tests::http(srv.port, "POST", "/_test/clock?offset_secs=360", "").unwrap();
+    assert_eq!(st, 200);
+    assert_eq!(data_only(&srv, "AppPort/payFeeInfo", &pay)["shakeFlag"], json!(2), "支付超时, 请重新提交");
+    // Asked again, the fee is frozen anew and the same payment goes through.
+    let f2 = data_only(&srv, "AppPort/getParkingSpaceInfo", r#"{ "commType": 2, "carNo": "苏L3000" }"#);
+    let due2 = f2["daySum"].as_f64().unwrap() + f2["nightSum"].as_f64().unwrap();
+    assert!(due2 >= due, "{f2}");
+    let pay = json!({"commType": 3, "payNo": "07", "carNo": "苏L3000", "glideNo": "0000000009", "dayPaySum": due2}).to_string();
+    assert_eq!(data_only(&srv, "AppPort/payFeeInfo", &pay)["shakeFlag"], json!(1));
+    let q = data_only(&srv, "maoku/Maoku.GetParkingPaymentInfo", r#"{"plateNo": "苏L3000"}"#);
+    assert_eq!(q["unPayAmount"], json!(0), "paid: {q}");
+}
