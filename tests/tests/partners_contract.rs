@@ -343,3 +343,16 @@ fn jinying_answers_a_payment_after_the_five_minute_freeze_as_a_timeout() {
     let q = data_only(&srv, "maoku/Maoku.GetParkingPaymentInfo", r#"{"plateNo": "苏L3000"}"#);
     assert_eq!(q["unPayAmount"], json!(0), "paid: {q}");
 }
+
+#[test]
+fn partner_settings_from_the_admin_command_reach_the_answers() {
+    let srv = Server::start();
+    let c = srv.client();
+    admin(&srv, &["partners", "set", "--branch", "1001", "--partner", "upark", "--id", "parkId=7", "--id", "address=深圳南山", "--id", "coordinate=114.279890,22.574000"]);
+    let info = c.ok("Upark.GetParkInfo", json!({}));
+    assert_eq!((info["parkId"].clone(), info["address"].clone(), info["coordinate"].clone()), (json!(7), json!("深圳南山"), json!("114.279890,22.574000")), "{info}");
+    // Maoku has no settings: the branch number stands for the car park.
+    assert_eq!(data_only(&srv, "maoku/Maoku.GetFreeSpaceNum", "{}")["data"][0]["parkId"], json!("1001"));
+    let out = std::process::Command::new(binary("onecard")).args(["partners", "set", "--branch", "1001", "--partner", "nobody"]).arg("--data-dir").arg(&srv.data_dir).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unknown partner"));
+}
