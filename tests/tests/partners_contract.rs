@@ -356,3 +356,20 @@ fn partner_settings_from_the_admin_command_reach_the_answers() {
     let out = std::process::Command::new(binary("onecard")).args(["partners", "set", "--branch", "1001", "--partner", "nobody"]).arg("--data-dir").arg(&srv.data_dir).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unknown partner"));
 }
+
+#[test]
+fn dongling_records_a_booked_cars_entry_once() {
+    let srv = Server::start();
+    let c = srv.client();
+    let start = local(-1);
+    c.ok("park.booking.create", json!({"licensePlate": "粤B99999", "startTime": start, "endTime": format!("{} 23:59:59", &start[..10])}));
+    let at = local(0);
+    let up = json!({ "carNo": "粤 B99999", "inTime": at });
+    assert_eq!(c.ok("dltcc.upload.reservation", up.clone()), json!({"Code": 200, "Status": true, "Message": "进场成功"}));
+    let rows = c.ok("park.in.info", json!({"credentialtype": "1", "credential": "粤B99999"}));
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "the car is in: {rows}");
+    // The same upload again records nothing new (its entry id is the plate and time).
+    assert_eq!(c.ok("dltcc.upload.reservation", up)["Code"], json!(200));
+    let t = data_only(&srv, "maoku/Maoku.GetTraffic", &json!({"startTime": local(-60), "endTime": local(1)}).to_string());
+    assert_eq!(t["inNum"], json!(1), "{t}");
+}

@@ -34,6 +34,12 @@ async fn entry(ctx: Ctx, req: Req, input: EntryIn) -> ApiResult<EntryOut> {
     let b = req.branchno();
     let plate = input.car.norm().to_string();
     let at = input.at.get();
+    let card_in_id = format!("DL{}{}", at.format("%Y%m%d%H%M%S"), plate);
+    // The same upload again: its entry is recorded, and the booking it used
+    // up must not turn the repeat into a refusal.
+    if crate::park::stays::get(&ctx, b, &card_in_id).await?.is_some() {
+        return Ok(EntryOut { code: 200, status: true, message: "进场成功".into() });
+    }
     let booking = bookings::list(&ctx, b).await?.into_iter().find(|bk| bk.plate == plate && bk.open_at(at));
     let admitted = bookings::admission(&ctx, b, &plate, None, at).await?;
     let Some(booking) = booking.filter(|_| matches!(admitted, Admission::Admit)) else {
@@ -41,7 +47,6 @@ async fn entry(ctx: Ctx, req: Req, input: EntryIn) -> ApiResult<EntryOut> {
         return Ok(EntryOut { code: 500, status: false, message: why.into() });
     };
     let area = req.branch.areas.first().map(|a| a.id.clone()).ok_or_else(|| ApiError::failed("the car park has no area"))?;
-    let card_in_id = format!("DL{}{}", at.format("%Y%m%d%H%M%S"), plate);
     let data = json!({
         "areaId": area,
         "cardInId": card_in_id,
