@@ -44,6 +44,9 @@ pub enum Command {
     /// Payments beyond cash: settings, stand-ins, the stand-in cashier.
     #[command(subcommand)]
     Payments(crate::payments_admin::PaymentsCmd),
+    /// Chapter 11 partners' settings (ids, URLs, keys) at a branch.
+    #[command(subcommand)]
+    Partners(crate::partners_admin::PartnersCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -12,6 +12,7 @@ mod dlq;
 mod lanes_admin;
 mod payments_admin;
 mod partner;
+mod partners_admin;
 mod pictures;
 mod push_worker;
 mod server;
@@ -34,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Brand(c) => brands_admin::brand(c).await,
         cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
         cli::Command::Payments(c) => payments_admin::payments(c).await,
+        cli::Command::Partners(c) => partners_admin::partners(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

@@ -66,19 +66,22 @@ fn pagesize_is_capped() {
 }
 
 #[test]
-fn data_only_routes_answer_401_without_a_token_and_501_until_built() {
+fn data_only_routes_answer_401_without_a_token_and_refuse_in_the_partners_shape() {
     let srv = Server::start();
     let route = "/maoku/Maoku.GetTraffic";
     let (st, _, _) = http_with(srv.port, "POST", route, &[], "{}").unwrap();
     assert_eq!(st, 401);
     let (st, _, _) = http_with(srv.port, "POST", route, &[("Authorization", "Bearer nope")], "{}").unwrap();
     assert_eq!(st, 401);
+    // Every data-only route is built (issue 18): a missing field is refused
+    // in Maoku's own shape, naming it.
     let (st, _, body) = http_with(srv.port, "POST", route, &[("Authorization", "Bearer demo-token")], "{}").unwrap();
-    assert_eq!(st, 501, "{body}");
+    assert_eq!(st, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert!(v["message"].as_str().unwrap().contains("11.16"), "{v}");
+    assert_eq!(v["resCode"], json!(1), "{v}");
+    assert!(v["resMsg"].as_str().unwrap().contains("startTime"), "{v}");
     let (st, _, _) = http_with(srv.port, "POST", &format!("{route}?token=demo-token"), &[], "{}").unwrap();
-    assert_eq!(st, 501);
+    assert_eq!(st, 200);
 }
 
 #[test]

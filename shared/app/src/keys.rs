@@ -284,3 +284,16 @@ pub fn red_envelopes(branch: &str) -> String {
 pub fn standin_books(kind: &str) -> String {
     format!("standin#{kind}")
 }
+
+/// Per-partner settings (chapter 11): ids, URLs, keys of one partner at one
+/// branch; sk = the partner's name (`partners::settings`).
+pub fn partner_settings(branch: &str) -> String {
+    branch_part(branch, "partner-cfg")
+}
+
+/// A partner's own records at a branch (first answers of its notifications,
+/// its quotes, payment flows, stand-in accounts); sk chosen by the partner's
+/// module, always prefixed by what it holds.
+pub fn partner_records(branch: &str, partner: &str) -> String {
+    branch_part(branch, &format!("partner#{partner}"))
+}

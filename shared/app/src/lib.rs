@@ -12,9 +12,9 @@
 //! Modules by what needs them (dependencies between modules decide, not
 //! chapters): parking (`park`, its `push::records` and
 //! `push::verify`, and through `cat` and `push` back to `park`) is one
-//! connected set, `parking`, that `park`, `acss`, `cat`, `push` and `ws` need;
-//! cards with tariffs and keys stand alone, so `pub` (holders, 10.11-10.18)
-//! builds without parking; `pls`, `partner` and `gate` have no handler built
+//! connected set, `parking`, that `park`, `acss`, `cat`, `partner`, `push` and
+//! `ws` need; cards with tariffs and keys stand alone, so `pub` (holders,
+//! 10.11-10.18) builds without parking; `pls` and `gate` have no handler built
 //! yet, and their functions answer 501 from the registry alone.
 
 // A partial build leaves helpers that only another group's handlers call.
@@ -38,6 +38,13 @@ pub mod keys;
 pub mod lanes;
 #[cfg(feature = "parking")]
 pub mod park;
+#[cfg(feature = "partner")]
+pub mod partners;
+/// Chapter 11's outbound hooks at the lanes: the entry code calls them, so
+/// they build with parking even where no partner route does.
+#[cfg(feature = "parking")]
+#[path = "partners/hooks.rs"]
+pub mod partner_hooks;
 pub mod pending;
 #[cfg(feature = "parking")]
 pub mod payments;
@@ -76,12 +83,12 @@ pub const GROUPS: &[Group] = &[
 /// through the uplink: the `ws` feature enables exactly these. A site route
 /// built in another group must be added here and to the feature (a test
 /// checks it).
-pub const WS_GROUPS: &[Group] = &[Group::Cat];
+pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Partner];
 
 /// Every route of the spec with the handlers of the enabled groups; the rest
 /// answer 501.
 pub fn registry() -> Registry {
-    // Not mutated in a build whose groups have no handler yet (pls, partner, gate, push).
+    // Not mutated in a build whose groups have no handler yet (pls, gate, push).
     #[allow(unused_mut)]
     let mut reg = Registry::new();
     #[cfg(feature = "park")]
@@ -90,6 +97,8 @@ pub fn registry() -> Registry {
     cat::register(&mut reg);
     #[cfg(feature = "acss")]
     acss::register(&mut reg);
+    #[cfg(feature = "partner")]
+    partners::register(&mut reg);
     // Cards serve two groups: parking's card routes (6.4-6.8, 6.32-6.39) and
     // the holders' (10.11-10.18); the lifecycle module has both.
     #[cfg(feature = "park")]
@@ -135,6 +144,8 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
     payments::seed_demo(ctx, branch).await?;
     seed_car_type(ctx, &b, now).await?;
+    #[cfg(feature = "partner")]
+    partners::seed_demo(ctx, branch).await?;
     Ok(())
 }
 

@@ -114,36 +114,5 @@ pub const PENDING: &[&str] = &[
     "park.face.remove.blacklist", // 10.52
     "pub.guest.order.logout", // 10.55
     "pub.guest.order.add.quickly", // 10.56
-    "Upark.GetMCardInfo", // 11.1
-    "Upark.SetMCardInfo", // 11.2
-    "Upark.GetTChargeInfo", // 11.3
-    "Upark.SetTChargeInfoByAPP", // 11.4
-    "Upark.SetTChargeInfoByQr", // 11.5
-    "Upark.GetParkInfo", // 11.6
-    "Upark.GetMCardPayAccount", // 11.7
-    "AppPort/getParkingSpacesByGroupNo", // 11.8
-    "AppPort/getParkingSpaceInfo", // 11.9
-    "AppPort/payFeeInfo", // 11.10
-    "AppPort/reversePay", // 11.11
-    "maoku/Maoku.GetParkingPaymentInfo", // 11.14
-    "maoku/Maoku.PayParkingFee", // 11.15
-    "maoku/Maoku.GetTraffic", // 11.16
-    "maoku/Maoku.GetFreeSpaceNum", // 11.17
-    "maoku/Maoku.GetCarLocInfoList", // 11.18
-    "maoku/Maoku.GetSpaceInfo", // 11.19
-    "szgdj/api/park", // 11.20
-    "szgdj/api/park/vehicle", // 11.21
-    "szgdj/api/park/rules/new", // 11.22
-    "hanwang/HanWang.VehicleHandling", // 11.23
-    "cat.parkIn.request", // 11.24
-    "cat.parkOut.request", // 11.25
-    "changting/pr/calc", // 11.26
-    "changting/pr/commit", // 11.27
-    "zjdx.userPricePay", // 11.28
-    "zjdx.userQRCodePay", // 11.29
-    "dltcc.upload.reservation", // 11.30
-    "hunanlitian.order.list", // 11.37
-    "yanjibailicheng.parkchargequery", // 11.38
-    "yanjibailicheng.parkchargeperform", // 11.39
     "gate.cards.get", // 12.1
 ];

@@ -192,7 +192,8 @@ async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMess
         func_type: card.as_ref().map(|c| c.func_type_at(entry)).unwrap_or(TEMPORARY),
     });
     stay.photo_in = photo;
-    let extra: Vec<OutEvent> = stay.photo_in.as_deref().map(|k| image_event(b, &stay, entry, Lane::In, k)).into_iter().collect();
+    let mut extra: Vec<OutEvent> = stay.photo_in.as_deref().map(|k| image_event(b, &stay, entry, Lane::In, k)).into_iter().collect();
+    extra.extend(crate::partner_hooks::entry_events(&ctx, &req.branch, &stay).await?);
     match stays::enter(&ctx, b, &stay, &extra).await? {
         Entered::New => Ok(WithMessage::optional(Empty {}, None)),
         Entered::Repeat => Ok(WithMessage::optional(Empty {}, Some("entry already recorded".into()))),

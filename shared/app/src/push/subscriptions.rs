@@ -33,7 +33,8 @@ fn default_from() -> String {
 
 impl Partner {
     pub fn subscribes(&self, route: &str) -> bool {
-        self.events.iter().any(|e| e == ALL || e == route)
+        // `*` is every chapter 13/14 push, not a partner-specific route (11.31).
+        self.events.iter().any(|e| e == route || (e == ALL && !crate::partner_hooks::PARTNER_ROUTES.contains(&route)))
     }
 
     /// Where an event of `route` is POSTed.
@@ -49,7 +50,7 @@ pub fn subscribable() -> impl Iterator<Item = &'static str> {
         .routes()
         .iter()
         .filter(|r| r.group == Group::Push && r.actor == Actor::Outbound)
-        .filter(|r| r.section.starts_with("13.") || r.section.starts_with("14."))
+        .filter(|r| r.section.starts_with("13.") || r.section.starts_with("14.") || crate::partner_hooks::PARTNER_ROUTES.contains(&r.route))
         .map(|r| r.route)
 }
 
@@ -155,7 +156,8 @@ mod tests {
             assert!(e.message.contains("'events'"), "{bad}: {}", e.message);
         }
         let all: Vec<_> = subscribable().collect();
-        assert_eq!(all.len(), 14, "{all:?}");
+        // The 14 pushes of chapters 13 and 14, and Hisense's 11.31.
+        assert_eq!(all.len(), 15, "{all:?}");
     }
 
     #[test]
