@@ -30,12 +30,16 @@ pub mod brands;
 pub mod cards;
 #[cfg(feature = "parking")]
 pub mod cat;
+#[cfg(feature = "parking")]
+pub mod discounts;
 #[cfg(any(feature = "parking", feature = "pub"))]
 pub mod ids;
 #[cfg(any(feature = "parking", feature = "pub"))]
 pub mod keys;
 #[cfg(feature = "parking")]
 pub mod lanes;
+#[cfg(feature = "parking")]
+pub mod merchants;
 #[cfg(feature = "parking")]
 pub mod park;
 pub mod pending;
@@ -105,6 +109,7 @@ pub fn registry() -> Registry {
     {
         use lanes::{blacklist, bookings, groups, locks};
         add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
+        add(&mut reg, [discounts::routes()]);
     }
     reg
 }
