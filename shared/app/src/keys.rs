@@ -256,9 +256,12 @@ pub fn coupons(branch: &str) -> String {
     branch_part(branch, "coupon")
 }
 
-/// Coupons bound to a car (6.60); sk = `{plate}#{barcode}`.
-pub fn car_coupons(branch: &str) -> String {
-    branch_part(branch, "carcoupon")
+/// What discounts a car has, so that `calc` finds them in one query: sk =
+/// `{car}#C#{barcode}` (a coupon bound by 6.60), `{car}#T#{tollID}` (a
+/// merchant discount given to its stay), `{car}#P#{id}` (a plate discount);
+/// `{car}` is the normalised plate, or `#{cardInId}` for a card-only stay.
+pub fn car_discounts(branch: &str) -> String {
+    branch_part(branch, "cardisc")
 }
 
 /// Merchant discount records (6.43, 6.50, 6.51); sk = zero-padded `tollID`.

@@ -5,6 +5,7 @@
 //! is refused here with a clear 510 ("calculate the fee again"), never a 511
 //! for an order that was not paid.
 
+use super::car_index;
 use super::coupons;
 use super::lines::Source;
 use super::members;
@@ -42,6 +43,9 @@ pub async fn writes(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: Na
                 }
                 c.used += 1;
                 c.hold = None;
+                if let (true, Some(plate)) = (c.used_up(), &c.bound_plate) {
+                    out.push(car_index::delete(branch, plate, &car_index::Entry::Coupon(c.barcode.clone())));
+                }
                 out.push(c.write_over(branch, v));
             }
             Source::Toll { toll_id } => {
@@ -55,6 +59,7 @@ pub async fn writes(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: Na
                 r.real_amount = Some(order.amount);
                 r.charge_seq_no = Some(order.charge_seq_no);
                 r.ws_no = order.ws_no.clone();
+                out.push(car_index::delete(branch, &car_index::car_key(&r.plate, &r.card_in_id), &car_index::Entry::Toll(r.toll_id)));
                 out.push(r.write_over(branch, v));
             }
             Source::Plate { id } => {

@@ -1,6 +1,6 @@
 //! 6.57 issue a batch, 6.59 look coupons up, 6.60/6.63 bind to / unbind from a car.
 
-use super::codes;
+use super::{car_index, codes};
 use super::coupons::{self, Coupon};
 use super::kinds::positive;
 use super::{sets, settings};
@@ -310,7 +310,7 @@ async fn add4car(ctx: Ctx, req: Req, input: CarIn) -> ApiResult<AddCarOut> {
         let text = |t: &Option<Text>| t.as_deref().map(str::to_string);
         c.bound_by = Some(coupons::Binding { ws_no: text(&input.ws_no), recode_type: text(&input.recode_type), oper_id: text(&input.oper_id) });
         writes.push(c.write_over(b, v));
-        writes.push(Write::put(coupons::car_index(b, &plate, &c.barcode), Cond::None));
+        writes.push(car_index::put(b, &plate, &car_index::Entry::Coupon(c.barcode.clone())));
         Step::of(ctx.store.transact(writes).await, ())
     })
     .await?;
@@ -341,7 +341,7 @@ async fn del4car(ctx: Ctx, req: Req, input: CarIn) -> ApiResult<Null> {
         c.bound_plate = None;
         c.bound_by = None;
         writes.push(c.write_over(b, v));
-        writes.push(Write::delete(keys::car_coupons(b), format!("{plate}#{}", c.barcode), Cond::None));
+        writes.push(car_index::delete(b, &plate, &car_index::Entry::Coupon(c.barcode.clone())));
         Step::of(ctx.store.transact(writes).await, ())
     })
     .await?;

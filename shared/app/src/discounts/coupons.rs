@@ -140,24 +140,6 @@ pub async fn list(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Coupon>> {
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
 }
 
-/// The index entry of a coupon bound to a car.
-pub fn car_index(branch: &str, plate: &str, barcode: &str) -> Item {
-    Item::new(keys::car_coupons(branch), format!("{}#{barcode}", normalize_plate(plate)), serde_json::json!({ "barcode": barcode }))
-}
-
-/// The coupons bound to `plate`.
-pub async fn bound_to(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Vec<(Coupon, u64)>> {
-    let items = ctx.store.query_all(&Query::prefix(keys::car_coupons(branch), format!("{}#", normalize_plate(plate)))).await?;
-    let mut out = Vec::new();
-    for i in items {
-        let Some(barcode) = i.body["barcode"].as_str() else { continue };
-        if let Some(c) = get(ctx, branch, barcode).await? {
-            out.push(c);
-        }
-    }
-    Ok(out)
-}
-
 /// A fresh barcode: merchant, discount number, serial and random digits, so
 /// that a coupon number cannot be guessed from another. `MustNotExist` on the
 /// write proves it unused.

@@ -11,6 +11,7 @@
 //! `park::commit_extras`). An order lapsing or cancelled releases what it
 //! held without a write: holds are judged against the order's status.
 
+pub mod car_index;
 pub mod codes;
 pub mod consume;
 pub mod coupons;

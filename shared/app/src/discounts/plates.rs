@@ -3,6 +3,7 @@
 //! plate (once per stay); the payment charges the merchant for it.
 
 use super::kinds::positive;
+use super::car_index::{self, Entry};
 use super::sets;
 use crate::keys;
 use crate::merchants;
@@ -10,7 +11,7 @@ use chrono::NaiveDateTime;
 use onecard_core::fields::normalize_plate;
 use onecard_core::kit::{self, DateTime, Int, Null, Plate, RouteDef, Text};
 use onecard_core::retry::{on_conflict, Step};
-use onecard_core::store::{Cond, Item, Query};
+use onecard_core::store::{Cond, Item, Query, Write};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,13 @@ impl PlateDiscount {
         merchants::must_get(ctx, branch, self.business_id).await?;
         sets::must_get(ctx, branch, self.business_id, self.discount_id).await?;
         Ok(())
+    }
+}
+
+pub async fn get(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<Option<PlateDiscount>> {
+    match ctx.store.get(&keys::plate_discounts(branch), &keys::id_sk(id)).await? {
+        Some(i) => Ok(Some(i.parse()?)),
+        None => Ok(None),
     }
 }
 
@@ -106,7 +114,8 @@ async fn add(ctx: Ctx, req: Req, input: AddIn) -> ApiResult<AddOut> {
     };
     d.check(&ctx, b).await?;
     d.id = crate::ids::next_id(&ctx, b, "platediscount").await?;
-    ctx.store.put(d.item(b, 1), Cond::MustNotExist).await?;
+    let writes = vec![Write::put(d.item(b, 1), Cond::MustNotExist), car_index::put(b, &d.plate_norm, &Entry::Plate(d.id))];
+    ctx.store.transact(writes).await?;
     Ok(AddOut { id: d.id })
 }
 
@@ -140,6 +149,7 @@ async fn edit(ctx: Ctx, req: Req, input: EditIn) -> ApiResult<Null> {
     on_conflict("plate discount not changed", || async {
         let item = ctx.store.get(&keys::plate_discounts(b), &keys::id_sk(id)).await?.ok_or_else(|| missing(id))?;
         let mut d: PlateDiscount = item.parse()?;
+        let old_plate = d.plate_norm.clone();
         if let Some(p) = &input.plate {
             d.plate = p.to_string();
             d.plate_norm = normalize_plate(p.norm());
@@ -162,7 +172,12 @@ async fn edit(ctx: Ctx, req: Req, input: EditIn) -> ApiResult<Null> {
             }
         }
         d.check(&ctx, b).await?;
-        Step::of(ctx.store.put(d.item(b, item.version + 1), Cond::VersionIs(item.version)).await, ())
+        let mut writes = vec![Write::put(d.item(b, item.version + 1), Cond::VersionIs(item.version))];
+        if old_plate != d.plate_norm {
+            writes.push(car_index::delete(b, &old_plate, &Entry::Plate(id)));
+            writes.push(car_index::put(b, &d.plate_norm, &Entry::Plate(id)));
+        }
+        Step::of(ctx.store.transact(writes).await, ())
     })
     .await?;
     Ok(Null)
@@ -177,11 +192,14 @@ pub struct DeleteIn {
 
 async fn delete(ctx: Ctx, req: Req, input: DeleteIn) -> ApiResult<Null> {
     let id = input.id.get();
-    let pk = keys::plate_discounts(req.branchno());
-    match ctx.store.delete(&pk, &keys::id_sk(id), Cond::MustExist).await {
-        Err(e) if e.is_conflict() => Err(missing(id)),
-        other => Ok(other.map(|_| Null)?),
-    }
+    let b = req.branchno();
+    on_conflict("plate discount not deleted", || async {
+        let d = get(&ctx, b, id).await?.ok_or_else(|| missing(id))?;
+        let writes = vec![Write::delete(keys::plate_discounts(b), keys::id_sk(id), Cond::MustExist), car_index::delete(b, &d.plate_norm, &Entry::Plate(id))];
+        Step::of(ctx.store.transact(writes).await, ())
+    })
+    .await?;
+    Ok(Null)
 }
 
 pub fn routes() -> Vec<RouteDef> {

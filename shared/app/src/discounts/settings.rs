@@ -3,7 +3,7 @@
 //! coupon, the day's coupon quota and the shopping-ticket table (README.md).
 
 use crate::keys;
-use onecard_core::store::{Cond, Item};
+use onecard_core::store::{Cond, Item, Query};
 use onecard_core::{ApiError, ApiResult, Ctx, Fen};
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +75,10 @@ impl Settings {
 }
 
 pub async fn get(ctx: &Ctx, branch: &str) -> ApiResult<Settings> {
-    Ok(match ctx.store.get(&keys::discount_settings(branch), "settings").await? {
+    // A query, not a get: the configuration cache keeps an empty answer too,
+    // so a branch without settings costs no round trip per `calc`.
+    let page = ctx.store.query(&Query::partition(keys::discount_settings(branch))).await?;
+    Ok(match page.items.iter().find(|i| i.sk == "settings") {
         Some(i) => i.parse()?,
         None => Settings::default(),
     })

@@ -5,6 +5,7 @@
 //! This module owns `keys::toll_records`: records under their zero-padded id,
 //! and an index entry `S#{cardInId}#{id}` per record for the stay.
 
+use super::car_index;
 use super::kinds::{positive, Kind};
 use super::sets;
 use crate::keys;
@@ -66,10 +67,10 @@ impl TollRecord {
         Write::put(self.item(branch, version + 1), Cond::VersionIs(version))
     }
 
-    /// The new record and its stay index entry.
+    /// The new record and the car's index entry.
     pub fn create_writes(&self, branch: &str) -> [Write; 2] {
-        let index = Item::new(keys::toll_records(branch), format!("S#{}#{}", self.card_in_id, keys::id_sk(self.toll_id)), serde_json::json!({ "tollId": self.toll_id }));
-        [Write::put(self.item(branch, 1), Cond::MustNotExist), Write::put(index, Cond::MustNotExist)]
+        let car = car_index::car_key(&self.plate, &self.card_in_id);
+        [Write::put(self.item(branch, 1), Cond::MustNotExist), car_index::put(branch, &car, &car_index::Entry::Toll(self.toll_id))]
     }
 }
 
@@ -80,23 +81,8 @@ pub async fn get(ctx: &Ctx, branch: &str, toll_id: i64) -> ApiResult<Option<(Tol
     }
 }
 
-/// The records given to a stay, used or not.
-pub async fn of_stay(ctx: &Ctx, branch: &str, card_in_id: &str) -> ApiResult<Vec<TollRecord>> {
-    let index = ctx.store.query_all(&Query::prefix(keys::toll_records(branch), format!("S#{card_in_id}#"))).await?;
-    let mut out = Vec::new();
-    for i in index {
-        if let Some(id) = i.body["tollId"].as_i64() {
-            if let Some((r, _)) = get(ctx, branch, id).await? {
-                out.push(r);
-            }
-        }
-    }
-    Ok(out)
-}
-
 async fn all(ctx: &Ctx, branch: &str) -> ApiResult<Vec<TollRecord>> {
-    // Records sort under their zero-padded ids, before the `S#` index entries.
-    let items = ctx.store.query_all(&Query::between(keys::toll_records(branch), "0", "9~")).await?;
+    let items = ctx.store.query_all(&Query::partition(keys::toll_records(branch))).await?;
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
 }
 
