@@ -41,6 +41,9 @@ pub enum Command {
     /// Lane reference data: blacklist types (6.77) and hints (6.78).
     #[command(subcommand)]
     Lanes(LanesCmd),
+    /// Discounts: merchants, points, discount sets, settings, members (6.30-6.60).
+    #[command(subcommand)]
+    Discounts(crate::discounts_admin::DiscountsCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -136,6 +136,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
     seed_car_type(ctx, &b, now).await?;
+    discounts::import::seed_demo(ctx, branch, now).await?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod coupons;
 mod coupon_routes;
 mod findcar;
 mod gather;
+pub mod import;
 pub mod kinds;
 pub mod lines;
 pub mod members;
