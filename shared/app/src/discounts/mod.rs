@@ -46,3 +46,6 @@ pub fn routes() -> Vec<RouteDef> {
     all.extend(crate::merchants::routes());
     all
 }
+
+#[cfg(all(test, feature = "cat", feature = "park"))]
+mod race_tests;
