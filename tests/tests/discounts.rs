@@ -289,8 +289,20 @@ fn shopping_tickets_and_membership_cards_are_reported_apart() {
     let t1 = p.t1();
     let plate = "粤D93001";
     p.enter(plate, "D93001");
-    let q = p.calc(plate, &t1);
-    assert_eq!(q["shoppingBillPolicy"], "1", "the demo takes counter, number and amount: {q}");
+    assert_eq!(p.calc(plate, &t1)["shoppingBillPolicy"], "0", "the seed's default: {plate}");
+    // The branch takes counter, number and amount, with the demo's table.
+    p.admin(&["settings", "--pay-url", "http://127.0.0.1:8080/park/parkpay", "--shopping-policy", "1",
+        "--ticket", "0=1.00", "--ticket", "100=60min", "--ticket", "500=180min"]);
+    // Another process's change is seen within the configuration cache's second.
+    let t0 = std::time::Instant::now();
+    let q = loop {
+        let q = p.calc(plate, &t1);
+        if q["shoppingBillPolicy"] == "1" {
+            break q;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(3), "the new settings are not seen: {q}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     let no = q["orderNo"].as_str().unwrap();
     // Policy 1: the amount is required.
     assert_eq!(code(&p.call("park.shoppingBill.add4order", json!({"orderNo": no, "barcode": "S1", "counter": "3"}))), 100001);

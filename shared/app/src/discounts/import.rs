@@ -192,7 +192,7 @@ const DEMO: &str = r#"{
     {"businessId": 1, "discountId": 4, "name": "全免", "presentType": 4},
     {"businessId": 1, "discountId": 5, "name": "10-12 点免费", "presentType": 5, "free": "10:00-12:00"}
   ],
-  "settings": {"pay_url": "http://127.0.0.1:8080/park/parkpay", "shopping_policy": 1,
+  "settings": {"pay_url": "http://127.0.0.1:8080/park/parkpay", "shopping_policy": 0,
                "shopping_table": [{"min_spend": 0, "fen": 100}, {"min_spend": 10000, "minutes": 60}, {"min_spend": 50000, "minutes": 180}]},
   "members": [{"card_no": "VIP0001", "name": "金鹰会员", "day_balance": 1000, "night_balance": 500}]
 }"#;
