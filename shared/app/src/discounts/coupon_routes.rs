@@ -333,7 +333,7 @@ async fn del4car(ctx: Ctx, req: Req, input: CarIn) -> ApiResult<Null> {
             // Charged at binding, never used: the merchant gets it back.
             let (mut m, mv) = merchants::must_get(&ctx, b, c.business_id).await?;
             let back = c.kind.cost().times(c.usage_count);
-            m.amount_balance = m.amount_balance + back.fen;
+            m.amount_balance += back.fen;
             m.time_balance += back.minutes;
             writes.push(m.write_over(b, mv));
             c.charged = false;
