@@ -322,3 +322,28 @@ fn shopping_tickets_and_membership_cards_are_reported_apart() {
     let m2 = p.ok("park.scorecard.add4order", json!({"orderNo": q2["orderNo"], "cardNo": "VIP0001"}));
     assert_eq!(m2["scoreDiscount"], "0.00", "{m2}");
 }
+
+#[test]
+fn a_discount_machine_discounts_an_order_and_a_kiosk_finds_a_car() {
+    let p = Park::start();
+    let t1 = p.t1();
+    let plate = "粤D94001";
+    p.enter(plate, "D94001");
+    let points = p.ok("park.tollDevices.get", json!({"businessID": "1"}));
+    assert_eq!((points[0]["tollDevID"].as_str(), points[0]["deviceName"].as_str()), (Some("1"), Some("一楼")), "{points}");
+    let q = p.calc(plate, &t1);
+    // 6.43: the machine of point 1 gives merchant 1's discount 3 (8折, at most 3.00).
+    let d = p.ok("park.discount.add4order", json!({"orderNo": q["orderNo"], "tollDevID": "1", "discountId": "3", "recodeType": "-2", "operId": "1"}));
+    assert_eq!((amount(&d), d["billDiscount"].as_str()), ("18.00", Some("3.00")), "{d}");
+    assert_eq!(code(&p.call("park.discount.add4order", json!({"orderNo": q["orderNo"], "tollDevID": "9", "discountId": "3"}))), 100001);
+    let rec = p.ok("park.business.discounts.get", json!({"tollDevID": "1"}));
+    assert_eq!((rec[0]["presentType"].as_str(), rec[0]["tollDevName"].as_str(), rec[0]["licensePlate"].as_str()), (Some("3"), Some("一楼"), Some(plate)), "{rec}");
+    // 6.53: Carsafe's plate is taken as found; else the car park looks for the car.
+    let n = p.ok("park.selfFindCar.notice", json!({"deviceId": "1", "openId": "10000", "scanTool": "2", "licensePlate": "浙AIV587", "existRndOnCat": "true"}));
+    assert_eq!(n["licensePlate"], "浙AIV587");
+    let n = p.ok("park.selfFindCar.notice", json!({"deviceId": "1", "openId": "10000", "scanTool": "2", "licensePlate": plate, "existRndOnCat": "false"}));
+    assert_eq!(n["licensePlate"], plate);
+    let env = p.call("park.selfFindCar.notice", json!({"deviceId": "1", "openId": "10001", "scanTool": "2", "licensePlate": "浙A00000", "existRndOnCat": "false"}));
+    assert_eq!(code(&env), 700, "{env}");
+    assert_eq!(code(&p.call("park.selfFindCar.notice", json!({"deviceId": "1", "openId": "1", "scanTool": "4", "existRndOnCat": "true"}))), 100001);
+}
