@@ -47,6 +47,9 @@ pub enum Command {
     /// Chapter 11 partners' settings (ids, URLs, keys) at a branch.
     #[command(subcommand)]
     Partners(crate::partners_admin::PartnersCmd),
+    /// Discounts: merchants, points, discount sets, settings, members (6.30-6.60).
+    #[command(subcommand)]
+    Discounts(crate::discounts_admin::DiscountsCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

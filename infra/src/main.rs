@@ -8,6 +8,7 @@ mod admin;
 mod backend;
 mod brands_admin;
 mod cli;
+mod discounts_admin;
 mod dlq;
 mod lanes_admin;
 mod payments_admin;
@@ -36,6 +37,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
         cli::Command::Payments(c) => payments_admin::payments(c).await,
         cli::Command::Partners(c) => partners_admin::partners(c).await,
+        cli::Command::Discounts(c) => discounts_admin::discounts(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

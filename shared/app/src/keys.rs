@@ -297,3 +297,69 @@ pub fn partner_settings(branch: &str) -> String {
 pub fn partner_records(branch: &str, partner: &str) -> String {
     branch_part(branch, &format!("partner#{partner}"))
 }
+
+// ---- discounts and merchants (issue 14) ----
+
+/// Merchants (6.46-6.52); sk = zero-padded `businessID`.
+pub fn merchants(branch: &str) -> String {
+    branch_part(branch, "merchant")
+}
+
+/// Consumption points (6.49); sk = zero-padded `tollDevID`.
+pub fn toll_devices(branch: &str) -> String {
+    branch_part(branch, "tolldev")
+}
+
+/// Discount sets (6.34); sk = `{businessID}#{discountID}`, both zero-padded.
+pub fn discount_sets(branch: &str) -> String {
+    branch_part(branch, "dset")
+}
+
+/// Coupons (6.57-6.63); sk = barcode.
+pub fn coupons(branch: &str) -> String {
+    branch_part(branch, "coupon")
+}
+
+/// What discounts a car has, so that `calc` finds them in one query: sk =
+/// `{car}#C#{barcode}` (a coupon bound by 6.60), `{car}#T#{tollID}` (a
+/// merchant discount given to its stay), `{car}#P#{id}` (a plate discount);
+/// `{car}` is the normalised plate, or `#{cardInId}` for a card-only stay.
+pub fn car_discounts(branch: &str) -> String {
+    branch_part(branch, "cardisc")
+}
+
+/// Merchant discount records (6.43, 6.50, 6.51); sk = zero-padded `tollID`.
+pub fn toll_records(branch: &str) -> String {
+    branch_part(branch, "toll")
+}
+
+/// Plate discounts (6.106-6.108); sk = zero-padded id.
+pub fn plate_discounts(branch: &str) -> String {
+    branch_part(branch, "platedisc")
+}
+
+/// Uses of discounts that apply once (a plate discount per stay, a shopping
+/// ticket ever); sk = `{kind}#{id}`. Written `MustNotExist` in the payment.
+pub fn discount_uses(branch: &str) -> String {
+    branch_part(branch, "discuse")
+}
+
+/// The branch's discount settings (pay URL, quotas, shopping table); sk = `settings`.
+pub fn discount_settings(branch: &str) -> String {
+    branch_part(branch, "discset")
+}
+
+/// The local membership ledger (6.44); sk = card number.
+pub fn members(branch: &str) -> String {
+    branch_part(branch, "member")
+}
+
+/// Self-service find-car notices for the kiosks (6.53); sk = `{deviceId}#{time}`.
+pub fn find_car_notices(branch: &str) -> String {
+    branch_part(branch, "findcar")
+}
+
+/// Coupon issues (6.57 `mainID`); sk = zero-padded id.
+pub fn coupon_batches(branch: &str) -> String {
+    branch_part(branch, "couponbatch")
+}

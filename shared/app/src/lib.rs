@@ -30,12 +30,16 @@ pub mod brands;
 pub mod cards;
 #[cfg(feature = "parking")]
 pub mod cat;
+#[cfg(feature = "parking")]
+pub mod discounts;
 #[cfg(any(feature = "parking", feature = "pub"))]
 pub mod ids;
 #[cfg(any(feature = "parking", feature = "pub"))]
 pub mod keys;
 #[cfg(feature = "parking")]
 pub mod lanes;
+#[cfg(feature = "parking")]
+pub mod merchants;
 #[cfg(feature = "parking")]
 pub mod park;
 #[cfg(feature = "partner")]
@@ -117,6 +121,7 @@ pub fn registry() -> Registry {
         use lanes::{blacklist, bookings, groups, locks};
         add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
         add(&mut reg, [payments::routes()]);
+        add(&mut reg, [discounts::routes()]);
     }
     reg
 }
@@ -146,6 +151,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     seed_car_type(ctx, &b, now).await?;
     #[cfg(feature = "partner")]
     partners::seed_demo(ctx, branch).await?;
+    discounts::import::seed_demo(ctx, branch, now).await?;
     Ok(())
 }
 

@@ -4,30 +4,8 @@
 
 pub const PENDING: &[&str] = &[
     "park.booking.onlinepay", // 6.15
-    "park.coupon.add4order", // 6.30
-    "park.coupon.del4order", // 6.31
-    "park.discountset.get", // 6.34
-    "park.shoppingBill.add4order", // 6.40
-    "park.shoppingBill.del4order", // 6.41
-    "park.discount.add4order", // 6.43
-    "park.scorecard.add4order", // 6.44
-    "park.business.login", // 6.46
-    "park.business.password.change", // 6.47
-    "park.business.list.get", // 6.48
-    "park.tollDevices.get", // 6.49
-    "park.business.discount", // 6.50
-    "park.business.discounts.get", // 6.51
-    "park.business.unlock", // 6.52
-    "park.selfFindCar.notice", // 6.53
-    "park.coupon.issue", // 6.57
-    "park.coupon.get", // 6.59
-    "park.coupon.add4car", // 6.60
-    "park.coupon.del4car", // 6.63
     "park.elccharging.push", // 6.102
     "park.platerecognition.push", // 6.103
-    "park.licensePlateDiscount.add", // 6.106
-    "park.licensePlateDiscount.edit", // 6.107
-    "park.licensePlateDiscount.delete", // 6.108
     "acss.doorSet.list", // 7.1
     "acss.grants.get", // 7.2
     "acss.cards.get", // 7.3

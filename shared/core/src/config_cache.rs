@@ -35,9 +35,10 @@ impl ConfigPartitions {
         ConfigPartitions { prefixes: prefixes.to_vec(), branch_kinds: branch_kinds.to_vec() }
     }
 
-    /// Callers, branches, site agents; car types and tariffs of every branch.
+    /// Callers, branches, site agents; car types, tariffs, discount sets and
+    /// discount settings of every branch.
     pub fn standard() -> Self {
-        Self::new(&["cfg#"], &["cartype", "ttariff", "mtariff"])
+        Self::new(&["cfg#"], &["cartype", "ttariff", "mtariff", "dset", "discset"])
     }
 
     fn holds(&self, pk: &str) -> bool {

@@ -13,8 +13,13 @@ use chrono::NaiveDateTime;
 use onecard_core::store::Write;
 use onecard_core::{ApiResult, Ctx};
 
-/// The writes the paid `order` adds to its commit transaction (conditions
-/// included). None yet: no discount line exists before the discounts work.
-pub async fn writes(_ctx: &Ctx, _branch: &str, _order: &Order, _stay: &Stay, _now: NaiveDateTime) -> ApiResult<Vec<Write>> {
-    Ok(Vec::new())
+/// The writes the paid `order` adds to its commit transaction, conditions
+/// included: the use of each of its discounts (`discounts::consume`). A
+/// discount another payment used meanwhile is refused with 510, so the loser
+/// of a race is told to calculate again rather than that its order was paid.
+pub async fn writes(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDateTime) -> ApiResult<Vec<Write>> {
+    if order.discounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::discounts::consume::writes(ctx, branch, order, stay, now).await
 }

@@ -14,6 +14,7 @@ use super::stays::{self, Stay};
 use super::tariffs;
 use crate::park::cartype;
 use crate::tariff::engine::{self, month_cover, started_minutes, within_grace, MonthCover};
+use crate::tariff::discount::Repricing;
 use crate::tariff::{fee_detail, price_rule_text};
 use chrono::{Duration, NaiveDateTime};
 use onecard_core::config::Branch;
@@ -43,6 +44,9 @@ pub struct StayQuote {
     pub monthly_free: bool,
     pub price_rule: String,
     pub fee_detail: String,
+    /// What discounts that price the stay again need (rule 9); none for a
+    /// monthly card's free stay or inside the grace.
+    pub pricing: Option<Repricing>,
 }
 
 /// Chooses the car type: the caller's (`carType`, -1 = none), else the card's,
@@ -87,6 +91,7 @@ pub async fn quote_stay(
                 monthly_free: true,
                 price_rule: "月卡车辆免费".into(),
                 fee_detail: "月卡有效期内停车 0.00 元".into(),
+                pricing: None,
             })
         }
         Some(MonthCover::PriceFrom(t)) => t,
@@ -109,6 +114,7 @@ pub async fn quote_stay(
         monthly_free: false,
         price_rule: price_rule_text(&rec.tariff),
         fee_detail: fee_detail(&q),
+        pricing: (!in_grace).then(|| Repricing { tariff: rec.tariff.clone(), from, end, settled: stay.settled }),
     })
 }
 
@@ -181,6 +187,12 @@ pub struct CalcOut {
     pub order_no: Option<String>,
     #[serde(rename = "calcId", skip_serializing_if = "Option::is_none")]
     pub calc_id: Option<String>,
+    #[serde(rename = "billDiscounts", skip_serializing_if = "Vec::is_empty")]
+    pub bill_discounts: Vec<crate::discounts::wire::BillDiscountRow>,
+    #[serde(rename = "shoppingBills", skip_serializing_if = "Vec::is_empty")]
+    pub shopping_bills: Vec<crate::discounts::wire::ShoppingBillRow>,
+    #[serde(rename = "scoreDiscounts", skip_serializing_if = "Vec::is_empty")]
+    pub score_discounts: Vec<crate::discounts::wire::ScoreDiscountRow>,
 }
 
 /// Decision 14: a `calcendtime` more than this before the server clock asks
@@ -222,6 +234,7 @@ pub fn order_for(stay: &Stay, q: &StayQuote, now: NaiveDateTime, order_minutes: 
         oper_id: None,
         free_type: None,
         partial: false,
+        discounts: Default::default(),
     }
 }
 
@@ -258,6 +271,8 @@ async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
     let mut order = order_for(&stay, &q, req.now, req.branch.settings.order_minutes, input.pay_type);
     order.ws_no = input.ws_no.map(String::from);
     order.oper_id = input.oper_id.map(String::from);
+    // The car's coupons, its merchant discounts and its plate discounts (rule 9).
+    crate::discounts::at_calc(&ctx, b, &stay, &q, &mut order, req.now).await?;
     // What the caller may pay with: an order for a fee above 0. For a fee of 0
     // the seed makes no order (6.1 notes: "停车费为 0 时不生成订单") but 6.2
     // wants a `calcId` to open the exit grace, so a calculation record is kept
@@ -267,50 +282,69 @@ async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
         tracing::info!(branch = b, end = %end, now = %req.now, "calc of a past calcendtime answered as a quote only");
         (None, None)
     } else {
-        let order = orders::create(&ctx, b, order).await?;
-        if order.zero {
-            (None, Some(order.order_no))
+        let created = orders::create(&ctx, b, order.clone()).await?;
+        order.order_no = created.order_no.clone();
+        if created.zero {
+            (None, Some(created.order_no))
         } else {
-            (Some(order.order_no), None)
+            (Some(created.order_no), None)
         }
     };
-    let area_name = req.branch.areas.iter().find(|a| a.id == stay.area).map(|a| a.name.clone()).unwrap_or_else(|| stay.area.clone());
-    let (card_id, numno) = match &card {
+    let policy = crate::discounts::settings::get(&ctx, b).await?.shopping_policy;
+    Ok(calc_out(&req.branch, &stay, card.as_ref(), &q, &order, ctype, policy, order_no, calc_id))
+}
+
+/// The 6.1 answer for a priced order: `calc`'s, and that of every route that
+/// changes an order's discounts (6.30, 6.31, 6.40, 6.41, 6.43, 6.44).
+#[allow(clippy::too_many_arguments)]
+pub fn calc_out(
+    branch: &Branch,
+    stay: &Stay,
+    card: Option<&CardTerms>,
+    q: &StayQuote,
+    order: &Order,
+    ctype: CredentialType,
+    shopping_policy: u8,
+    order_no: Option<String>,
+    calc_id: Option<String>,
+) -> CalcOut {
+    let area_name = branch.areas.iter().find(|a| a.id == stay.area).map(|a| a.name.clone()).unwrap_or_else(|| stay.area.clone());
+    let (card_id, numno) = match card {
         Some(c) => (c.card_id.clone(), c.num_no.clone()),
         None => (stay.card_no.clone().unwrap_or_default(), stay.numno()),
     };
-    Ok(CalcOut {
+    let d = &order.discounts;
+    CalcOut {
         numno,
         carno: stay.display_plate(),
         car_no: stay.display_plate(),
-        card_no: stay.card_no.clone().or_else(|| card.as_ref().map(|c| c.card_no.clone())).unwrap_or_default(),
+        card_no: stay.card_no.clone().or_else(|| card.map(|c| c.card_no.clone())).unwrap_or_default(),
         card_id,
         entertime: DateTime(stay.entry),
         parkposi: area_name,
         parktime: q.minutes.to_string(),
         parkcost: Money(q.due),
-        shopping_discount: Money(Fen::ZERO),
-        bill_discount: Money(Fen::ZERO),
-        score_discount: Money(Fen::ZERO),
-        amount: Money(q.due),
+        shopping_discount: Money(d.shopping),
+        bill_discount: Money(d.bill),
+        score_discount: Money(d.score),
+        amount: Money(order.amount),
         calcstarttime: DateTime(q.calc_start),
-        calcendtime: DateTime(end),
-        price_rule: q.price_rule,
-        fee_detail: q.fee_detail,
-        card_in_id: stay.card_in_id,
+        calcendtime: DateTime(q.end),
+        price_rule: q.price_rule.clone(),
+        fee_detail: q.fee_detail.clone(),
+        card_in_id: stay.card_in_id.clone(),
         charge_seq_no: (stay.payments.len() as i64 + 1).to_string(),
-        shopping_bill_policy: SHOPPING_BILL_POLICY.into(),
+        shopping_bill_policy: shopping_policy.to_string(),
         credential_type: ctype,
-        charge_area_number: stay.area,
+        charge_area_number: stay.area.clone(),
         car_type: q.car_type_id.to_string(),
         order_no,
         calc_id,
-    })
+        bill_discounts: d.bill_rows(),
+        shopping_bills: d.ticket_rows(),
+        score_discounts: d.score_rows(),
+    }
 }
-
-/// 6.1 `shoppingBillPolicy`: the seed's default 0 (tickets are entered by
-/// number only); the cloud has no counter-and-amount ticket capture.
-const SHOPPING_BILL_POLICY: &str = "0";
 
 pub fn routes() -> Vec<RouteDef> {
     vec![kit::write("calc", calc)]

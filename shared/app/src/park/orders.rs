@@ -79,6 +79,9 @@ pub struct Order {
     pub free_type: Option<String>,
     #[serde(default)]
     pub partial: bool,
+    /// The discounts it carries (rule 9); `amount` is `parkcost` less them.
+    #[serde(default)]
+    pub discounts: crate::discounts::OrderDiscounts,
 }
 
 pub fn sk(order_no: &str, zero: bool) -> String {

@@ -189,15 +189,6 @@ impl CommitIn {
         let pay_type = self.pay_type.unwrap_or(PayType::THIRD_PARTY);
         let partial = self.partial.is_some_and(Flag::get);
         let free_type = text(&self.free_type);
-        // Decision 15: the caller does not set the price. Collecting less
-        // than is due settles the stay only as a waiver with its reason or as
-        // a partial payment; a stored-value card is debited what is due.
-        if amount < parkcost && free_type.is_none() && !partial && pay_type != PayType::STORED_VALUE {
-            return Err(ApiError::field(
-                "amount",
-                format!("{amount} is less than the fee due {parkcost}: name the waiver in freeType or set onlyPartialFee"),
-            ));
-        }
         let target = match (text(&self.order_no), text(&self.calc_id)) {
             (Some(o), _) => Target::Order(o),
             (None, Some(c)) => Target::Calc(c),
@@ -273,6 +264,8 @@ async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayR
                 ));
             }
             let mut order = fees::order_for(&stay, &q, now, branch.settings.order_minutes, Some(p.pay_type));
+            crate::discounts::at_calc(ctx, b, &stay, &q, &mut order, now).await?;
+            check_amount(p, &order)?;
             orders::number(&mut order);
             return Ok((order, None));
         }
@@ -293,7 +286,22 @@ async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayR
     if order.parkcost != p.parkcost {
         return Err(ApiError::field("parkcost", format!("is {} but order {no} is for {}", p.parkcost, order.parkcost)));
     }
+    check_amount(p, &order)?;
     Ok((order, Some(v)))
+}
+
+/// Decision 15: the caller does not set the price. Collecting less than the
+/// order's `amount` (what is due after its discounts, rule 9) settles the stay
+/// only as a waiver with its reason or as a partial payment; a stored-value
+/// card is debited the order's amount.
+fn check_amount(p: &PayRequest, order: &Order) -> ApiResult<()> {
+    if p.amount < order.amount && p.free_type.is_none() && !p.partial && p.pay_type != PayType::STORED_VALUE {
+        return Err(ApiError::field(
+            "amount",
+            format!("{} is less than the fee due {}: name the waiver in freeType or set onlyPartialFee", p.amount, order.amount),
+        ));
+    }
+    Ok(())
 }
 
 /// Pays an order once. Answers the paid order and the stay as committed.
@@ -323,7 +331,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         }
         // A stored-value card pays the whole fee due, whatever `amount` says;
         // only a partial payment debits the part the caller names.
-        let amount = if p.pay_type == PayType::STORED_VALUE && !p.partial { order.parkcost } else { p.amount };
+        let amount = if p.pay_type == PayType::STORED_VALUE && !p.partial { order.amount } else { p.amount };
 
         order.status = OrderStatus::Paid;
         order.paid_at = Some(now);

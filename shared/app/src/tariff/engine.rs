@@ -58,7 +58,7 @@ pub fn started_minutes(from: NaiveDateTime, to: NaiveDateTime) -> i64 {
     (secs + 59) / 60
 }
 
-fn next_at(after: NaiveDateTime, t: NaiveTime) -> NaiveDateTime {
+pub(super) fn next_at(after: NaiveDateTime, t: NaiveTime) -> NaiveDateTime {
     let c = after.date().and_time(t);
     if c > after {
         c
@@ -68,11 +68,11 @@ fn next_at(after: NaiveDateTime, t: NaiveTime) -> NaiveDateTime {
 }
 
 /// The date whose `midnight` opens the tariff day containing `t`.
-fn tariff_day(t: NaiveDateTime, midnight: NaiveTime) -> NaiveDate {
+pub(super) fn tariff_day(t: NaiveDateTime, midnight: NaiveTime) -> NaiveDate {
     (t - (midnight - NaiveTime::MIN)).date()
 }
 
-fn piece_fee(p: &Period, minutes: i64) -> Fen {
+pub(super) fn piece_fee(p: &Period, minutes: i64) -> Fen {
     let raw = if p.fix_charge.0 > 0 {
         p.fix_charge.0
     } else if minutes <= 0 {
@@ -90,7 +90,7 @@ fn piece_fee(p: &Period, minutes: i64) -> Fen {
     Fen(cap(raw, p.max_charge))
 }
 
-fn cap(v: i64, max: Fen) -> i64 {
+pub(super) fn cap(v: i64, max: Fen) -> i64 {
     if max.0 > 0 {
         v.min(max.0)
     } else {
@@ -149,7 +149,7 @@ pub fn price(t: &TempTariff, entry: NaiveDateTime, end: NaiveDateTime) -> Quote 
 }
 
 /// Day boundaries (`midnight` instants) strictly inside (entry, end).
-fn stay_overs(entry: NaiveDateTime, end: NaiveDateTime, midnight: NaiveTime) -> i64 {
+pub(super) fn stay_overs(entry: NaiveDateTime, end: NaiveDateTime, midnight: NaiveTime) -> i64 {
     let first = next_at(entry, midnight);
     if first >= end {
         return 0;

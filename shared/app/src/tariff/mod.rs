@@ -1,5 +1,6 @@
 //! Tariffs and the fee engine (tariff.md).
 
+pub mod discount;
 pub mod engine;
 pub mod model;
 pub mod month;
