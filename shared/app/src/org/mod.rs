@@ -15,6 +15,7 @@
 //! `system` (10.36, 10.48), `syslog` (10.37), `seed` (demo data).
 
 pub mod directory;
+pub mod import;
 pub mod lists;
 pub mod residence;
 pub mod residence_routes;

@@ -18,7 +18,7 @@ use onecard_core::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 
 /// A level of the tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Level {
     Community,
     Building,
@@ -27,7 +27,8 @@ pub enum Level {
 }
 
 impl Level {
-    fn key(self) -> &'static str {
+    /// The partition and id-counter suffix of this level.
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Level::Community => "uptown",
             Level::Building => "building",
@@ -55,6 +56,18 @@ impl Level {
     }
 
     /// The wire name of this level's id.
+    pub const ALL: [Level; 4] = [Level::Community, Level::Building, Level::Unit, Level::Room];
+
+    /// The wire name of this level's name (10.20-10.35).
+    pub fn name_field(self) -> &'static str {
+        match self {
+            Level::Community => "UpTown",
+            Level::Building => "Building",
+            Level::Unit => "Cells",
+            Level::Room => "Room",
+        }
+    }
+
     pub fn id_field(self) -> &'static str {
         match self {
             Level::Community => "UptownID",
@@ -136,6 +149,16 @@ impl Found {
     }
 }
 
+/// The write that stores a new node; it fails if the id is taken.
+pub fn create_write(branch: &str, level: Level, n: &Node) -> Write {
+    Write::put(item(branch, level, n), Cond::MustNotExist)
+}
+
+/// The write that stores `next` over the version `old` was read at.
+pub fn update_write(branch: &str, level: Level, old: &Found, next: &Node) -> Write {
+    Write::put(item(branch, level, next).with_version(old.version + 1), Cond::VersionIs(old.version))
+}
+
 fn item(branch: &str, level: Level, n: &Node) -> Item {
     Item::new(keys::residences(branch, level.key()), keys::id_sk(n.id), serde_json::to_value(n).unwrap_or_default())
 }
@@ -158,6 +181,12 @@ pub async fn list(store: &dyn ItemStore, branch: &str, level: Level) -> ApiResul
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
 }
 
+/// Every node of a level with its version, for an importer's cache.
+pub async fn list_found(store: &dyn ItemStore, branch: &str, level: Level) -> ApiResult<Vec<Found>> {
+    let items = store.query_all(&Query::partition(keys::residences(branch, level.key()))).await?;
+    items.iter().map(|i| Ok(Found { node: i.parse()?, version: i.version })).collect()
+}
+
 /// The nodes of `level` under `parent`.
 pub async fn children_of(store: &dyn ItemStore, branch: &str, level: Level, parent: i64) -> ApiResult<Vec<Node>> {
     Ok(list(store, branch, level).await?.into_iter().filter(|n| n.parent == parent).collect())
@@ -176,7 +205,7 @@ fn check_name(level: Level, name: &str, field: &str) -> ApiResult<String> {
 
 /// The details of a new or changed node, checked against its parent (a
 /// room's floor must be one of its unit's).
-fn check_detail(level: Level, detail: &Detail, parent: Option<&Node>) -> ApiResult<()> {
+pub fn check_detail(level: Level, detail: &Detail, parent: Option<&Node>) -> ApiResult<()> {
     match (level, detail) {
         (Level::Community | Level::Building, Detail::Plain) => Ok(()),
         (Level::Unit, Detail::Unit { floors, basement_floors }) => {
