@@ -41,6 +41,12 @@ pub enum Command {
     /// Lane reference data: blacklist types (6.77) and hints (6.78).
     #[command(subcommand)]
     Lanes(LanesCmd),
+    /// The directory's lists: departments, duties, positions, companies,
+    /// workstations, system parameters (10.8-10.10, 10.19, 10.36, 10.48).
+    #[command(subcommand)]
+    Org(crate::org_admin::OrgCmd),
+    /// Bulk import of a site from CSV or a list route's JSON.
+    Import(crate::import_admin::ImportArgs),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

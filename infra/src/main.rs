@@ -9,7 +9,9 @@ mod backend;
 mod brands_admin;
 mod cli;
 mod dlq;
+mod import_admin;
 mod lanes_admin;
+mod org_admin;
 mod partner;
 mod pictures;
 mod push_worker;
@@ -32,6 +34,8 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Dlq(c) => dlq::dlq(c).await,
         cli::Command::Brand(c) => brands_admin::brand(c).await,
         cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
+        cli::Command::Org(c) => org_admin::org(c).await,
+        cli::Command::Import(a) => import_admin::import(a).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())
