@@ -111,9 +111,29 @@ impl Directory {
     }
 }
 
-/// The names of one record's ids.
+/// The names of one record's ids, read by key (a handful of reads, however
+/// large the directory).
 pub async fn names_for(store: &dyn ItemStore, branch: &str, refs: &Refs<'_>) -> ApiResult<Names> {
-    Ok(Directory::load(store, branch).await?.names(refs))
+    let mut d = Directory::default();
+    for (k, raw) in [(ListKind::Dept, refs.dept), (ListKind::Duty, refs.duty), (ListKind::Position, refs.position)] {
+        if let Ok(id) = raw.trim().parse::<i64>() {
+            if let Some(e) = lists::get(store, branch, k, id).await? {
+                d.lists.insert((list_tag(k), id), e.name);
+            }
+        }
+    }
+    // Up the tree from the room, one read per level.
+    let mut next = raw_id(refs.room).map(|id| (Level::Room, id));
+    while let Some((level, id)) = next {
+        let Some(found) = residence::get(store, branch, level, id).await? else { break };
+        next = level.parent().map(|p| (p, found.node.parent));
+        d.nodes.insert((level_tag(level), id), found.node);
+    }
+    Ok(d.names(refs))
+}
+
+fn raw_id(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
 }
 
 #[cfg(test)]
