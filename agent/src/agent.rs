@@ -200,7 +200,11 @@ impl Agent {
                 Inbound::Command(c) => {
                     let me = Arc::clone(&self);
                     tokio::spawn(async move {
-                        let ack = me.devices.execute(&c).await;
+                        let ack = if c.action == onecard_core::link::logs::ACTION {
+                            crate::logs::serve(&me.cfg.data_dir, &me.cfg.agent_id, &c)
+                        } else {
+                            me.devices.execute(&c).await
+                        };
                         tracing::info!(id = %c.id, action = %c.action, device = %c.device, code = ack.code, "command done");
                         if ack.ok && c.action == action::GATE_PEAKMODE {
                             let on = c.params.get("on").and_then(Value::as_bool).unwrap_or(false);

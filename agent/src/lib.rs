@@ -13,6 +13,7 @@ pub mod gbk;
 pub mod http;
 pub mod inpark;
 pub mod link_client;
+pub mod logs;
 pub mod outbox;
 pub mod pictures;
 pub mod plates;

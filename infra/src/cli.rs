@@ -50,6 +50,12 @@ pub enum Command {
     /// Discounts: merchants, points, discount sets, settings, members (6.30-6.60).
     #[command(subcommand)]
     Discounts(crate::discounts_admin::DiscountsCmd),
+    /// The directory's lists: departments, duties, positions, companies,
+    /// workstations, system parameters (10.8-10.10, 10.19, 10.36, 10.48).
+    #[command(subcommand)]
+    Org(crate::org_admin::OrgCmd),
+    /// Bulk import of a site from CSV or a list route's JSON.
+    Import(crate::import_admin::ImportArgs),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

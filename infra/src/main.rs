@@ -10,8 +10,10 @@ mod brands_admin;
 mod cli;
 mod discounts_admin;
 mod dlq;
+mod import_admin;
 mod lanes_admin;
 mod payments_admin;
+mod org_admin;
 mod partner;
 mod partners_admin;
 mod pictures;
@@ -38,6 +40,8 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Payments(c) => payments_admin::payments(c).await,
         cli::Command::Partners(c) => partners_admin::partners(c).await,
         cli::Command::Discounts(c) => discounts_admin::discounts(c).await,
+        cli::Command::Org(c) => org_admin::org(c).await,
+        cli::Command::Import(a) => import_admin::import(a).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

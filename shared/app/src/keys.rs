@@ -363,3 +363,28 @@ pub fn find_car_notices(branch: &str) -> String {
 pub fn coupon_batches(branch: &str) -> String {
     branch_part(branch, "couponbatch")
 }
+
+// org (the directory: departments, duties, positions, companies, residences,
+// workstations, system parameters; `org::store` owns these)
+
+/// Organisation lists (10.8 `dept`, 10.9 `duty`, 10.10 `post`, 10.19
+/// `company`), admin written; sk = zero-padded id.
+pub fn org_list(branch: &str, kind: &str) -> String {
+    branch_part(branch, &format!("org#{kind}"))
+}
+
+/// Residences (10.20-10.35) by level (`uptown`, `building`, `cell`, `room`);
+/// sk = zero-padded id, the parent's id in the body.
+pub fn residences(branch: &str, level: &str) -> String {
+    branch_part(branch, &format!("hr#{level}"))
+}
+
+/// Workstations (10.36), admin written; sk = the workstation number.
+pub fn workstations(branch: &str) -> String {
+    branch_part(branch, "workstation")
+}
+
+/// System parameters (10.48), admin written; one item, sk = "params".
+pub fn system_params(branch: &str) -> String {
+    branch_part(branch, "sysparams")
+}

@@ -38,6 +38,8 @@ pub mod ids;
 pub mod keys;
 #[cfg(feature = "parking")]
 pub mod lanes;
+#[cfg(any(feature = "parking", feature = "pub"))]
+pub mod org;
 #[cfg(feature = "parking")]
 pub mod merchants;
 #[cfg(feature = "parking")]
@@ -113,7 +115,7 @@ pub fn registry() -> Registry {
     #[cfg(any(feature = "park", feature = "pub"))]
     add(&mut reg, [cards::lifecycle::routes()]);
     #[cfg(feature = "pub")]
-    add(&mut reg, [cards::holders::routes()]);
+    add(&mut reg, [cards::holders::routes(), org::routes()]);
     // Brands (6.36) and the lanes' routes (6.12-6.19, 6.54, 6.65-6.79, 9.4)
     // are parking's, 9.4 the site's: filtered by group like the cards.
     #[cfg(feature = "parking")]
@@ -148,6 +150,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
     payments::seed_demo(ctx, branch).await?;
+    org::seed::seed_demo(ctx.store(), branch, onecard_core::config::DEMO_AGENT).await?;
     seed_car_type(ctx, &b, now).await?;
     #[cfg(feature = "partner")]
     partners::seed_demo(ctx, branch).await?;

@@ -54,28 +54,6 @@ pub const PENDING: &[&str] = &[
     "pub.shake.add", // 10.1
     "pub.shake.reset", // 10.2
     "pub.guest.order.add", // 10.3
-    "pub.dept.list", // 10.8
-    "pub.duty.list", // 10.9
-    "pub.position.list", // 10.10
-    "pub.company.list", // 10.19
-    "pub.hruptown.list", // 10.20
-    "pub.hruptown.add", // 10.21
-    "pub.hruptown.update", // 10.22
-    "pub.hruptown.delete", // 10.23
-    "pub.hrbuilding.list", // 10.24
-    "pub.hrbuilding.add", // 10.25
-    "pub.hrbuilding.update", // 10.26
-    "pub.hrbuilding.delete", // 10.27
-    "pub.hrcell.list", // 10.28
-    "pub.hrcell.add", // 10.29
-    "pub.hrcell.update", // 10.30
-    "pub.hrcell.delete", // 10.31
-    "pub.hrroom.list", // 10.32
-    "pub.hrroom.add", // 10.33
-    "pub.hrroom.update", // 10.34
-    "pub.hrroom.delete", // 10.35
-    "pub.workstation.get", // 10.36
-    "pub.systemlog.get", // 10.37
     "pub.qrcode.scan.notice", // 10.38
     "pub.viorecord.list", // 10.39
     "pub.door.qrcode.dec", // 10.40
@@ -85,7 +63,6 @@ pub const PENDING: &[&str] = &[
     "pub.face.update", // 10.45
     "pub.face.get", // 10.46
     "pub.face.validate", // 10.47
-    "pub.params.get", // 10.48
     "park.face.visitors.cancel", // 10.49
     "park.face.distributed", // 10.50
     "park.face.add.blacklist", // 10.51

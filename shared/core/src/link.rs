@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
+pub mod logs;
 pub mod sync;
 
 /// Bumped only for changes an older peer cannot ignore.

@@ -6,6 +6,8 @@ use super::input::{card_plate, credential, limited, Credential};
 use super::model::{identity_type_name, Card, Holder};
 use super::store::{self, card_for_plate_versioned, card_update, find_cards, holder_create, holder_update, holder_versioned, list_cards, list_holders};
 use crate::ids;
+use crate::org::directory::{Directory, Names, Refs};
+use crate::org::residence::room_ref;
 use chrono::NaiveDateTime;
 use onecard_core::kit::{self, normalise_plate, Int, Null, Page, Plate, RouteDef, Text};
 use onecard_core::retry::{on_conflict, Step};
@@ -89,9 +91,8 @@ macro_rules! holder_types {
             }
         }
 
-        /// The 10.13 record and 10.14 row. Department, duty and position
-        /// names and the residential hierarchy belong to other modules; the
-        /// ids stored here are answered.
+        /// The 10.13 record and 10.14 row: the stored ids with the names
+        /// the directory resolves them to (`org::directory`).
         #[allow(non_snake_case)]
         #[derive(Clone, Debug, Serialize, JsonSchema)]
         pub struct HolderRow {
@@ -111,10 +112,13 @@ macro_rules! holder_types {
             $(pub $wire: String,)+
             #[serde(rename = "LicensePlate")]
             pub plate: String,
+            #[serde(flatten)]
+            pub names: Names,
         }
 
-        /// The 10.13 record of `h`, whose cards are `cards`.
-        pub fn holder_row(h: &Holder, cards: &[&Card]) -> HolderRow {
+        /// The 10.13 record of `h`, whose cards are `cards`, with the names
+        /// of its ids (`Directory::names`).
+        pub fn holder_row(h: &Holder, cards: &[&Card], names: Names) -> HolderRow {
             HolderRow {
                 user_no: h.user_no.clone(),
                 name: h.name.clone(),
@@ -124,6 +128,7 @@ macro_rules! holder_types {
                 identity_type: h.identity_type.map(identity_type_name).unwrap_or_default(),
                 $($wire: h.field(stringify!($wire)).to_string(),)+
                 plate: h.plate.clone().or_else(|| cards.iter().find_map(|c| c.plates.first().cloned())).unwrap_or_default(),
+                names,
             }
         }
     };
@@ -192,6 +197,18 @@ fn holder_from(user_no: String, f: HolderFields<'_>) -> ApiResult<Holder> {
     Ok(Holder { user_no, name, gender, birthday: birthday(f.birthday)?, identity_type, plate: None, fields })
 }
 
+/// The holder a 10.11 input describes, with its user number and plate, for
+/// the importer (which writes it with its room reference itself).
+pub fn holder_of(input: &AddIn) -> ApiResult<Holder> {
+    let user_no = limited("UserNo", input.user_no.clone(), 32)?.ok_or_else(|| ApiError::missing("UserNo"))?;
+    let mut h = holder_from(user_no, input.fields())?;
+    h.plate = match &input.plate {
+        Some(p) => Some(card_plate("LicensePlate", p)?),
+        None => None,
+    };
+    Ok(h)
+}
+
 /// A new holder number: the counter, zero-padded like the seed's "0001000000".
 pub async fn new_user_no(ctx: &Ctx, branch: &str) -> ApiResult<String> {
     Ok(format!("{:010}", ids::next_id(ctx, branch, "holder").await?))
@@ -221,6 +238,11 @@ async fn add(ctx: Ctx, req: Req, input: AddIn) -> ApiResult<AddOut> {
             None => new_user_no(ctx, b).await?,
         };
         let mut writes = vec![holder_create(b, &h)];
+        // The room is touched in the same transaction, so it cannot be
+        // deleted from under a holder being added to it.
+        if let Some(room) = h.fields.get("RoomID") {
+            writes.push(room_ref(ctx.store(), b, room).await?);
+        }
         // 10.11: the plate binds the holder to the card that carries it.
         if let Some(p) = &h.plate {
             if let Some(card) = card_for_plate_versioned(ctx, b, p).await? {
@@ -265,7 +287,11 @@ async fn edit(ctx: Ctx, req: Req, input: EditIn) -> ApiResult<Null> {
                 next.fields.insert(name.to_string(), v.clone());
             }
         }
-        Step::of(ctx.store.transact(vec![holder_update(b, &old, &next)]).await, Null)
+        let mut writes = vec![holder_update(b, &old, &next)];
+        if let Some(room) = next.fields.get("RoomID").filter(|r| old.value.fields.get("RoomID") != Some(*r)) {
+            writes.push(room_ref(ctx.store(), b, room).await?);
+        }
+        Step::of(ctx.store.transact(writes).await, Null)
     })
     .await
 }
@@ -310,7 +336,8 @@ async fn get(ctx: Ctx, req: Req, input: GetIn) -> ApiResult<HolderRow> {
     let h = holder.ok_or_else(|| ApiError::failed(format!("no cardholder found for '{value}'")))?;
     let cards = list_cards(&ctx, b).await?;
     let mine: Vec<&Card> = cards.iter().filter(|c| c.user_no == h.user_no).collect();
-    Ok(holder_row(&h, &mine))
+    let names = crate::org::names_for(ctx.store(), b, &Refs::of_holder(&h)).await?;
+    Ok(holder_row(&h, &mine, names))
 }
 
 /// 10.14 input: filters, combined.
@@ -339,6 +366,7 @@ async fn list(ctx: Ctx, req: Req, input: ListIn) -> ApiResult<Page<HolderRow>> {
             .collect()
     });
     let mut holders = list_holders(&ctx, b).await?;
+    let dir = Directory::load(ctx.store(), b).await?;
     holders.sort_by(|a, b| a.user_no.cmp(&b.user_no));
     let rows = holders
         .iter()
@@ -347,7 +375,7 @@ async fn list(ctx: Ctx, req: Req, input: ListIn) -> ApiResult<Page<HolderRow>> {
         .filter(|h| card_user.as_ref().is_none_or(|us| us.contains(&h.user_no.as_str())))
         .map(|h| {
             let mine: Vec<&Card> = cards.iter().filter(|c| c.user_no == h.user_no).collect();
-            holder_row(h, &mine)
+            holder_row(h, &mine, dir.names(&Refs::of_holder(h)))
         })
         .collect();
     Ok(req.page(rows))

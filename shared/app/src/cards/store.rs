@@ -101,6 +101,13 @@ pub async fn list_holders(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Holder>> {
     list_of(ctx, keys::holders(branch)).await
 }
 
+/// `list_holders` on a bare store, for the directory's referential checks and
+/// the importer, which have no `Ctx`.
+pub async fn list_holders_in(store: &dyn onecard_core::store::ItemStore, branch: &str) -> ApiResult<Vec<Holder>> {
+    let items = store.query_all(&Query::partition(keys::holders(branch))).await?;
+    Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
+}
+
 /// The card bound to a plate, whatever its state (a disabled or cancelled card
 /// is returned so that a lane can refuse it); None when no card has the plate.
 pub async fn card_for_plate(ctx: &Ctx, branch: &str, plate: &str) -> ApiResult<Option<Card>> {
