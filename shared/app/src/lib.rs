@@ -14,7 +14,8 @@
 //! `push::verify`, and through `cat` and `push` back to `park`) is one
 //! connected set, `parking`, that `park`, `acss`, `cat`, `push` and `ws` need;
 //! cards with tariffs and keys stand alone, so `pub` (holders, 10.11-10.18)
-//! builds without parking; `pls`, `partner` and `gate` have no handler built
+//! builds without parking (`pls` needs it: guidance reads stays and lane
+//! hardware); `partner` and `gate` have no handler built
 //! yet, and their functions answer 501 from the registry alone.
 
 // A partial build leaves helpers that only another group's handlers call.
@@ -41,6 +42,8 @@ pub mod park;
 pub mod pending;
 #[cfg(feature = "parking")]
 pub mod pictures;
+#[cfg(feature = "parking")]
+pub mod pls;
 #[cfg(feature = "parking")]
 pub mod push;
 #[cfg(feature = "ws")]
@@ -105,6 +108,8 @@ pub fn registry() -> Registry {
     {
         use lanes::{blacklist, bookings, groups, locks};
         add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
+        // Parking guidance (chapter 8) and its site uplinks (9.3, 9.12, 9.14, 9.17).
+        add(&mut reg, [pls::routes()]);
     }
     reg
 }
@@ -131,6 +136,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
     seed_car_type(ctx, &b, now).await?;
+    pls::survey::seed_demo(ctx.store(), ctx.blobs().as_ref(), branch).await.map_err(|e| onecard_core::ApiError::system(e))?;
     Ok(())
 }
 
