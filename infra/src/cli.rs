@@ -41,6 +41,9 @@ pub enum Command {
     /// Lane reference data: blacklist types (6.77) and hints (6.78).
     #[command(subcommand)]
     Lanes(LanesCmd),
+    /// Parking guidance (chapter 8): site survey import, relay of 9.14 statuses.
+    #[command(subcommand)]
+    Guidance(crate::guidance_admin::GuidanceCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -9,6 +9,7 @@ mod backend;
 mod brands_admin;
 mod cli;
 mod dlq;
+mod guidance_admin;
 mod lanes_admin;
 mod partner;
 mod pictures;
@@ -32,6 +33,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Dlq(c) => dlq::dlq(c).await,
         cli::Command::Brand(c) => brands_admin::brand(c).await,
         cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
+        cli::Command::Guidance(c) => guidance_admin::guidance(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())
