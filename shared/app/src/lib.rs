@@ -77,7 +77,7 @@ pub const GROUPS: &[Group] = &[
 /// through the uplink: the `ws` feature enables exactly these. A site route
 /// built in another group must be added here and to the feature (a test
 /// checks it).
-pub const WS_GROUPS: &[Group] = &[Group::Cat];
+pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Park];
 
 /// Every route of the spec with the handlers of the enabled groups; the rest
 /// answer 501.
@@ -108,8 +108,9 @@ pub fn registry() -> Registry {
     {
         use lanes::{blacklist, bookings, groups, locks};
         add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
-        // Parking guidance (chapter 8) and its site uplinks (9.3, 9.12, 9.14, 9.17).
-        add(&mut reg, [pls::routes()]);
+        // Parking guidance (chapter 8), its site uplinks (9.3, 9.12, 9.14, 9.17),
+        // 6.102 charging records and 6.103 plate reports (a park route of the site).
+        add(&mut reg, [pls::routes(), cat::plate_reports::routes()]);
     }
     reg
 }

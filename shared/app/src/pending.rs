@@ -30,8 +30,6 @@ pub const PENDING: &[&str] = &[
     "park.redenvelope.url", // 6.84
     "park.redenvelope.get", // 6.85
     "park.einvoice.open.notice", // 6.86
-    "park.elccharging.push", // 6.102
-    "park.platerecognition.push", // 6.103
     "park.licensePlateDiscount.add", // 6.106
     "park.licensePlateDiscount.edit", // 6.107
     "park.licensePlateDiscount.delete", // 6.108
