@@ -254,3 +254,53 @@ fn a_faulted_detector_is_listed_and_devices_are_answered() {
     c.ok("pls.parklot.status.reset", json!({"updateDate": "2026-03-02 10:00:00"}));
     assert_eq!(c.ok("pls.lot.status.total", json!({}))["remain"], json!("40"));
 }
+
+fn onecard(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(onecard_tests::binary("onecard")).args(args).output().expect("run onecard")
+}
+
+#[test]
+fn a_survey_import_replaces_the_model_and_an_unreachable_relay_answers_521() {
+    let dir = temp_dir("pls-import");
+    let data = dir.join("cloud");
+    let srv = server(&data, onecard_tests::free_port());
+    let c = srv.client();
+    let d = data.to_str().unwrap();
+
+    // 9.14 from the site keeps the status; a relay that cannot be told is 521.
+    let relay = onecard(&["guidance", "relay", "--data-dir", d, "--url", "http://127.0.0.1:9/aibee"]);
+    assert!(relay.status.success(), "{}", String::from_utf8_lossy(&relay.stderr));
+    let up = json!({"from": "sensor", "parkLotNo": LOWER_SPACE, "status": "1", "licensePlate": "粤B54321", "updateDate": "2026-03-02 09:00:00.999"});
+    let env = c.call("cat.upload.parklotstatus", up.clone());
+    assert_eq!(code(&env), 521, "{env}");
+    assert_eq!(c.ok("pls.car.pos.getByNo", json!({"parkLotName": "B05"}))["LicensePlate"], json!("粤B54321"), "the status was kept");
+    assert!(onecard(&["guidance", "relay", "--data-dir", d, "--off"]).status.success());
+    let mut again = up;
+    again["updateDate"] = json!("2026-03-02 09:00:01.000");
+    assert_eq!(code(&c.call("cat.upload.parklotstatus", again)), 200);
+
+    // A survey with one screen fewer: checked, imported with progress, and
+    // the parked car is still where it was.
+    let mut s = survey();
+    s["screens"].as_array_mut().unwrap().pop();
+    let file = dir.join("survey.json");
+    std::fs::write(&file, s.to_string()).unwrap();
+    let check = onecard(&["guidance", "check", file.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let out = onecard(&["guidance", "import", "--data-dir", d, file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("records (100%)"), "progress on stderr: {err}");
+    assert_eq!(c.ok("pls.led.get", json!({})).as_array().unwrap().len(), 1);
+    assert_eq!(c.ok("pls.car.pos.getByLP", json!({"licensePlate": "粤B54321"}))["ParkLotName"], json!("B05"));
+
+    // A broken survey is refused whole, every problem named.
+    s["spaces"][0]["node"] = json!("nowhere");
+    s["edges"].as_array_mut().unwrap().push(json!({"from": "F1-a0", "to": "F2-a0"}));
+    std::fs::write(&file, s.to_string()).unwrap();
+    let bad = onecard(&["guidance", "import", "--data-dir", d, file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(err.contains("no node 'nowhere'") && err.contains("needs a cost"), "{err}");
+    assert_eq!(c.ok("pls.parkLots.get", json!({"no": "PN000000000000000001"})).as_array().unwrap().len(), 1);
+}
