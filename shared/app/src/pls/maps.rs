@@ -4,16 +4,31 @@
 
 use super::model::{Map, NavMap, Point};
 use super::store;
+use super::survey::{plan_svg, Survey};
 use crate::pictures;
 use onecard_core::kit::{self, Empty, Null, Page, Picture, RouteDef, Text};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A picture as base64, or "" when there is none; a store that cannot give
-/// it now fails the answer (a map without its picture is of no use).
-async fn image(ctx: &Ctx, key: Option<&str>) -> ApiResult<String> {
-    let Some(key) = key else { return Ok(String::new()) };
+/// A picture as base64; a map without one is answered with its plan drawn
+/// from the model (`survey::plan_svg`), so it always matches the graph. A
+/// store that cannot give a picture fails the answer (a map without its
+/// picture is of no use).
+async fn image(ctx: &Ctx, req: &Req, key: Option<&str>, map_no: &str) -> ApiResult<String> {
+    use base64::Engine;
+    let Some(key) = key else {
+        let (s, b) = (ctx.store(), req.branchno());
+        let model = Survey {
+            nodes: store::all(s, b).await?,
+            edges: store::all(s, b).await?,
+            spaces: store::all(s, b).await?,
+            points: store::all(s, b).await?,
+            screens: store::all(s, b).await?,
+            ..Survey::default()
+        };
+        return Ok(base64::engine::general_purpose::STANDARD.encode(plan_svg(&model, map_no)));
+    };
     Ok(pictures::read_base64(ctx, key).await.map_err(|e| ApiError::system(format!("map picture {key}: {e}")))?.unwrap_or_default())
 }
 
@@ -53,8 +68,8 @@ pub struct NoIn {
     pub no: Text,
 }
 
-async fn map_row(ctx: &Ctx, m: Map) -> ApiResult<MapRow> {
-    let data = image(ctx, m.image_key.as_deref()).await?;
+async fn map_row(ctx: &Ctx, req: &Req, m: Map) -> ApiResult<MapRow> {
+    let data = image(ctx, req, m.image_key.as_deref(), &m.no).await?;
     Ok(MapRow { no: m.no, name: m.name, data })
 }
 
@@ -62,13 +77,13 @@ async fn map_info(ctx: Ctx, req: Req, input: NoIn) -> ApiResult<MapRow> {
     let (m, _) = store::get::<Map>(ctx.store(), req.branchno(), &input.no)
         .await?
         .ok_or_else(|| ApiError::field("no", format!("map '{}' does not exist", input.no)))?;
-    map_row(&ctx, m).await
+    map_row(&ctx, &req, m).await
 }
 
 async fn map_list(ctx: Ctx, req: Req, _: Empty) -> ApiResult<Page<MapRow>> {
     let mut rows = Vec::new();
     for m in store::all::<Map>(ctx.store(), req.branchno()).await? {
-        rows.push(map_row(&ctx, m).await?);
+        rows.push(map_row(&ctx, &req, m).await?);
     }
     Ok(req.page(rows))
 }
@@ -83,15 +98,15 @@ pub struct NavMapRow {
     pub data: Option<String>,
 }
 
-async fn nav_row(ctx: &Ctx, m: NavMap, with_image: bool) -> ApiResult<NavMapRow> {
-    let data = if with_image { Some(image(ctx, m.image_key.as_deref()).await?) } else { None };
+async fn nav_row(ctx: &Ctx, req: &Req, m: NavMap, with_image: bool) -> ApiResult<NavMapRow> {
+    let data = if with_image { Some(image(ctx, req, m.image_key.as_deref(), &m.map_no).await?) } else { None };
     Ok(NavMapRow { no: m.no, name: m.name, mapno: m.map_no, data })
 }
 
 async fn nav_list(ctx: &Ctx, req: &Req, with_image: bool) -> ApiResult<Page<NavMapRow>> {
     let mut rows = Vec::new();
     for m in store::all::<NavMap>(ctx.store(), req.branchno()).await? {
-        rows.push(nav_row(ctx, m, with_image).await?);
+        rows.push(nav_row(ctx, req, m, with_image).await?);
     }
     Ok(req.page(rows))
 }
@@ -108,7 +123,7 @@ async fn nav_info(ctx: Ctx, req: Req, input: NoIn) -> ApiResult<NavMapRow> {
     let (m, _) = store::get::<NavMap>(ctx.store(), req.branchno(), &input.no)
         .await?
         .ok_or_else(|| ApiError::field("no", format!("navigation map '{}' does not exist", input.no)))?;
-    nav_row(&ctx, m, true).await
+    nav_row(&ctx, &req, m, true).await
 }
 
 /// 9.3 input.

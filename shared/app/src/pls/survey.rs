@@ -185,8 +185,8 @@ pub fn check(s: &Survey) -> Result<(), Vec<String>> {
     }
 }
 
-/// A plan of a map drawn from the survey's geometry (aisles, spaces, points,
-/// screens) for a map that comes without a picture.
+/// A plan of a map drawn from the model's geometry (aisles, spaces, points,
+/// screens), answered for a map that has no picture of its own.
 pub fn plan_svg(s: &Survey, map_no: &str) -> Vec<u8> {
     let on: Vec<&Node> = s.nodes.iter().filter(|n| n.map_no == map_no).collect();
     let at = |id: &str| on.iter().find(|n| n.id == id).copied();
@@ -232,13 +232,15 @@ async fn picture(blobs: &dyn BlobStore, branch: &str, bytes: Vec<u8>) -> Result<
     Ok(key)
 }
 
-async fn image_of(blobs: &dyn BlobStore, branch: &str, what: &str, file: &Option<String>, b64: &Option<String>, load: LoadFile<'_>, fallback: impl FnOnce() -> Vec<u8>) -> Result<String, String> {
+/// A survey picture stored: None when the survey gives none (the map is
+/// then answered with a plan drawn from the model, see `maps.rs`).
+async fn image_of(blobs: &dyn BlobStore, branch: &str, what: &str, file: &Option<String>, b64: &Option<String>, load: LoadFile<'_>) -> Result<Option<String>, String> {
     let bytes = match (file, b64) {
         (Some(f), _) => load(f).map_err(|e| format!("{what}: picture '{f}': {e}"))?,
         (None, Some(b)) => crate::pictures::decode_base64(b).map_err(|e| format!("{what}: {e}"))?,
-        (None, None) => fallback(),
+        (None, None) => return Ok(None),
     };
-    picture(blobs, branch, bytes).await.map_err(|e| format!("{what}: {e}"))
+    picture(blobs, branch, bytes).await.map(Some).map_err(|e| format!("{what}: {e}"))
 }
 
 #[derive(Debug)]
@@ -299,6 +301,12 @@ async fn replace<T: Record>(st: &dyn ItemStore, branch: &str, records: Vec<T>, p
 /// Checks and writes a survey for `branch`. `progress(done, total)` after
 /// every record.
 pub async fn apply(st: &dyn ItemStore, blobs: &dyn BlobStore, branch: &str, s: &Survey, load: LoadFile<'_>, progress: &mut dyn FnMut(usize, usize)) -> Result<(), ApplyError> {
+    write(st, blobs, branch, s, load, progress, true).await
+}
+
+/// `apply`; with `strict` false a picture that cannot be stored leaves its
+/// map without one (logged) instead of refusing the survey.
+async fn write(st: &dyn ItemStore, blobs: &dyn BlobStore, branch: &str, s: &Survey, load: LoadFile<'_>, progress: &mut dyn FnMut(usize, usize), strict: bool) -> Result<(), ApplyError> {
     check(s).map_err(ApplyError::Invalid)?;
     let total = size(s);
     let mut done = 0;
@@ -309,13 +317,13 @@ pub async fn apply(st: &dyn ItemStore, blobs: &dyn BlobStore, branch: &str, s: &
     // Pictures first: a survey whose picture cannot be read changes nothing.
     let mut maps = Vec::new();
     for m in &s.maps {
-        let key = image_of(blobs, branch, &format!("map {}", m.map.no), &m.image, &m.image_base64, load, || plan_svg(s, &m.map.no)).await.map_err(ApplyError::Picture)?;
-        maps.push(Map { image_key: Some(key), ..m.map.clone() });
+        let key = image_of(blobs, branch, &format!("map {}", m.map.no), &m.image, &m.image_base64, load).await;
+        maps.push(Map { image_key: kept(key, strict)?, ..m.map.clone() });
     }
     let mut navs = Vec::new();
     for m in &s.nav_maps {
-        let key = image_of(blobs, branch, &format!("navigation map {}", m.nav.no), &m.image, &m.image_base64, load, || plan_svg(s, &m.nav.map_no)).await.map_err(ApplyError::Picture)?;
-        navs.push(NavMap { image_key: Some(key), ..m.nav.clone() });
+        let key = image_of(blobs, branch, &format!("navigation map {}", m.nav.no), &m.image, &m.image_base64, load).await;
+        navs.push(NavMap { image_key: kept(key, strict)?, ..m.nav.clone() });
     }
     replace(st, branch, s.areas.clone(), &mut tick).await?;
     replace(st, branch, maps, &mut tick).await?;
@@ -343,13 +351,25 @@ pub async fn apply(st: &dyn ItemStore, blobs: &dyn BlobStore, branch: &str, s: &
     Ok(())
 }
 
+fn kept(key: Result<Option<String>, String>, strict: bool) -> Result<Option<String>, ApplyError> {
+    match key {
+        Ok(k) => Ok(k),
+        Err(why) if strict => Err(ApplyError::Picture(why)),
+        Err(why) => {
+            tracing::warn!(why = %why, "map picture not stored; the map is kept without it");
+            Ok(None)
+        }
+    }
+}
+
 /// Seeds the demo survey into a branch that has no guidance model yet.
 pub async fn seed_demo(st: &dyn ItemStore, blobs: &dyn BlobStore, branch: &str) -> Result<(), ApplyError> {
     if !store::all::<Map>(st, branch).await?.is_empty() {
         return Ok(());
     }
     let s = parse(DEMO).map_err(|e| ApplyError::Invalid(vec![e]))?;
-    apply(st, blobs, branch, &s, &|f| Err(format!("the demo survey names no file ({f})")), &mut |_, _| {}).await
+    // A process without a blob store (tests of other parts) still gets the model.
+    write(st, blobs, branch, &s, &|f| Err(format!("the demo survey names no file ({f})")), &mut |_, _| {}, false).await
 }
 
 #[cfg(test)]
