@@ -304,3 +304,27 @@ fn a_survey_import_replaces_the_model_and_an_unreachable_relay_answers_521() {
     assert!(err.contains("no node 'nowhere'") && err.contains("needs a cost"), "{err}");
     assert_eq!(c.ok("pls.parkLots.get", json!({"no": "PN000000000000000001"})).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn charging_records_are_kept_once_and_plate_reports_name_a_lane() {
+    let dir = temp_dir("pls-6x");
+    let srv = server(&dir.join("cloud"), onecard_tests::free_port());
+    let c = srv.client();
+    let charge = json!({"orderNo": "11402900000191510021012151579017", "startTime": "2026-03-02 17:51:53", "endTime": "2026-03-02 17:56:00",
+        "chargingTime": 247000, "stationId": "00c0353e", "stationName": "尝试", "power": 0.16, "elecMoney": 0.16, "serviceMoney": 0.48, "carNums": ["京 AA0101"]});
+    c.ok("park.elccharging.push", charge.clone());
+    c.ok("park.elccharging.push", charge.clone());
+    let mut other = charge.clone();
+    other["elecMoney"] = json!(9.99);
+    let env = c.call("park.elccharging.push", other);
+    assert_eq!(code(&env), 500, "{env}");
+    let mut backwards = charge;
+    backwards["orderNo"] = json!("2");
+    backwards["endTime"] = json!("2026-03-02 17:00:00");
+    assert_eq!(code(&c.call("park.elccharging.push", backwards)), 100001);
+
+    c.ok("park.platerecognition.push", json!({"plate": "粤 B12355", "color": "蓝", "timestamp": "2026-03-02 16:40:42", "exit": "C0000002"}));
+    let env = c.call("park.platerecognition.push", json!({"plate": "粤 B12355", "color": "蓝", "timestamp": "2026-03-02 16:40:42", "exit": "C0000099"}));
+    assert_eq!(code(&env), 100001);
+    assert!(env["message"].as_str().unwrap().contains("exit"), "{env}");
+}
