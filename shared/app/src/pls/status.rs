@@ -129,7 +129,7 @@ pub async fn apply(s: &dyn ItemStore, branch: &str, no: &str, r: &Report) -> Api
         }
         writes.push(Write::put(store::item(branch, &after).with_version(version + 1), Cond::VersionIs(version)));
         let done = Applied { before: space, after, stale: false };
-        Ok(Step::of(s.transact(writes).await, done)?)
+        Step::of(s.transact(writes).await, done)
     })
     .await
 }
