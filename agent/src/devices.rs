@@ -180,6 +180,9 @@ impl Devices {
             action::FREESPACE if !is_door => params::<link::FreeSpace>(&cmd.params)
                 .map(|p| Payload::FreeSpace { count: p.count.min(u16::MAX as u32) as u16 })
                 .map_err(|e| ack(cmd, ack_code::BAD_PARAMS, e)),
+            action::GUIDE_SCREEN if !is_door => params::<link::GuideScreen>(&cmd.params)
+                .map(|p| crate::guidance_screen::payload(&p))
+                .map_err(|e| ack(cmd, ack_code::BAD_PARAMS, e)),
             action::DOOR_OPEN if is_door => match params::<link::DoorParams>(&cmd.params) {
                 Ok(p) => return self.door_result(cmd, &dev, Door::new(dev.board.clone()).open(p.seconds).await),
                 Err(e) => Err(ack(cmd, ack_code::BAD_PARAMS, e)),

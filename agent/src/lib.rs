@@ -10,6 +10,7 @@ pub mod devices;
 pub mod door;
 pub mod frame;
 pub mod gbk;
+pub mod guidance_screen;
 pub mod http;
 pub mod inpark;
 pub mod link_client;

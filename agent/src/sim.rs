@@ -27,6 +27,7 @@ impl SimLog {
 
     pub fn record(&self, device: &str, frame_bytes: &[u8], frame: &Frame) {
         let decoded = match Payload::from_frame(frame) {
+            _ if frame.cmd == crate::guidance_screen::CMD => crate::guidance_screen::decode(frame).unwrap_or(Value::Null),
             Ok(p) => serde_json::to_value(&p).unwrap_or(Value::Null),
             Err(e) => json!({"error": e.to_string()}),
         };

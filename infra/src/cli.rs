@@ -56,6 +56,9 @@ pub enum Command {
     Org(crate::org_admin::OrgCmd),
     /// Bulk import of a site from CSV or a list route's JSON.
     Import(crate::import_admin::ImportArgs),
+    /// Parking guidance (chapter 8): site survey import, relay of 9.14 statuses.
+    #[command(subcommand)]
+    Guidance(crate::guidance_admin::GuidanceCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

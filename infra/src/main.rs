@@ -11,6 +11,7 @@ mod cli;
 mod discounts_admin;
 mod dlq;
 mod import_admin;
+mod guidance_admin;
 mod lanes_admin;
 mod payments_admin;
 mod org_admin;
@@ -42,6 +43,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Discounts(c) => discounts_admin::discounts(c).await,
         cli::Command::Org(c) => org_admin::org(c).await,
         cli::Command::Import(a) => import_admin::import(a).await,
+        cli::Command::Guidance(c) => guidance_admin::guidance(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

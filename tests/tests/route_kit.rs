@@ -96,7 +96,9 @@ fn openapi_lists_every_inbound_route() {
     let calc = &paths["/api.aspx/calc"]["post"];
     assert_eq!(calc["x-built"], json!(true));
     assert!(calc["x-handler"].as_str().unwrap().contains("fees"), "{calc}");
-    assert_eq!(paths["/api.aspx/pls.map.list"]["post"]["x-built"], json!(false));
+    // Any route still pending (routes leave the list as they are built).
+    let pending = onecard_app::pending::PENDING.iter().find(|r| !r.contains('/')).expect("a pending envelope route");
+    assert_eq!(paths[&format!("/api.aspx/{pending}")]["post"]["x-built"], json!(false));
 }
 
 #[test]

@@ -388,3 +388,21 @@ pub fn workstations(branch: &str) -> String {
 pub fn system_params(branch: &str) -> String {
     branch_part(branch, "sysparams")
 }
+
+// ---- parking guidance (chapter 8, `pls`) ----
+
+/// The guidance model's records of one kind (`map`, `node`, `space`, `screen`,
+/// ...); sk = the record's number. `pls::store` owns them.
+pub fn pls(branch: &str, kind: &str) -> String {
+    branch_part(branch, &format!("pls#{kind}"))
+}
+
+/// A car's position records (8.5, 8.17, 8.18); sk = `{inDate}#{spaceNo}`.
+pub fn pls_car_positions(branch: &str, plate: &str) -> String {
+    branch_part(branch, &format!("plspos#car#{plate}"))
+}
+
+/// A space's position records (8.6, 8.16, 8.19); sk = `{inDate}#{plate}`.
+pub fn pls_space_positions(branch: &str, space_no: &str) -> String {
+    branch_part(branch, &format!("plspos#lot#{space_no}"))
+}

@@ -12,10 +12,11 @@
 //! Modules by what needs them (dependencies between modules decide, not
 //! chapters): parking (`park`, its `push::records` and
 //! `push::verify`, and through `cat` and `push` back to `park`) is one
-//! connected set, `parking`, that `park`, `acss`, `cat`, `partner`, `push` and
-//! `ws` need; cards with tariffs and keys stand alone, so `pub` (holders,
-//! 10.11-10.18) builds without parking; `pls` and `gate` have no handler built
-//! yet, and their functions answer 501 from the registry alone.
+//! connected set, `parking`, that every group but `gate` needs now: `park`,
+//! `acss`, `cat`, `pls` (guidance reads stays and lane hardware), `pub`
+//! (Alipay WAP 10.5-10.7 commits payments), `partner` (chapter 11 pays
+//! through 6.2), `push` and `ws`. `gate` has no handler built
+//! yet, and its function answers 501 from the registry alone.
 
 // A partial build leaves helpers that only another group's handlers call.
 #![cfg_attr(not(all(feature = "park", feature = "acss", feature = "pls", feature = "cat", feature = "pub", feature = "partner", feature = "gate", feature = "push", feature = "ws")), allow(dead_code, unused_imports))]
@@ -57,6 +58,8 @@ pub mod payments;
 #[cfg(feature = "parking")]
 pub mod pictures;
 #[cfg(feature = "parking")]
+pub mod pls;
+#[cfg(feature = "parking")]
 pub mod push;
 #[cfg(feature = "ws")]
 pub mod sitelink;
@@ -89,7 +92,7 @@ pub const GROUPS: &[Group] = &[
 /// through the uplink: the `ws` feature enables exactly these. A site route
 /// built in another group must be added here and to the feature (a test
 /// checks it).
-pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Partner];
+pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Park, Group::Partner];
 
 /// Every route of the spec with the handlers of the enabled groups; the rest
 /// answer 501.
@@ -124,6 +127,9 @@ pub fn registry() -> Registry {
         add(&mut reg, [brands::routes(), blacklist::routes(), bookings::routes(), locks::routes(), groups::routes()]);
         add(&mut reg, [payments::routes()]);
         add(&mut reg, [discounts::routes()]);
+        // Parking guidance (chapter 8), its site uplinks (9.3, 9.12, 9.14, 9.17),
+        // 6.102 charging records and 6.103 plate reports (a park route of the site).
+        add(&mut reg, [pls::routes(), cat::plate_reports::routes()]);
     }
     reg
 }
@@ -155,6 +161,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     #[cfg(feature = "partner")]
     partners::seed_demo(ctx, branch).await?;
     discounts::import::seed_demo(ctx, branch, now).await?;
+    pls::survey::seed_demo(ctx.store(), ctx.blobs().as_ref(), branch).await.map_err(|e| onecard_core::ApiError::system(e))?;
     Ok(())
 }
 

@@ -4,8 +4,6 @@
 
 pub const PENDING: &[&str] = &[
     "park.booking.onlinepay", // 6.15
-    "park.elccharging.push", // 6.102
-    "park.platerecognition.push", // 6.103
     "acss.doorSet.list", // 7.1
     "acss.grants.get", // 7.2
     "acss.cards.get", // 7.3
@@ -18,38 +16,6 @@ pub const PENDING: &[&str] = &[
     "acss.doorBluetooth.list", // 7.11
     "acss.door.ibms.enable", // 7.13
     "acss.door.ibms.control", // 7.14
-    "pls.guide.points", // 8.1
-    "pls.map.info", // 8.2
-    "pls.map.list", // 8.3
-    "pls_guide.path", // 8.4
-    "pls.car.pos.getByLP", // 8.5
-    "pls.car.pos.getByNo", // 8.6
-    "pls.navMap.list.excludeImg", // 8.7
-    "pls.navMap.list", // 8.8
-    "pls.navMap.info", // 8.9
-    "pls.parkLots.get", // 8.10
-    "pls.guide.path.getByParkLot", // 8.11
-    "pls.parklot.status.update", // 8.12
-    "pls.parklot.status.reset", // 8.13
-    "pls.lot.status.total", // 8.14
-    "pls.lot.status.total.of.area", // 8.15
-    "pls.parking.img.get", // 8.16
-    "pls.car.last.pos.get", // 8.17
-    "pls.car.first.pos.get", // 8.18
-    "pls.manual.img.get", // 8.19
-    "pls.parklotgroup.get", // 8.20
-    "pls_guide_group_path", // 8.21
-    "pls.led.get", // 8.22
-    "pls.led.display", // 8.23
-    "pls.device.fault.total", // 8.24
-    "pls.videoDevice.list", // 8.25
-    "pls.switchDevice.list", // 8.26
-    "pls.controller.list", // 8.27
-    "pls.ultrasonicDevice.list", // 8.28
-    "cat.pls.map.update", // 9.3
-    "cat.upload.alarm", // 9.12
-    "cat.upload.parklotstatus", // 9.14
-    "cat.upload.abnormaloutdata", // 9.17
     "cat.intercom.request", // 9.26
     "pub.shake.add", // 10.1
     "pub.shake.reset", // 10.2

@@ -70,6 +70,8 @@ pub mod action {
     pub const TIME_SYNC: &str = "time.sync";
     /// params: [`super::FreeSpace`].
     pub const FREESPACE: &str = "freespace";
+    /// params: [`super::GuideScreen`]: a parking guidance screen (8.23).
+    pub const GUIDE_SCREEN: &str = "guide.screen";
 
     pub const ALL: &[&str] = &[
         GATE_OPEN,
@@ -86,6 +88,7 @@ pub mod action {
         DOOR_NORMALOPEN,
         TIME_SYNC,
         FREESPACE,
+        GUIDE_SCREEN,
     ];
 }
 
@@ -462,6 +465,20 @@ pub struct TimeSync {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct FreeSpace {
     pub count: u32,
+}
+
+/// A guidance screen's arrow and texts, in 8.23's terms: `arrow` 0-7
+/// (right, left, up, down; +4 scrolling) or 0xFF none; `arrow_to_left` the
+/// arrow's offset in characters (0 far left, 0xFF far right).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct GuideScreen {
+    pub arrow: u8,
+    #[serde(default)]
+    pub arrow_to_left: Option<u8>,
+    #[serde(default)]
+    pub left: String,
+    #[serde(default)]
+    pub right: String,
 }
 
 fn one() -> u8 {

@@ -3,6 +3,7 @@
 pub mod heartbeat;
 pub mod notices;
 pub mod pass;
+pub mod plate_reports;
 pub mod site_time;
 pub mod uploads;
 
