@@ -405,6 +405,14 @@ pub fn check(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> (Vec<Finding>
             r.error(path, None, format!("{e:#}"));
         }
     }
+    // Line by line: the config's findings, then the device file's.
+    let order: Vec<PathBuf> = r.findings.iter().fold(Vec::new(), |mut v, f| {
+        if !v.contains(&f.file) {
+            v.push(f.file.clone());
+        }
+        v
+    });
+    r.findings.sort_by_key(|f| (order.iter().position(|p| *p == f.file), f.line.unwrap_or(usize::MAX)));
     (r.findings, summary)
 }
 

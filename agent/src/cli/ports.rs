@@ -71,8 +71,8 @@ pub fn scan(root: &Path) -> Vec<PortInfo> {
             continue;
         }
         // The 8250 driver registers ports that have no UART behind them;
-        // their `type` is 0 ("unknown").
-        if driver.starts_with("serial8250") && read_trim(&e.path().join("type")).as_deref() == Some("0") {
+        // their `type` is 0 ("unknown"). USB adapters have no `type`.
+        if read_trim(&e.path().join("type")).as_deref() == Some("0") {
             continue;
         }
         let usb = device.ancestors().find(|a| a.join("idVendor").is_file()).map(|u| UsbInfo {
@@ -188,7 +188,7 @@ mod tests {
         write(&usb2.join("idProduct"), "7523\n");
         write(&usb2.join("product"), "USB Serial\n");
         let drivers = r.join("sys/bus/drivers");
-        for d in ["ftdi_sio", "ch341-uart", "serial8250"] {
+        for d in ["ftdi_sio", "ch341-uart", "serial8250", "port"] {
             std::fs::create_dir_all(drivers.join(d)).unwrap();
         }
         let tty = |name: &str, dev: PathBuf, driver: &str, ty: Option<&str>| {
@@ -205,6 +205,8 @@ mod tests {
         tty("ttyUSB1", usb2.join("1-2:1.0/ttyUSB1"), "ch341-uart", None);
         tty("ttyS0", r.join("sys/devices/pnp0/00:01"), "serial8250", Some("4\n"));
         tty("ttyS3", r.join("sys/devices/platform/serial8250"), "serial8250", Some("0\n"));
+        // Kernels from 6.5 put a serial-base `port` device in between.
+        tty("ttyS4", r.join("sys/devices/platform/serial8250/serial8250:0/serial8250:0.4"), "port", Some("0\n"));
         // A virtual console: no device link at all.
         std::fs::create_dir_all(r.join("sys/class/tty/tty1")).unwrap();
         std::fs::create_dir_all(r.join("dev/serial/by-id")).unwrap();
