@@ -163,3 +163,49 @@ fn print_text(r: &Report) {
         Some(d) => println!("dead letters: {} (last: {} {} refused {} {}; see `onecard-agent dead-letters`)", r.dead_letters, d["id"].as_str().unwrap_or(""), d["route"].as_str().unwrap_or(""), d["code"], d["message"].as_str().unwrap_or("")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::{Limits, Outbox};
+    use serde_json::json;
+
+    fn health(link_up: bool, age: u64) -> Health {
+        Health { pid: std::process::id(), every_secs: 5, link_up, written_unix: service::unix_now() - age, ..Default::default() }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_agent_the_link_and_the_dead_letters() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(report(&d.path().join("missing")).is_err());
+        assert_eq!(report(d.path()).unwrap().exit_code, NOT_RUNNING, "no status.json yet");
+
+        service::write_health(d.path(), &health(true, 0)).unwrap();
+        let r = report(d.path()).unwrap();
+        assert_eq!((r.exit_code, r.running, r.outbox_pending), (OK, true, 0));
+
+        service::write_health(d.path(), &health(false, 1)).unwrap();
+        assert_eq!(report(d.path()).unwrap().exit_code, LINK_DOWN);
+
+        // A dead letter, with the agent's outbox open (as while it runs).
+        let (ob, _) = Outbox::open(&d.path().join("outbox"), Limits::default()).unwrap();
+        let e = ob.push("A1", "cat.upload.indata", json!({"licensePlate": "浙A1", "inDate": "2026-01-01 08:00:00"}), true).unwrap();
+        ob.push("A1", "cat.car.inout.notice", json!({"time": "2026-01-01 08:00:01"}), false).unwrap();
+        ob.dead_letter(e.seq, 100001, "areaId is required").unwrap();
+        service::write_health(d.path(), &health(true, 0)).unwrap();
+        let r = report(d.path()).unwrap();
+        assert_eq!(r.exit_code, DEAD_LETTERS);
+        assert_eq!(r.dead_letters, 1);
+        assert_eq!(r.last_dead_letter.as_ref().unwrap()["code"], 100001);
+        assert_eq!(r.outbox_pending, 1);
+        let oldest = r.oldest.unwrap();
+        assert_eq!((oldest.route.as_str(), oldest.time.as_deref()), ("cat.car.inout.notice", Some("2026-01-01 08:00:01")));
+
+        // Three missed rewrites: taken for stopped (or hung).
+        service::write_health(d.path(), &health(true, 18)).unwrap();
+        assert_eq!(report(d.path()).unwrap().exit_code, NOT_RUNNING);
+        let gone = Health { pid: u32::MAX - 1, ..health(true, 0) };
+        service::write_health(d.path(), &gone).unwrap();
+        assert_eq!(report(d.path()).unwrap().exit_code, NOT_RUNNING, "its pid is gone");
+    }
+}
