@@ -138,19 +138,15 @@ pub async fn probe_all(specs: Vec<DeviceSpec>, args: &Args) -> anyhow::Result<Ve
     // One try per probe: the loss rate is the point, the driver's retries
     // would hide it.
     let devices = Devices::new(sim, args.sim_silent.clone(), 1, Duration::from_millis(args.timeout_ms.max(10)));
-    let mut shown_ports = Vec::new();
+    // The file's port names, kept for the report: with --sim the driver's
+    // are pseudo-terminals.
+    let mut boards = Vec::new();
     for s in &specs {
-        shown_ports.push(s.port.clone());
         devices.add(s.clone())?;
+        boards.extend(devices.get(&s.id).map(|d| (d, s.port.clone())));
     }
     let count = args.count.max(1);
-    let jobs = specs.iter().zip(shown_ports).map(|(s, port)| {
-        let dev = devices.get(&s.id);
-        async move {
-            let dev = dev.expect("added above");
-            probe_one(dev, port, count).await
-        }
-    });
+    let jobs = boards.into_iter().map(|(dev, port)| probe_one(dev, port, count));
     Ok(futures::future::join_all(jobs).await)
 }
 
@@ -189,8 +185,6 @@ async fn probe_one(dev: Device, shown_port: String, count: u32) -> BoardResult {
     BoardResult {
         device: s.id.clone(),
         kind: if s.kind == DeviceKind::Door { "door" } else { "board" },
-        // With --sim the driver's port is a pseudo-terminal; the file's is
-        // what the technician wrote.
         port: if shown_port.is_empty() { s.port.clone() } else { shown_port },
         address: s.address,
         baud: s.baud,
