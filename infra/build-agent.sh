@@ -87,7 +87,7 @@ for a in "${ARCHES[@]}"; do
   size=$(stat -c %s "$f")
   dsize=0
   [ -n "${DEBS[$a]:-}" ] && dsize=$(stat -c %s "${DEBS[$a]}")
-  printf '%-8s %8.1fMB %8.1fMB %6ss  %s\n' "$a" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$(awk -v s="$dsize" 'BEGIN{print s/1048576}')" "${SECS[$a]}" "$(file -b "$f" | cut -d, -f1-2,5-6)"
+  printf '%-8s %8.1fMB %8.1fMB %6ss  %s\n' "$a" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$(awk -v s="$dsize" 'BEGIN{print s/1048576}')" "${SECS[$a]}" "$(file -b "$f" | cut -d, -f1,2,4)"
 done
 for a in "${ARCHES[@]}"; do
   [ -n "${DEBS[$a]:-}" ] && echo "${DEBS[$a]}"
