@@ -13,12 +13,17 @@ async fn main() -> anyhow::Result<()> {
     // The technician's commands print their own findings; the agent's log
     // would bury them. RUST_LOG still wins.
     let quiet = matches!(flags.command, Some(Command::CheckConfig(_) | Command::Ports(_) | Command::Probe(_) | Command::Status(_)));
-    // Under systemd stderr is the journal: no colour codes in it.
-    tracing_subscriber::fmt()
+    // Under systemd stderr is the journal: no colour codes in it, and no
+    // second timestamp (the journal stamps every line).
+    let log = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| if quiet { "warn" } else { "info" }.into()))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_ansi(std::io::stderr().is_terminal());
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        log.without_time().init();
+    } else {
+        log.init();
+    }
     // One clock for the whole agent: every timestamp it makes reads it.
     onecard_core::time::install(onecard_core::time::OffsetClock::new(chrono::Duration::seconds(flags.clock_offset_secs)));
     match &flags.command {
