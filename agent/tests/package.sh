@@ -11,9 +11,9 @@
 #
 # Needs dpkg, systemd (for systemd-analyze) and cargo-deb (installed when
 # missing). Prints "N passed, 0 failed" at the end.
-set -euo pipefail
 # The checks pass their values as "$0" into `bash -c '...'`: single quotes on purpose.
 # shellcheck disable=SC2016
+set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WORK=$(mktemp -d)
