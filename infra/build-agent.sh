@@ -62,11 +62,19 @@ echo "building onecard-agent (${ARCHES[*]}, $LIBC, profile $PROFILE) into $TARGE
 declare -A SECS DEBS
 for a in "${ARCHES[@]}"; do
   t=$(triple "$a")
+  libc="$LIBC"
   if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$t"; then
-    rustup target add "$t"
+    if ! rustup target add "$t" && [ "$LIBC" = musl ]; then
+      # Not every musl target's standard library can be had everywhere
+      # (armv7 musl is missing from some mirrors): glibc 2.31 instead.
+      t=$(LIBC=gnu triple "$a")
+      libc=gnu
+      echo "no $a musl standard library: building $t against glibc $GLIBC" >&2
+      rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+    fi
   fi
   arg="$t"
-  [ "$LIBC" = gnu ] && arg="$t.$GLIBC"
+  [ "$libc" = gnu ] && arg="$t.$GLIBC"
   start=$(date +%s)
   (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo zigbuild --locked --profile "$PROFILE" --target "$arg" -p onecard-agent --bin onecard-agent)
   dir="$PROFILE"
