@@ -83,7 +83,9 @@ for a in "${ARCHES[@]}"; do
   if [ "$DEB" = 1 ]; then
     # The binary is stripped by the profile; the host's strip cannot read
     # another CPU's binary anyway.
-    deb=$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo deb -p onecard-agent --no-build --no-strip --profile "$PROFILE" --target "$t" --output "$OUT" 2>/dev/null | tail -n 1)
+    variant=()
+    [ "$libc" = gnu ] && variant=(--variant glibc)
+    deb=$(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo deb -p onecard-agent --no-build --no-strip --profile "$PROFILE" --target "$t" "${variant[@]}" --output "$OUT" 2>/dev/null | tail -n 1)
     DEBS[$a]="$deb"
   fi
   SECS[$a]=$(( $(date +%s) - start ))
