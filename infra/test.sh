@@ -63,3 +63,11 @@ pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 python3 "$kit/conformance/onecard_conformance.py" --base "http://127.0.0.1:$port" --suite protocol,coverage,parking,wires \
   | grep -vE '^PASS ' || { echo "conformance failed; server log:"; tail -n 40 "$data/serve.log"; exit 1; }
+
+step "agent package (cargo-deb, dpkg --root install/upgrade/remove/purge, systemd-analyze verify)"
+agent/tests/package.sh
+# The static cross builds take many minutes on 2 cores: opt-in.
+if [ "${ONECARD_TEST_AGENT_CROSS:-0}" = 1 ]; then
+  step "agent cross builds (x86_64, aarch64, armv7)"
+  ./infra/build-agent.sh
+fi

@@ -66,6 +66,14 @@ pub enum Command {
         #[arg(long)]
         requeue: Option<String>,
     },
+    /// Checks the config and device files; lists every problem by line.
+    CheckConfig(crate::cli::check_config::Args),
+    /// Lists the serial ports with their USB ids and stable names.
+    Ports(crate::cli::ports::Args),
+    /// Sends each configured board a harmless frame; prints who answers.
+    Probe(crate::cli::probe::Args),
+    /// Link state, last contact, outbox depth and dead letters.
+    Status(crate::cli::status::Args),
 }
 
 /// The TOML file's keys (same names as the flags, with underscores).

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod camera;
 pub mod camera_auth;
+pub mod cli;
 pub mod config;
 pub mod decide;
 pub mod devices;
@@ -18,8 +19,10 @@ pub mod logs;
 pub mod outbox;
 pub mod pictures;
 pub mod plates;
+pub mod sd_notify;
 pub mod secret;
 pub mod serial_driver;
+pub mod service;
 pub mod sim;
 
 use std::sync::OnceLock;

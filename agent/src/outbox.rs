@@ -429,6 +429,29 @@ impl Outbox {
     }
 }
 
+/// The pending records of an outbox directory, read without its lock so
+/// `onecard-agent status` works while the agent runs. A torn tail (a write
+/// in progress) is ignored, never cut: the file is the agent's.
+pub fn peek(dir: &Path) -> std::io::Result<Vec<Entry>> {
+    let bytes = match std::fs::read(dir.join(FILE)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut pending = BTreeMap::new();
+    for r in replay(&bytes).recs {
+        match r {
+            Rec::Put(e) => {
+                pending.insert(e.seq, e);
+            }
+            Rec::Ack { seq } => {
+                pending.remove(&seq);
+            }
+        }
+    }
+    Ok(pending.into_values().collect())
+}
+
 /// The dead letters in an outbox directory, oldest first. Read-only: works
 /// while the agent runs. An unreadable line is reported, not fatal.
 pub fn list_dead_letters(dir: &Path) -> Result<Vec<DeadLetter>, OutboxError> {
