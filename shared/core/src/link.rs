@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
+pub mod doors;
 pub mod sync;
 
 /// Bumped only for changes an older peer cannot ignore.
@@ -69,6 +70,13 @@ pub mod action {
     pub const TIME_SYNC: &str = "time.sync";
     /// params: [`super::FreeSpace`].
     pub const FREESPACE: &str = "freespace";
+    /// Face terminals (`face.distribute`: params `{uuid, userNo, name, pictureUrl}`;
+    /// `face.delete`: `{uuid}`), 7.14's IBMS point control (`ibms.control`:
+    /// `{open}`) and the kiosk's scan notice (`kiosk.notice`: `{qrcodeType}`).
+    pub const FACE_DISTRIBUTE: &str = "face.distribute";
+    pub const FACE_DELETE: &str = "face.delete";
+    pub const IBMS_CONTROL: &str = "ibms.control";
+    pub const KIOSK_NOTICE: &str = "kiosk.notice";
 
     pub const ALL: &[&str] = &[
         GATE_OPEN,
@@ -85,6 +93,10 @@ pub mod action {
         DOOR_NORMALOPEN,
         TIME_SYNC,
         FREESPACE,
+        FACE_DISTRIBUTE,
+        FACE_DELETE,
+        IBMS_CONTROL,
+        KIOSK_NOTICE,
     ];
 }
 
@@ -300,6 +312,9 @@ pub struct SiteConfig {
     /// part). Absent from an older cloud, and then nothing is refused for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lanes: Option<LaneRules>,
+    /// Door access the site decides with, offline too (first part; `doors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doors: Option<doors::DoorRules>,
     /// 0-based index of this frame in its sync.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub part: u32,
