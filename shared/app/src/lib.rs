@@ -20,24 +20,26 @@
 // A partial build leaves helpers that only another group's handlers call.
 #![cfg_attr(not(all(feature = "park", feature = "acss", feature = "pls", feature = "cat", feature = "pub", feature = "partner", feature = "gate", feature = "push", feature = "ws")), allow(dead_code, unused_imports))]
 
-#[cfg(feature = "acss")]
+#[cfg(feature = "people")]
 pub mod acss;
 #[cfg(feature = "parking")]
 pub mod bindings;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod brands;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod cards;
 #[cfg(feature = "parking")]
 pub mod cat;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod ids;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod keys;
 #[cfg(feature = "parking")]
 pub mod lanes;
 #[cfg(feature = "parking")]
 pub mod park;
+#[cfg(feature = "people")]
+pub mod people;
 pub mod pending;
 #[cfg(feature = "parking")]
 pub mod pictures;
@@ -45,7 +47,7 @@ pub mod pictures;
 pub mod push;
 #[cfg(feature = "ws")]
 pub mod sitelink;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod tariff;
 
 use onecard_core::kit::RouteDef;
@@ -99,6 +101,9 @@ pub fn registry() -> Registry {
     add(&mut reg, [cards::lifecycle::routes()]);
     #[cfg(feature = "pub")]
     add(&mut reg, [cards::holders::routes()]);
+    // Visitors, faces, phones (pub), 9.26 (cat) and 12.1 (gate).
+    #[cfg(feature = "people")]
+    add(&mut reg, [people::routes()]);
     // Brands (6.36) and the lanes' routes (6.12-6.19, 6.54, 6.65-6.79, 9.4)
     // are parking's, 9.4 the site's: filtered by group like the cards.
     #[cfg(feature = "parking")]

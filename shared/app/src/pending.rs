@@ -35,18 +35,6 @@ pub const PENDING: &[&str] = &[
     "park.licensePlateDiscount.add", // 6.106
     "park.licensePlateDiscount.edit", // 6.107
     "park.licensePlateDiscount.delete", // 6.108
-    "acss.doorSet.list", // 7.1
-    "acss.grants.get", // 7.2
-    "acss.cards.get", // 7.3
-    "acss.user.grants", // 7.4
-    "acss.user.grant.update", // 7.5
-    "acss.iorecords.get", // 7.7
-    "acss.io.alarms", // 7.8
-    "acss.door.state.total", // 7.9
-    "acss.door.state.list", // 7.10
-    "acss.doorBluetooth.list", // 7.11
-    "acss.door.ibms.enable", // 7.13
-    "acss.door.ibms.control", // 7.14
     "pls.guide.points", // 8.1
     "pls.map.info", // 8.2
     "pls.map.list", // 8.3
@@ -89,10 +77,6 @@ pub const PENDING: &[&str] = &[
     "cat.einvoice.open.qrcode", // 9.15
     "cat.einvoice.open", // 9.16
     "cat.upload.abnormaloutdata", // 9.17
-    "cat.intercom.request", // 9.26
-    "pub.shake.add", // 10.1
-    "pub.shake.reset", // 10.2
-    "pub.guest.order.add", // 10.3
     "alipay.wappay", // 10.5
     "alipay.wappay.aspx/callback", // 10.6
     "alipay.wappay.aspx/notify", // 10.7
@@ -118,22 +102,7 @@ pub const PENDING: &[&str] = &[
     "pub.hrroom.delete", // 10.35
     "pub.workstation.get", // 10.36
     "pub.systemlog.get", // 10.37
-    "pub.qrcode.scan.notice", // 10.38
     "pub.viorecord.list", // 10.39
-    "pub.door.qrcode.dec", // 10.40
-    "pub.cards.get", // 10.41
-    "pub.face.add", // 10.43
-    "pub.face.delete", // 10.44
-    "pub.face.update", // 10.45
-    "pub.face.get", // 10.46
-    "pub.face.validate", // 10.47
-    "pub.params.get", // 10.48
-    "park.face.visitors.cancel", // 10.49
-    "park.face.distributed", // 10.50
-    "park.face.add.blacklist", // 10.51
-    "park.face.remove.blacklist", // 10.52
-    "pub.guest.order.logout", // 10.55
-    "pub.guest.order.add.quickly", // 10.56
     "Upark.GetMCardInfo", // 11.1
     "Upark.SetMCardInfo", // 11.2
     "Upark.GetTChargeInfo", // 11.3
@@ -165,5 +134,4 @@ pub const PENDING: &[&str] = &[
     "hunanlitian.order.list", // 11.37
     "yanjibailicheng.parkchargequery", // 11.38
     "yanjibailicheng.parkchargeperform", // 11.39
-    "gate.cards.get", // 12.1
 ];

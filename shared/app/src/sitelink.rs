@@ -222,7 +222,8 @@ pub async fn site_state(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteState> {
         blacklist: l.blacklist.into_iter().map(|e| BlackRow { plate: e.plate, start: e.start, end: e.end, hint: e.hint }).collect(),
         locked: l.locked,
     };
-    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)).with_lanes(Some(lanes)))
+    let doors = crate::acss::site::rules_for_site(ctx, &branch.branchno, now).await?;
+    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)).with_lanes(Some(lanes)).with_doors(Some(doors)))
 }
 
 /// The whole configuration in one value (what an agent ends up holding).

@@ -199,6 +199,10 @@ impl DoorRules {
                     verdict(false, "code is for another door", "", "")
                 }
             }
+            TokenKind::Card => match self.card(&tok.subject) {
+                Some(c) => self.card_opens(c, door, t),
+                None => verdict(false, "unknown card", &tok.subject, ""),
+            },
             TokenKind::Visitor => {
                 // subject: `{order}/u{userNo}` follows the visitee, `{order}/c{cardNo}` the guest card.
                 let Some((order, who)) = tok.subject.split_once('/') else { return verdict(false, "malformed code", "", "") };
@@ -230,6 +234,8 @@ pub enum TokenKind {
     Door,
     /// 10.3: a visitor's code; opens what the visitee (or guest card) opens.
     Visitor,
+    /// 7.3/12.1 `Qrcode`: a card shown as a code; opens what the card opens.
+    Card,
 }
 
 impl TokenKind {
@@ -237,6 +243,7 @@ impl TokenKind {
         match self {
             TokenKind::Door => "D",
             TokenKind::Visitor => "V",
+            TokenKind::Card => "C",
         }
     }
 }
@@ -304,6 +311,7 @@ impl Token {
         let kind = match kind {
             "D" => TokenKind::Door,
             "V" => TokenKind::Visitor,
+            "C" => TokenKind::Card,
             _ => return Err("unknown code kind"),
         };
         let (Some(from), Some(to)) = (expand(from), expand(to)) else { return Err("malformed code") };
