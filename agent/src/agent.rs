@@ -136,6 +136,7 @@ impl Agent {
         // Sim boards for the cached controllers, so a restart while the cloud is
         // down still drives the (virtual) lanes.
         agent.ensure_sim_boards();
+        crate::doors_offline::ensure_sim_doors(&agent);
 
         tokio::spawn(Arc::clone(&agent).inbound_loop(inbound));
         tokio::spawn(Arc::clone(&agent).flush_loop());
@@ -200,7 +201,10 @@ impl Agent {
                 Inbound::Command(c) => {
                     let me = Arc::clone(&self);
                     tokio::spawn(async move {
-                        let ack = me.devices.execute(&c).await;
+                        let ack = match crate::faces::handle(&me, &c).await {
+                            Some(a) => a,
+                            None => me.devices.execute(&c).await,
+                        };
                         tracing::info!(id = %c.id, action = %c.action, device = %c.device, code = ack.code, "command done");
                         if ack.ok && c.action == action::GATE_PEAKMODE {
                             let on = c.params.get("on").and_then(Value::as_bool).unwrap_or(false);
@@ -236,6 +240,7 @@ impl Agent {
             site.cfg = s;
         }
         self.ensure_sim_boards();
+        crate::doors_offline::ensure_sim_doors(self);
     }
 
     /// Sends the outbox in order, one record at a time, each removed only after
@@ -286,6 +291,11 @@ impl Agent {
             }
         }
         sent
+    }
+
+    /// `record` for the door decisions (`doors_offline`).
+    pub(crate) fn record_upload(&self, route: &str, data: Value) -> bool {
+        self.record(route, data)
     }
 
     /// Queues an upload durably (fsync'd when this returns true).
@@ -676,6 +686,9 @@ pub fn lane_of(s: &str) -> Option<Lane> {
 impl PlateSink for Agent {
     fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
         Box::pin(self.on_plate(ev))
+    }
+    fn door(&self, read: crate::doors_offline::DoorRead) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        Box::pin(crate::doors_offline::on_read(self, read))
     }
 }
 

@@ -41,6 +41,9 @@ pub enum Command {
     /// Lane reference data: blacklist types (6.77) and hints (6.78).
     #[command(subcommand)]
     Lanes(LanesCmd),
+    /// Door access: doors, time and permission groups, Bluetooth map, face terminals.
+    #[command(subcommand)]
+    Doors(crate::doors_admin::DoorsCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -10,6 +10,7 @@ mod brands_admin;
 mod cli;
 mod dlq;
 mod lanes_admin;
+mod doors_admin;
 mod partner;
 mod pictures;
 mod push_worker;
@@ -32,6 +33,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Dlq(c) => dlq::dlq(c).await,
         cli::Command::Brand(c) => brands_admin::brand(c).await,
         cli::Command::Lanes(c) => lanes_admin::lanes(c).await,
+        cli::Command::Doors(c) => doors_admin::doors(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

@@ -135,6 +135,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     // writes), so a restarted server seeds nothing twice.
     lanes::blacklist::seed_demo(ctx.store(), branch, now).await?;
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
+    acss::store::seed_demo(ctx.store(), branch).await?;
     seed_car_type(ctx, &b, now).await?;
     Ok(())
 }

@@ -123,3 +123,36 @@ pub async fn qr_key(ctx: &Ctx, branch: &str) -> ApiResult<String> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// The demo branch's doors, time groups, permission groups, Bluetooth map and
+/// face terminals; written once (nothing is written when doors exist).
+pub async fn seed_demo(store: &dyn ItemStore, branch: &str) -> ApiResult<()> {
+    use super::model::MODULE_GATE;
+    if !doors(store, branch).await?.is_empty() {
+        return Ok(());
+    }
+    let door = |door_no: &str, name: &str, bdid: &str| Door {
+        controller_no: "C0000001".into(),
+        door_no: door_no.into(),
+        name: name.into(),
+        controller_name: "1F 门禁控制器".into(),
+        room_id: String::new(),
+        bdid: bdid.into(),
+        addr: format!("6..{door_no}"),
+        channel: (door_no.parse::<i64>().unwrap_or(1) - 1).to_string(),
+        ibms: false,
+    };
+    for d in [door("1", "1F-大堂前门", "08:7C:BE:DD:66:4B"), door("2", "1F-大堂后门", "08:7C:BE:DD:66:4C")] {
+        put_bluetooth(store, branch, &Bluetooth { bdid: d.bdid.clone(), door_name: d.name.clone() }).await?;
+        put_door(store, branch, &d).await?;
+    }
+    put_time_group(store, branch, &TimeGroup::parse("1", "全时段", &["*=00:00:00-23:59:59".into()])?).await?;
+    let weekdays: Vec<String> = (1..=5).map(|d| format!("{d}=08:00:00-18:00:00")).collect();
+    put_time_group(store, branch, &TimeGroup::parse("2", "工作时间", &weekdays)?).await?;
+    let both = vec!["C0000001#1".to_string(), "C0000001#2".to_string()];
+    put_grant(store, branch, &Grant { id: "1".into(), name: "员工".into(), time_group: "2".into(), doors: both.clone() }).await?;
+    put_grant(store, branch, &Grant { id: "2".into(), name: "物业".into(), time_group: "1".into(), doors: both }).await?;
+    put_terminal(store, branch, &FaceTerminal { device: "VM0000001".into(), name: "大堂人脸机".into(), module: super::model::MODULE_DOOR }).await?;
+    put_terminal(store, branch, &FaceTerminal { device: "VM0000002".into(), name: "通道闸人脸机".into(), module: MODULE_GATE }).await?;
+    Ok(())
+}

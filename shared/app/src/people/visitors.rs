@@ -17,7 +17,7 @@ use crate::keys;
 use chrono::NaiveDateTime;
 use onecard_core::kit::{self, DateTime, Empty, Int, Null, Picture, RouteDef, Text};
 use onecard_core::link::doors::{Token, TokenKind};
-use onecard_core::store::{Cond, Item, Query};
+use onecard_core::store::{Cond, Item, ItemStore, Query};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -96,8 +96,17 @@ pub async fn default_visitee(ctx: &Ctx, branch: &str) -> ApiResult<Option<String
     Ok(ctx.store.get(&keys::people(branch), "conf#visitee").await?.and_then(|i| i.body["userNo"].as_str().map(str::to_string)))
 }
 
-pub async fn set_default_visitee(ctx: &Ctx, branch: &str, user_no: &str) -> ApiResult<()> {
-    ctx.store.put(Item::new(keys::people(branch), "conf#visitee", serde_json::json!({ "userNo": user_no })), Cond::None).await?;
+pub async fn set_default_visitee(store: &dyn ItemStore, branch: &str, user_no: &str) -> ApiResult<()> {
+    store.put(Item::new(keys::people(branch), "conf#visitee", serde_json::json!({ "userNo": user_no })), Cond::None).await?;
+    Ok(())
+}
+
+/// Sets 10.48's retention (admin).
+pub async fn set_retention_hours(store: &dyn ItemStore, branch: &str, hours: i64) -> ApiResult<()> {
+    if !(1..=24 * 366).contains(&hours) {
+        return Err(ApiError::field("hours", format!("{hours} is not 1..{}", 24 * 366)));
+    }
+    store.put(Item::new(keys::people(branch), "conf#retention", serde_json::json!({ "hours": hours })), Cond::None).await?;
     Ok(())
 }
 
