@@ -230,7 +230,8 @@ impl Agent {
 
     pub fn apply_site_config(&self, s: SiteConfig) {
         let (black, locked) = s.lanes.as_ref().map_or((0, 0), |l| (l.blacklist.len(), l.locked.len()));
-        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, "site config");
+        let doors = s.doors.as_ref().map_or(0, |d| d.doors.len());
+        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, doors, "site config");
         if let Err(e) = self.store.save(&s) {
             tracing::warn!(error = %e, "cannot cache the site config");
         }
@@ -689,6 +690,9 @@ impl PlateSink for Agent {
     }
     fn door(&self, read: crate::doors_offline::DoorRead) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
         Box::pin(crate::doors_offline::on_read(self, read))
+    }
+    fn face(&self, record: Value) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        Box::pin(crate::faces::on_recognition(self, record))
     }
 }
 

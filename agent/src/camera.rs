@@ -30,6 +30,11 @@ pub trait PlateSink: Send + Sync + 'static {
         let _ = read;
         Box::pin(async { crate::doors_offline::DoorAnswer { ok: false, open: false, reason: "no doors here".into() } })
     }
+    /// A face terminal's recognition record (`crate::faces`).
+    fn face(&self, record: Value) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        let _ = record;
+        Box::pin(async { crate::doors_offline::DoorAnswer { ok: false, open: false, reason: "no face terminals here".into() } })
+    }
 }
 
 /// A plate read by a lane camera.
@@ -177,6 +182,7 @@ pub fn router(agent: Arc<dyn PlateSink>, rules: Vec<CameraRule>) -> Router {
     Router::new()
         .route("/plate", post(plate))
         .route("/door", post(crate::doors_offline::door))
+        .route("/face", post(crate::doors_offline::face))
         .with_state(Intake { sink: agent, rules: Arc::new(rules) })
 }
 

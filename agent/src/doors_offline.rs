@@ -102,6 +102,39 @@ pub async fn door(
     (status, Json(json!({"ok": a.ok, "open": a.open, "reason": a.reason})))
 }
 
+/// `POST /face`: a face terminal's recognition record, admitted like the
+/// cameras; queued for the cloud (`faces::on_recognition`).
+pub async fn face(
+    State(intake): State<crate::camera::Intake>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> (StatusCode, Json<Value>) {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let token = camera_auth::request_token(auth, uri.query());
+    let admitted = match camera_auth::check(&intake.rules, peer.ip(), token.as_deref()) {
+        Access::Admitted(a) => a,
+        Access::BadToken => return refuse(StatusCode::UNAUTHORIZED, "terminal token missing or wrong"),
+        Access::BadAddress => return refuse(StatusCode::FORBIDDEN, format!("address {} is not an allowed terminal", peer.ip())),
+    };
+    let body = match axum::body::to_bytes(body, crate::camera::MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad JSON: {e}")),
+    };
+    let device = v.get("deviceID").or_else(|| v.get("controllerNo")).and_then(Value::as_str).unwrap_or_default().to_string();
+    if !camera_auth::device_allowed(&intake.rules, &admitted, &device) {
+        return refuse(StatusCode::FORBIDDEN, format!("this terminal may not report for device '{device}'"));
+    }
+    let a = intake.sink.face(v).await;
+    let status = if a.ok { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    (status, Json(json!({"ok": a.ok, "reason": a.reason})))
+}
+
 /// 9.1's `openmode` for a decision: 1 card opened (the seed's example), 2
 /// code opened, 3 card refused, 4 code refused.
 fn open_mode(what: &Credential, open: bool) -> (&'static str, &'static str) {

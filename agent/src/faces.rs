@@ -114,3 +114,42 @@ async fn kiosk(agent: &Agent, cmd: &Command) -> Ack {
     tracing::info!(kiosk = %cmd.device, params = %cmd.params, "kiosk told of a scan");
     ack(cmd, ack_code::OK, "ok")
 }
+
+/// The agent-protocol uplink a recognition record travels by (the cloud's
+/// `people::recognition::UPLINK`).
+pub const RECOGNITION_UPLINK: &str = "cat.face.record";
+
+/// A terminal's recognition: checked (a terminal the cloud lists, a
+/// similarity) and queued durably for the cloud, which keeps it (10.39) and
+/// pushes it (10.54). Pictures travel inside the record only as far as the
+/// cloud, which moves them to the blob store.
+pub async fn on_recognition(agent: &Agent, mut v: Value) -> crate::doors_offline::DoorAnswer {
+    let answer = |ok: bool, reason: &str| crate::doors_offline::DoorAnswer { ok, open: false, reason: reason.into() };
+    let device = v.get("deviceID").or_else(|| v.get("controllerNo")).and_then(Value::as_str).unwrap_or_default().to_string();
+    let known = agent.site_config().doors.is_some_and(|d| d.terminals.iter().any(|t| t.device == device));
+    if !known {
+        return answer(false, &format!("no face terminal '{device}' at this site"));
+    }
+    if v.get("similarity").is_none() {
+        return answer(false, "similarity is required");
+    }
+    let now = crate::now_local();
+    // The cloud reads one spelling; a terminal may send either.
+    if let Some(m) = v.as_object_mut() {
+        m.remove("deviceID");
+    }
+    v["controllerNo"] = Value::from(device.clone());
+    if v.get("time").and_then(Value::as_str).is_none_or(str::is_empty) {
+        v["time"] = Value::from(crate::now_text());
+    }
+    if v.get("threshold").is_none() {
+        v["threshold"] = Value::from(80.0);
+    }
+    v["id"] = Value::from(format!("{device}-{}-{:08x}", now.format("%Y%m%d%H%M%S%3f"), rand::random::<u32>()));
+    if agent.record_upload(RECOGNITION_UPLINK, v) {
+        tracing::info!(terminal = %device, "recognition queued");
+        answer(true, "queued")
+    } else {
+        answer(false, "not recorded (outbox)")
+    }
+}

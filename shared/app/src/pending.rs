@@ -102,7 +102,6 @@ pub const PENDING: &[&str] = &[
     "pub.hrroom.delete", // 10.35
     "pub.workstation.get", // 10.36
     "pub.systemlog.get", // 10.37
-    "pub.viorecord.list", // 10.39
     "Upark.GetMCardInfo", // 11.1
     "Upark.SetMCardInfo", // 11.2
     "Upark.GetTChargeInfo", // 11.3

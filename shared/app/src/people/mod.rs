@@ -9,6 +9,7 @@ pub mod faces;
 pub mod intercom;
 pub mod phones;
 pub mod pictures;
+pub mod recognition;
 pub mod visitors;
 
 use onecard_core::kit::RouteDef;
@@ -20,5 +21,6 @@ pub fn routes() -> Vec<RouteDef> {
     all.extend(faces::routes());
     all.extend(phones::routes());
     all.extend(intercom::routes());
+    all.extend(recognition::routes());
     all
 }
