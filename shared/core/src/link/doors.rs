@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 /// One door: the reader `door_no` of controller `controller_no`, driven at the
 /// site as device `device` (`{controller}-{door}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct DoorRow {
     pub device: String,
     pub controller_no: String,
@@ -56,6 +57,7 @@ pub fn parse_tod(s: &str) -> Option<NaiveTime> {
 
 /// A permission group: the doors its cards open, inside its time group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct GrantRow {
     pub id: String,
     #[serde(default)]
@@ -97,6 +99,7 @@ pub struct FaceTerminalRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct DoorRules {
     #[serde(default)]
     pub doors: Vec<DoorRow>,
