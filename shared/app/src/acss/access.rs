@@ -29,17 +29,19 @@ fn door_func_type(kind: CardKind) -> i64 {
     }
 }
 
+/// The door side: 10.15's `Acss` when the card was issued with one. A card
+/// without it (a parking card: its `AllGrant`/`GrantID` are the car park's)
+/// opens no door until 7.5 gives it a door side.
 pub fn terms(c: &Card) -> Terms {
     match &c.acss {
         Some(a) => Terms { from: a.valid_from, to: a.valid_to, all: a.all_grant, grant: a.grant_id.clone(), func_type: a.func_type, issued: a.issued_at },
-        None => Terms { from: c.valid_from, to: c.valid_to, all: c.all_grant, grant: c.grant_id.clone(), func_type: door_func_type(c.kind), issued: c.issued_at },
+        None => Terms { from: c.valid_from, to: c.valid_to, all: false, grant: None, func_type: door_func_type(c.kind), issued: c.issued_at },
     }
 }
 
-/// A door card: issued with door parameters, or carrying a grant.
+/// A door card: issued (or given by 7.5) a door side.
 pub fn is_door_card(c: &Card) -> bool {
-    let t = terms(c);
-    c.acss.is_some() || t.all || t.grant.as_deref().is_some_and(|g| !g.is_empty())
+    c.acss.is_some()
 }
 
 /// The doors a card's grants name (every door for all-grant), whatever the time.

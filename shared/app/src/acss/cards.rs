@@ -352,8 +352,6 @@ async fn grant_update(ctx: Ctx, req: Req, input: GrantUpdateIn) -> ApiResult<Nul
             if let Some(all) = input.all_grant {
                 a.all_grant = all.get();
             }
-            next.all_grant = a.all_grant;
-            next.grant_id = a.grant_id.clone();
             next.acss = Some(a);
             Step::of(ctx.store.transact(vec![cards::card_update(b, &cur, &next)]).await, ())
         })

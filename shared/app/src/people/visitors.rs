@@ -207,9 +207,7 @@ async fn clone_rights(ctx: &Ctx, branch: &str, visitee: &str, guest_card: &str, 
     };
     let t = terms(&src);
     let mut next = cur.value.clone();
-    next.acss = Some(AccessParams { func_type: 11, issued_at: from, valid_from: from, valid_to: to, all_grant: t.all, grant_id: t.grant.clone() });
-    next.all_grant = t.all;
-    next.grant_id = t.grant;
+    next.acss = Some(AccessParams { func_type: 11, issued_at: from, valid_from: from, valid_to: to, all_grant: t.all, grant_id: t.grant });
     ctx.store.transact(vec![cards::card_update(branch, &cur, &next)]).await?;
     Ok(next.card_no)
 }
