@@ -25,3 +25,6 @@ pub fn register(reg: &mut Registry) {
     reg.add(cards::routes());
     reg.add(records::routes());
 }
+
+#[cfg(all(test, feature = "acss", feature = "pub", feature = "park"))]
+mod tests;
