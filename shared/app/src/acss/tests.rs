@@ -2,6 +2,8 @@
 //! module's test kit): what reaches the site's rules, 7.5, 10.40 codes and a
 //! mode 2 visit that lends the visitee's rights to a guest card.
 
+// The cards module's kit, shared as a file: not every helper is used here.
+#[allow(dead_code)]
 #[path = "../cards/tests/kit.rs"]
 mod kit;
 
