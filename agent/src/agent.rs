@@ -136,6 +136,7 @@ impl Agent {
         // Sim boards for the cached controllers, so a restart while the cloud is
         // down still drives the (virtual) lanes.
         agent.ensure_sim_boards();
+        crate::doors_offline::ensure_sim_doors(&agent);
 
         tokio::spawn(Arc::clone(&agent).inbound_loop(inbound));
         tokio::spawn(Arc::clone(&agent).flush_loop());
@@ -202,6 +203,8 @@ impl Agent {
                     tokio::spawn(async move {
                         let ack = if c.action == onecard_core::link::logs::ACTION {
                             crate::logs::serve(&me.cfg.data_dir, &me.cfg.agent_id, &c)
+                        } else if let Some(a) = crate::faces::handle(&me, &c).await {
+                            a
                         } else {
                             me.devices.execute(&c).await
                         };
@@ -230,7 +233,8 @@ impl Agent {
 
     pub fn apply_site_config(&self, s: SiteConfig) {
         let (black, locked) = s.lanes.as_ref().map_or((0, 0), |l| (l.blacklist.len(), l.locked.len()));
-        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, "site config");
+        let doors = s.doors.as_ref().map_or(0, |d| d.doors.len());
+        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, doors, "site config");
         if let Err(e) = self.store.save(&s) {
             tracing::warn!(error = %e, "cannot cache the site config");
         }
@@ -240,6 +244,7 @@ impl Agent {
             site.cfg = s;
         }
         self.ensure_sim_boards();
+        crate::doors_offline::ensure_sim_doors(self);
     }
 
     /// Sends the outbox in order, one record at a time, each removed only after
@@ -290,6 +295,11 @@ impl Agent {
             }
         }
         sent
+    }
+
+    /// `record` for the door decisions (`doors_offline`).
+    pub(crate) fn record_upload(&self, route: &str, data: Value) -> bool {
+        self.record(route, data)
     }
 
     /// Queues an upload durably (fsync'd when this returns true).
@@ -680,6 +690,12 @@ pub fn lane_of(s: &str) -> Option<Lane> {
 impl PlateSink for Agent {
     fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer> {
         Box::pin(self.on_plate(ev))
+    }
+    fn door(&self, read: crate::doors_offline::DoorRead) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        Box::pin(crate::doors_offline::on_read(self, read))
+    }
+    fn face(&self, record: Value) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        Box::pin(crate::faces::on_recognition(self, record))
     }
 }
 

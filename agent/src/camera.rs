@@ -25,6 +25,16 @@ pub const MAX_CAMERA_SKEW_SECS: i64 = 120;
 /// does not depend on the agent (the agent depends on the intake).
 pub trait PlateSink: Send + Sync + 'static {
     fn plate(&self, ev: PlateEvent) -> futures::future::BoxFuture<'_, PlateAnswer>;
+    /// A card or code read at a door (`crate::doors_offline`).
+    fn door(&self, read: crate::doors_offline::DoorRead) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        let _ = read;
+        Box::pin(async { crate::doors_offline::DoorAnswer { ok: false, open: false, reason: "no doors here".into() } })
+    }
+    /// A face terminal's recognition record (`crate::faces`).
+    fn face(&self, record: Value) -> futures::future::BoxFuture<'_, crate::doors_offline::DoorAnswer> {
+        let _ = record;
+        Box::pin(async { crate::doors_offline::DoorAnswer { ok: false, open: false, reason: "no face terminals here".into() } })
+    }
 }
 
 /// A plate read by a lane camera.
@@ -112,9 +122,9 @@ pub fn trusted_time(camera_time: &str, now: NaiveDateTime) -> NaiveDateTime {
 }
 
 #[derive(Clone)]
-struct Intake {
-    sink: Arc<dyn PlateSink>,
-    rules: Arc<Vec<CameraRule>>,
+pub struct Intake {
+    pub(crate) sink: Arc<dyn PlateSink>,
+    pub(crate) rules: Arc<Vec<CameraRule>>,
 }
 
 fn refuse(status: StatusCode, text: impl Into<String>) -> (StatusCode, Json<Value>) {
@@ -171,6 +181,8 @@ pub fn router(agent: Arc<dyn PlateSink>, rules: Vec<CameraRule>) -> Router {
     let rules = if rules.is_empty() { vec![CameraRule::loopback()] } else { rules };
     Router::new()
         .route("/plate", post(plate))
+        .route("/door", post(crate::doors_offline::door))
+        .route("/face", post(crate::doors_offline::face))
         .with_state(Intake { sink: agent, rules: Arc::new(rules) })
 }
 

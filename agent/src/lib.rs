@@ -9,6 +9,8 @@ pub mod config;
 pub mod decide;
 pub mod devices;
 pub mod door;
+pub mod doors_offline;
+pub mod faces;
 pub mod frame;
 pub mod gbk;
 pub mod guidance_screen;

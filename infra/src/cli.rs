@@ -59,6 +59,9 @@ pub enum Command {
     /// Parking guidance (chapter 8): site survey import, relay of 9.14 statuses.
     #[command(subcommand)]
     Guidance(crate::guidance_admin::GuidanceCmd),
+    /// Door access: doors, time and permission groups, Bluetooth map, face terminals.
+    #[command(subcommand)]
+    Doors(crate::doors_admin::DoorsCmd),
     /// Every inbound route: section, name, read/write, wire kind, handler.
     Routes,
     /// The OpenAPI 3.1 document of every route (also `GET /openapi.json`).

@@ -15,6 +15,7 @@ mod guidance_admin;
 mod lanes_admin;
 mod payments_admin;
 mod org_admin;
+mod doors_admin;
 mod partner;
 mod partners_admin;
 mod pictures;
@@ -44,6 +45,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Org(c) => org_admin::org(c).await,
         cli::Command::Import(a) => import_admin::import(a).await,
         cli::Command::Guidance(c) => guidance_admin::guidance(c).await,
+        cli::Command::Doors(c) => doors_admin::doors(c).await,
         cli::Command::Routes => {
             onecard_core::openapi::route_table(&onecard_app::registry()).iter().for_each(|l| println!("{l}"));
             Ok(())

@@ -406,3 +406,25 @@ pub fn pls_car_positions(branch: &str, plate: &str) -> String {
 pub fn pls_space_positions(branch: &str, space_no: &str) -> String {
     branch_part(branch, &format!("plspos#lot#{space_no}"))
 }
+
+/// Door access configuration (issue 15): sk = `door#{controller}#{door}`,
+/// `tg#{id}`, `grant#{id}`, `bt#{bdid}`, `term#{device}`, and `qrkey`.
+pub fn acss(branch: &str) -> String {
+    branch_part(branch, "acss")
+}
+
+/// Face users (10.43-10.52); sk = uuid.
+pub fn faces(branch: &str) -> String {
+    branch_part(branch, "face")
+}
+
+/// Visitor orders (10.3, 10.49, 10.55, 10.56); sk = order number.
+pub fn visitors(branch: &str) -> String {
+    branch_part(branch, "visitor")
+}
+
+/// The rest of the people side: sk = `shake#{mobile}`, `call#{controllerNo}`
+/// (intercom), `job#{id}` (face distribution), `rec#{time}#{id}` (10.39).
+pub fn people(branch: &str) -> String {
+    branch_part(branch, "people")
+}

@@ -21,21 +21,21 @@
 // A partial build leaves helpers that only another group's handlers call.
 #![cfg_attr(not(all(feature = "park", feature = "acss", feature = "pls", feature = "cat", feature = "pub", feature = "partner", feature = "gate", feature = "push", feature = "ws")), allow(dead_code, unused_imports))]
 
-#[cfg(feature = "acss")]
+#[cfg(feature = "people")]
 pub mod acss;
 #[cfg(feature = "parking")]
 pub mod bindings;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod brands;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod cards;
 #[cfg(feature = "parking")]
 pub mod cat;
 #[cfg(feature = "parking")]
 pub mod discounts;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod ids;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod keys;
 #[cfg(feature = "parking")]
 pub mod lanes;
@@ -52,6 +52,8 @@ pub mod partners;
 #[cfg(feature = "parking")]
 #[path = "partners/hooks.rs"]
 pub mod partner_hooks;
+#[cfg(feature = "people")]
+pub mod people;
 pub mod pending;
 #[cfg(feature = "parking")]
 pub mod payments;
@@ -63,7 +65,7 @@ pub mod pls;
 pub mod push;
 #[cfg(feature = "ws")]
 pub mod sitelink;
-#[cfg(any(feature = "parking", feature = "pub"))]
+#[cfg(feature = "people")]
 pub mod tariff;
 
 use onecard_core::kit::RouteDef;
@@ -119,6 +121,9 @@ pub fn registry() -> Registry {
     add(&mut reg, [cards::lifecycle::routes()]);
     #[cfg(feature = "pub")]
     add(&mut reg, [cards::holders::routes(), org::routes()]);
+    // Visitors, faces, phones (pub), 9.26 (cat) and 12.1 (gate).
+    #[cfg(feature = "people")]
+    add(&mut reg, [people::routes()]);
     // Brands (6.36) and the lanes' routes (6.12-6.19, 6.54, 6.65-6.79, 9.4)
     // are parking's, 9.4 the site's: filtered by group like the cards.
     #[cfg(feature = "parking")]
@@ -157,6 +162,7 @@ pub async fn seed_demo(ctx: &Ctx) -> ApiResult<()> {
     lanes::bookings::seed_demo(ctx.store(), branch).await?;
     payments::seed_demo(ctx, branch).await?;
     org::seed::seed_demo(ctx.store(), branch, onecard_core::config::DEMO_AGENT).await?;
+    acss::store::seed_demo(ctx.store(), branch).await?;
     seed_car_type(ctx, &b, now).await?;
     #[cfg(feature = "partner")]
     partners::seed_demo(ctx, branch).await?;

@@ -83,6 +83,7 @@ pub fn is_upload(route_name: &str) -> bool {
         route::GATE_STATE_NOTICE,
         route::GATE_FAULT,
         route::OFFLINE_DECISION,
+        crate::people::recognition::UPLINK,
     ]
     .contains(&route_name)
 }
@@ -107,6 +108,12 @@ pub async fn serve_uplink(ctx: &Ctx, reg: &Registry, branch: &str, agent_id: &st
     let data = adapt_input(ctx, branch, &up.route, up.data).await;
     let env = if up.route == route::OFFLINE_DECISION {
         let r = record_offline_decision(ctx, branch, agent_id, &up.id, &data).await;
+        onecard_core::envelope::response(&r, &time::format(time::to_local(ctx.clock.now(), time::DEFAULT_TZ)))
+    } else if up.route == crate::people::recognition::UPLINK {
+        let r = match onecard_core::kit::input::parse(data.clone()) {
+            Ok(rec) => crate::people::recognition::record(ctx, branch, agent_id, rec).await.map(|()| onecard_core::Reply::empty()),
+            Err(e) => Err(e),
+        };
         onecard_core::envelope::response(&r, &time::format(time::to_local(ctx.clock.now(), time::DEFAULT_TZ)))
     } else {
         dispatch::site(ctx, reg, branch, agent_id, &up.route, data).await
@@ -222,7 +229,8 @@ pub async fn site_state(ctx: &Ctx, branch: &Branch) -> ApiResult<SiteState> {
         blacklist: l.blacklist.into_iter().map(|e| BlackRow { plate: e.plate, start: e.start, end: e.end, hint: e.hint }).collect(),
         locked: l.locked,
     };
-    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)).with_lanes(Some(lanes)))
+    let doors = crate::acss::site::rules_for_site(ctx, &branch.branchno, now).await?;
+    Ok(SiteState::new(branch.controllers.clone(), monthly, Some(offline)).with_lanes(Some(lanes)).with_doors(Some(doors)))
 }
 
 /// The whole configuration in one value (what an agent ends up holding).

@@ -13,6 +13,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 pub mod logs;
+pub mod doors;
 pub mod sync;
 
 /// Bumped only for changes an older peer cannot ignore.
@@ -72,6 +73,13 @@ pub mod action {
     pub const FREESPACE: &str = "freespace";
     /// params: [`super::GuideScreen`]: a parking guidance screen (8.23).
     pub const GUIDE_SCREEN: &str = "guide.screen";
+    /// Face terminals (`face.distribute`: params `{uuid, userNo, name, pictureUrl}`;
+    /// `face.delete`: `{uuid}`), 7.14's IBMS point control (`ibms.control`:
+    /// `{open}`) and the kiosk's scan notice (`kiosk.notice`: `{qrcodeType}`).
+    pub const FACE_DISTRIBUTE: &str = "face.distribute";
+    pub const FACE_DELETE: &str = "face.delete";
+    pub const IBMS_CONTROL: &str = "ibms.control";
+    pub const KIOSK_NOTICE: &str = "kiosk.notice";
 
     pub const ALL: &[&str] = &[
         GATE_OPEN,
@@ -89,6 +97,10 @@ pub mod action {
         TIME_SYNC,
         FREESPACE,
         GUIDE_SCREEN,
+        FACE_DISTRIBUTE,
+        FACE_DELETE,
+        IBMS_CONTROL,
+        KIOSK_NOTICE,
     ];
 }
 
@@ -304,6 +316,9 @@ pub struct SiteConfig {
     /// part). Absent from an older cloud, and then nothing is refused for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lanes: Option<LaneRules>,
+    /// Door access the site decides with, offline too (first part; `doors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doors: Option<doors::DoorRules>,
     /// 0-based index of this frame in its sync.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub part: u32,

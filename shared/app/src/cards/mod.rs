@@ -31,7 +31,7 @@ pub mod debit;
 pub mod group;
 pub mod holders;
 mod in_park;
-mod input;
+pub mod input;
 pub mod lifecycle;
 pub mod model;
 pub mod monthly;

@@ -168,12 +168,13 @@ async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMess
     if input.plate.is_none() && input.card_no.is_none() {
         return Err(ApiError::field("licensePlate", "one of licensePlate and cardNo is required"));
     }
-    let area = area_of(&req.branch, &input.area)?;
     let photo = pictures::key_for_record(&ctx, b, "cat.upload.indata", &input.card_in_id, input.image_key.as_deref(), input.image.as_deref()).await;
+    // A door or a channel gate is in no car-park area.
     if source != SourceType::Park {
         passage(&ctx, b, source, &input.card_in_id, "in", &input, photo.as_deref()).await?;
         return Ok(WithMessage::optional(Empty {}, None));
     }
+    let area = area_of(&req.branch, &input.area)?;
     let entry = input.at.get();
     let plate = input.plate.as_ref().map(|p| p.norm().to_string()).unwrap_or_default();
     let card_no = input.card_no.clone().map(String::from);

@@ -317,6 +317,7 @@ pub struct IntercomCallIn {
 async fn intercom_request(ctx: Ctx, req: Req, input: IntercomCallIn) -> ApiResult<Empty> {
     let params = json!({ "roomId": input.room_id });
     send(&ctx, &req, &input.controller_no, action::INTERCOM_CALL, params, deadline(&req)).await?;
+    crate::people::intercom::advance(&ctx, req.branchno(), &input.controller_no, crate::people::intercom::CallState::Talking, Some(&input.room_id), &kit::stamp(req.now)).await?;
     Ok(Empty {})
 }
 
@@ -330,6 +331,8 @@ pub struct IntercomStopIn {
 /// 6.105.
 async fn intercom_stop(ctx: Ctx, req: Req, input: IntercomStopIn) -> ApiResult<Empty> {
     send(&ctx, &req, &input.controller_no, action::INTERCOM_HANGUP, json!({}), deadline(&req)).await?;
+    // A unit hung up with no call recorded (one placed before this was kept) is still hung up.
+    let _ = crate::people::intercom::advance(&ctx, req.branchno(), &input.controller_no, crate::people::intercom::CallState::Ended, None, &kit::stamp(req.now)).await;
     Ok(Empty {})
 }
 

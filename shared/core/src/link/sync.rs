@@ -57,6 +57,8 @@ pub struct SiteState {
     /// Blacklist and locks: small (hundreds of rows), so they travel whole in
     /// the head of every sync and delta, like the controllers.
     pub lanes: Option<LaneRules>,
+    /// Door access, whole in the head like the lanes.
+    pub doors: Option<super::doors::DoorRules>,
     buckets: Vec<Vec<MonthlyPlate>>,
     digests: Vec<String>,
 }
@@ -70,7 +72,7 @@ impl SiteState {
                 buckets[bucket_of(&p.plate_no)].push(p);
             }
         }
-        let mut s = SiteState { controllers, offline, lanes: None, buckets, digests: vec![String::new(); BUCKETS] };
+        let mut s = SiteState { controllers, offline, lanes: None, doors: None, buckets, digests: vec![String::new(); BUCKETS] };
         for i in 0..BUCKETS {
             s.settle(i);
         }
@@ -78,11 +80,16 @@ impl SiteState {
     }
 
     pub fn from_config(cfg: &SiteConfig) -> SiteState {
-        SiteState::new(cfg.controllers.clone(), cfg.monthly_plates.iter().cloned(), cfg.offline.clone()).with_lanes(cfg.lanes.clone())
+        SiteState::new(cfg.controllers.clone(), cfg.monthly_plates.iter().cloned(), cfg.offline.clone()).with_lanes(cfg.lanes.clone()).with_doors(cfg.doors.clone())
     }
 
     pub fn with_lanes(mut self, lanes: Option<LaneRules>) -> SiteState {
         self.lanes = lanes;
+        self
+    }
+
+    pub fn with_doors(mut self, doors: Option<super::doors::DoorRules>) -> SiteState {
+        self.doors = doors;
         self
     }
 
@@ -102,6 +109,10 @@ impl SiteState {
             Some(l) => serde_json::to_string(&(&self.controllers, &self.offline, l)),
         }
         .unwrap_or_default();
+        let head = match &self.doors {
+            None => head,
+            Some(d) => format!("{head}\n{}", serde_json::to_string(d).unwrap_or_default()),
+        };
         digest(&format!("{head}\n{}", self.digests.join(",")))
     }
 
@@ -122,6 +133,7 @@ impl SiteState {
             monthly_plates: self.buckets.iter().flatten().cloned().collect(),
             offline: self.offline.clone(),
             lanes: self.lanes.clone(),
+            doors: self.doors.clone(),
             ..Default::default()
         }
     }
@@ -148,6 +160,7 @@ impl SiteState {
             controllers: self.controllers.clone(),
             offline: self.offline.clone(),
             lanes: self.lanes.clone(),
+            doors: self.doors.clone(),
             delta,
             buckets: if delta { buckets.iter().map(|b| *b as u32).collect() } else { Vec::new() },
             ..Default::default()
@@ -277,7 +290,7 @@ impl Assembler {
         if !first.delta {
             // A full sync is taken as sent, even from a cloud that versions
             // differently: the next hello then simply gets everything again.
-            let state = SiteState::new(first.controllers, plates, first.offline).with_lanes(first.lanes);
+            let state = SiteState::new(first.controllers, plates, first.offline).with_lanes(first.lanes).with_doors(first.doors);
             let cfg = state.to_config(&version);
             self.held = Some((state, version));
             return Fed::Applied(cfg);
@@ -305,6 +318,7 @@ impl Assembler {
         state.controllers = first.controllers;
         state.offline = first.offline;
         state.lanes = first.lanes;
+        state.doors = first.doors;
         let got = state.version();
         if got != version {
             return Fed::Resync(format!("delta gives version {got}, the cloud says {version}"));
