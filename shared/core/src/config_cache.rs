@@ -35,9 +35,10 @@ impl ConfigPartitions {
         ConfigPartitions { prefixes: prefixes.to_vec(), branch_kinds: branch_kinds.to_vec() }
     }
 
-    /// Callers, branches, site agents; car types and tariffs of every branch.
+    /// Callers, branches, site agents; car types, tariffs and the booking
+    /// configuration (6.3 reads it on every call) of every branch.
     pub fn standard() -> Self {
-        Self::new(&["cfg#"], &["cartype", "ttariff", "mtariff"])
+        Self::new(&["cfg#"], &["cartype", "ttariff", "mtariff", "bookingcfg"])
     }
 
     fn holds(&self, pk: &str) -> bool {
