@@ -1,7 +1,7 @@
 //! `onecard serve`: every group behind one HTTP listener, through the same
 //! registry and dispatcher the Lambda functions use.
 
-use crate::backend::{open_store, DB_FILE};
+use crate::backend::DB_FILE;
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use axum::extract::State;
@@ -30,7 +30,7 @@ pub struct AppState {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.store).await?;
+    let (store, queue_in_store) = crate::backend::open_store_with_queue(&args.store, args.sqs_queue_url.is_none()).await?;
     if seed_demo_if_wanted(&*store, &args).await? {
         print_demo();
     }
@@ -41,9 +41,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(b) = &demo_site {
         crate::sitelink::demo::use_branch_zone(&b.tz);
     }
-    let queue: Arc<dyn EventQueue> = match &args.sqs_queue_url {
-        Some(url) => Arc::new(onecard_adapters::sqs_queue::SqsQueue::from_env(url, None).await),
-        None => {
+    let queue: Arc<dyn EventQueue> = match (&args.sqs_queue_url, queue_in_store) {
+        (Some(url), _) => Arc::new(onecard_adapters::sqs_queue::SqsQueue::from_env(url, None).await),
+        (None, Some(q)) => Arc::new(q),
+        (None, None) => {
             std::fs::create_dir_all(&args.store.data_dir)?;
             Arc::new(EmbeddedQueue::open(&args.store.data_dir.join(DB_FILE)).context("opening the embedded queue")?)
         }

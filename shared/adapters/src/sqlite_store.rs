@@ -29,7 +29,14 @@ pub struct SqliteStore {
     writer: Writer,
     readers: std::sync::Arc<[db::Shared]>,
     next_reader: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Set once an `EmbeddedQueue` lives in this database (`on_store`): outbox
+    /// items then go onto that queue in their own transaction, and this wakes
+    /// its receivers.
+    outbox_queue: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<tokio::sync::Notify>>>,
 }
+
+/// Outbox partitions (`events::outbox_pk`): a put there is an event to deliver.
+const OUTBOX_PREFIX: &str = "outbox#";
 
 /// Enough for the blocking pool to read on both cores while a third request
 /// holds a connection between its statements.
@@ -46,7 +53,18 @@ impl SqliteStore {
             writer: Writer::start(conn),
             readers: readers.into(),
             next_reader: Default::default(),
+            outbox_queue: Default::default(),
         })
+    }
+
+    pub(crate) fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    /// From now on an outbox put is a message on the queue of this database
+    /// (whose table exists: the queue made it), woken through `published`.
+    pub(crate) fn deliver_outbox_to(&self, published: std::sync::Arc<tokio::sync::Notify>) {
+        let _ = self.outbox_queue.set(published);
     }
 
     /// Group transactions committed by this handle's writer so far.
@@ -75,7 +93,20 @@ impl SqliteStore {
     }
 
     async fn apply(&self, writes: Vec<Write>) -> StoreResult<Result<(), usize>> {
-        self.writer.write(Box::new(move |c: &Connection| apply(c, &writes))).await
+        let queue = self.outbox_queue.get();
+        let deliver = queue.is_some();
+        let r = self.writer.write(Box::new(move |c: &Connection| apply(c, &writes, deliver))).await?;
+        Ok(match r {
+            Ok(delivered) => {
+                if delivered {
+                    if let Some(q) = queue {
+                        q.notify_waiters();
+                    }
+                }
+                Ok(())
+            }
+            Err(i) => Err(i),
+        })
     }
 }
 
@@ -85,9 +116,12 @@ fn backend(e: rusqlite::Error) -> StoreError {
 
 /// Applies the writes inside the writer's open transaction (and the
 /// request's savepoint). Ok(Err(i)) names the first write whose condition
-/// failed; the writer rolls the request back then.
-fn apply(tx: &Connection, writes: &[Write]) -> StoreResult<Result<(), usize>> {
+/// failed; the writer rolls the request back then. With `deliver`, an outbox
+/// put that holds an event goes onto the queue instead of into the items;
+/// Ok(Ok(true)) says one did.
+fn apply(tx: &Connection, writes: &[Write], deliver: bool) -> StoreResult<Result<bool, usize>> {
     let now = now_unix();
+    let mut delivered = false;
     for (i, w) in writes.iter().enumerate() {
         let (pk, sk) = w.key();
         let cond = match w {
@@ -97,6 +131,11 @@ fn apply(tx: &Connection, writes: &[Write]) -> StoreResult<Result<(), usize>> {
             return Ok(Err(i));
         }
         match w {
+            Write::Put { item, .. } if deliver && is_event(item) => {
+                let body = serde_json::to_string(&item.body).map_err(|e| StoreError::Invalid(format!("body: {e}")))?;
+                crate::embedded_queue::enqueue(tx, &body).map_err(backend)?;
+                delivered = true;
+            }
             Write::Put { item, .. } => {
                 let body = serde_json::to_string(&item.body)
                     .map_err(|e| StoreError::Invalid(format!("body: {e}")))?;
@@ -112,7 +151,15 @@ fn apply(tx: &Connection, writes: &[Write]) -> StoreResult<Result<(), usize>> {
             Write::Check { .. } => {}
         }
     }
-    Ok(Ok(()))
+    Ok(Ok(delivered))
+}
+
+/// An outbox item the queue can carry: one the sweep could not read stays an
+/// item, so the sweep sets it aside as it would have.
+fn is_event(item: &Item) -> bool {
+    item.pk.starts_with(OUTBOX_PREFIX)
+        && item.body.get("id").and_then(|v| v.as_str()) == Some(item.sk.as_str())
+        && item.body.get("route").is_some_and(|v| v.is_string())
 }
 
 /// An expired item counts as absent, as it does for reads, so that e.g. a lease
@@ -247,5 +294,9 @@ impl ItemStore for SqliteStore {
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         validate_transaction(&writes)?;
         self.apply(writes).await?.map_err(|i| StoreError::TransactionCancelled { index: Some(i) })
+    }
+
+    fn delivers_outbox(&self) -> bool {
+        self.outbox_queue.get().is_some()
     }
 }

@@ -20,6 +20,13 @@ async fn open_embedded() -> Option<Queue> {
     Some(Arc::new(EmbeddedQueue::with_visibility(&path, VISIBILITY).expect("open queue")))
 }
 
+/// The queue in the store's database, written through the store's writer.
+async fn open_on_store() -> Option<Queue> {
+    let path = common::temp_dir("queue-on-store").join("onecard.db");
+    let store = onecard_adapters::SqliteStore::open(&path).expect("open store");
+    Some(Arc::new(EmbeddedQueue::on_store_with_visibility(&store, VISIBILITY).await.expect("open queue")))
+}
+
 /// A fresh queue per test, so cases never see each other's messages.
 async fn open_sqs() -> Option<Queue> {
     let endpoint = common::endpoint("ONECARD_SQS_ENDPOINT", "ONECARD_SKIP_SQS", "infra/scripts/sqs-local.sh")?;
@@ -168,6 +175,7 @@ macro_rules! contract {
 }
 
 contract!(embedded, open_embedded);
+contract!(embedded_on_store, open_on_store);
 contract!(sqs, open_sqs);
 
 mod embedded_file {
@@ -205,6 +213,40 @@ mod embedded_file {
         q.publish(&event(30)).await.unwrap();
         assert_eq!(q.len().await.unwrap(), 1);
         assert!(store.get("p", "s").await.unwrap().is_some());
+    }
+
+    /// On the store: an outbox put is on the queue exactly when its
+    /// transaction commits, and wakes a waiting receiver.
+    #[tokio::test]
+    async fn the_store_delivers_outbox_items_in_their_transaction() {
+        use onecard_core::store::{Cond, Item, ItemStore, Write};
+        let path = common::temp_dir("queue-outbox").join("onecard.db");
+        let store = onecard_adapters::SqliteStore::open(&path).unwrap();
+        assert!(!store.delivers_outbox());
+        let q = EmbeddedQueue::on_store_with_visibility(&store, VISIBILITY).await.unwrap();
+        assert!(store.delivers_outbox());
+        let ev = event(50);
+        let waiting = {
+            let q = q.clone();
+            tokio::spawn(async move { q.receive(10, Duration::from_secs(5)).await.unwrap() })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let cause = Write::put(Item::new("cause", "1", json!(1)), Cond::MustNotExist);
+        store.transact(vec![cause, onecard_core::events::outbox_write(&ev)]).await.unwrap();
+        let got = waiting.await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].event, ev);
+        assert!(started.elapsed() < Duration::from_millis(200), "woken, not polled: {:?}", started.elapsed());
+        // Not kept as an item: nothing for the sweep to send again.
+        assert!(store.get(&onecard_core::events::outbox_pk("B001"), &ev.id).await.unwrap().is_none());
+        // A transaction refused on its condition puts nothing on the queue.
+        let again = Write::put(Item::new("cause", "1", json!(2)), Cond::MustNotExist);
+        assert!(store.transact(vec![again, onecard_core::events::outbox_write(&event(51))]).await.is_err());
+        assert_eq!(q.len().await.unwrap(), 1);
+        // The same file opened by another process sees the message.
+        let other = EmbeddedQueue::with_visibility(&path, VISIBILITY).unwrap();
+        assert_eq!(other.len().await.unwrap(), 1);
     }
 
     #[tokio::test]

@@ -62,6 +62,12 @@ pub fn in_park(branch: &str) -> String {
     branch_part(branch, "inpark")
 }
 
+/// The in-park counter (`park::occupancy`): shards `s00`.. with cars per
+/// area, and `init`, written when the counter was first counted.
+pub fn in_park_count(branch: &str) -> String {
+    branch_part(branch, "inparkn")
+}
+
 /// Entry journal; sk = `{inDate}#{cardInId}`, so a time window is a range.
 pub fn entry_log(branch: &str) -> String {
     branch_part(branch, "inlog")

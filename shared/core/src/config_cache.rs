@@ -10,7 +10,11 @@
 //! while `onecard serve` runs, another Lambda instance) is seen after at most
 //! the TTL. A conditional write that fails on a cached partition also drops it,
 //! so an optimistic retry re-reads the item instead of its cached version.
-//! Misses are not cached: a caller created a moment ago must work at once.
+//! Misses of a caller or branch are not cached: one created a moment ago by
+//! an admin command must work at once. Misses in a branch's configuration
+//! (no tariff of its own for an area, no booking configuration) are, for the
+//! TTL like any change from another process: `calc` looks for an area's own
+//! tariff before the park-wide one on every request.
 
 use crate::store::{Item, ItemStore, Page, Query, StoreResult, Write, Cond};
 use async_trait::async_trait;
@@ -35,17 +39,19 @@ impl ConfigPartitions {
         ConfigPartitions { prefixes: prefixes.to_vec(), branch_kinds: branch_kinds.to_vec() }
     }
 
-    /// Callers, branches, site agents; car types, tariffs, discount sets and
-    /// discount settings of every branch.
+    /// Callers, branches, site agents; car types, tariffs, the booking
+    /// configuration (6.3 reads it on every call), discount sets and discount
+    /// settings of every branch.
     pub fn standard() -> Self {
-        Self::new(&["cfg#"], &["cartype", "ttariff", "mtariff", "dset", "discset"])
+        Self::new(&["cfg#"], &["cartype", "ttariff", "mtariff", "bookingcfg", "dset", "discset"])
     }
 
     fn holds(&self, pk: &str) -> bool {
-        if self.prefixes.iter().any(|p| pk.starts_with(p)) {
-            return true;
-        }
-        // `b#{branch}#{kind}`: the kind is everything after the second '#'.
+        self.prefixes.iter().any(|p| pk.starts_with(p)) || self.is_branch_config(pk)
+    }
+
+    /// `b#{branch}#{kind}`: the kind is everything after the second '#'.
+    fn is_branch_config(&self, pk: &str) -> bool {
         pk.strip_prefix("b#").and_then(|rest| rest.split_once('#')).is_some_and(|(_, kind)| self.branch_kinds.contains(&kind))
     }
 }
@@ -53,6 +59,8 @@ impl ConfigPartitions {
 #[derive(Clone)]
 enum Cached {
     Item(Item),
+    /// Known absent (branch configuration only, see the module doc).
+    Absent,
     Page(Page),
 }
 
@@ -140,16 +148,23 @@ impl ItemStore for ConfigCache {
         }
         let generation = {
             let st = self.lock();
-            if let Some(Entry { value: Cached::Item(item), .. }) = st.parts.get(pk).and_then(|p| p.gets.get(sk)).filter(|e| self.fresh(e)) {
-                return Ok(Some(item.clone()));
+            match st.parts.get(pk).and_then(|p| p.gets.get(sk)).filter(|e| self.fresh(e)).map(|e| &e.value) {
+                Some(Cached::Item(item)) => return Ok(Some(item.clone())),
+                Some(Cached::Absent) => return Ok(None),
+                _ => {}
             }
             st.generation
         };
         let got = self.inner.get(pk, sk).await?;
-        if let Some(item) = &got {
+        let value = match &got {
+            Some(item) => Some(Cached::Item(item.clone())),
+            None if self.parts.is_branch_config(pk) => Some(Cached::Absent),
+            None => None,
+        };
+        if let Some(value) = value {
             let mut st = self.lock();
             if st.generation == generation {
-                let entry = Entry { at: Instant::now(), value: Cached::Item(item.clone()) };
+                let entry = Entry { at: Instant::now(), value };
                 st.parts.entry(pk.to_string()).or_default().gets.insert(sk.to_string(), entry);
             }
         }
@@ -191,6 +206,10 @@ impl ItemStore for ConfigCache {
         self.write(pks, self.inner.transact(writes)).await
     }
 
+    fn delivers_outbox(&self) -> bool {
+        self.inner.delivers_outbox()
+    }
+
     async fn get_many(&self, keys: &[(String, String)]) -> StoreResult<Vec<Option<Item>>> {
         // Only a batch with no configuration in it goes straight through;
         // otherwise each key takes the cached path (configuration is read
@@ -228,6 +247,19 @@ mod tests {
             assert_eq!(c.query(&Query::partition("b#1001#ttariff")).await.unwrap().items.len(), 0);
         }
         assert_eq!(mem.counts().reads - before, 2, "one get and one query reached the store");
+    }
+
+    #[tokio::test]
+    async fn branch_config_misses_are_cached_until_a_change() {
+        let (mem, c) = cached(Duration::from_secs(60));
+        let before = mem.counts().reads;
+        for _ in 0..3 {
+            assert!(c.get("b#1001#ttariff", "A1#1").await.unwrap().is_none());
+            assert!(c.get("cfg#caller", "new").await.unwrap().is_none());
+        }
+        assert_eq!(mem.counts().reads - before, 4, "the tariff miss once, the caller miss every time");
+        c.put(Item::new("b#1001#ttariff", "A1#1", json!(1)), Cond::None).await.unwrap();
+        assert!(c.get("b#1001#ttariff", "A1#1").await.unwrap().is_some());
     }
 
     #[tokio::test]

@@ -54,6 +54,9 @@ pub fn outbox_write(ev: &OutEvent) -> Write {
 /// items. A failure leaves the item for the sweeper; it is logged, not returned,
 /// because the caller's business step has already succeeded.
 pub async fn publish_committed(ctx: &Ctx, events: &[OutEvent]) {
+    if ctx.store.delivers_outbox() {
+        return;
+    }
     for ev in events {
         match ctx.queue.publish(ev).await {
             Ok(()) => {

@@ -140,6 +140,9 @@ impl ItemStore for MemStore {
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         self.writes.fetch_add(1, Ordering::SeqCst);
+        // The real stores refuse what DynamoDB refuses; so must the stand-in,
+        // or a unit test passes a transaction production would reject.
+        crate::store::validate_transaction(&writes)?;
         self.apply(writes)
     }
 }

@@ -174,6 +174,14 @@ pub trait ItemStore: Send + Sync + 'static {
     /// All-or-nothing; at most `MAX_TRANSACTION_ITEMS` writes, each key at most once.
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
 
+    /// True when this store puts an outbox item (`events::outbox_write`) onto
+    /// the event queue itself, in the item's transaction (the embedded store
+    /// and queue in one database): then there is nothing to publish after the
+    /// commit.
+    fn delivers_outbox(&self) -> bool {
+        false
+    }
+
     /// Several items by key, in the order asked (`None` for an absent or
     /// expired one), in one round trip where the backend can (DynamoDB's
     /// BatchGetItem, one SQLite lock); the default reads them one by one.

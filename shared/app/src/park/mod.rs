@@ -10,6 +10,7 @@ pub mod lanes;
 pub mod lpfix;
 #[cfg(test)]
 mod money_tests;
+pub mod occupancy;
 pub mod orders;
 #[cfg(test)]
 mod parking_tests;

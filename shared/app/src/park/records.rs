@@ -17,13 +17,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Cars in the park per area id.
+/// Cars in the park per area id, from the occupancy counter (one batch get).
 async fn used_per_area(ctx: &Ctx, branch: &str) -> ApiResult<BTreeMap<String, i64>> {
-    let mut m = BTreeMap::new();
-    for (area, _) in stays::occupancy(ctx, branch).await? {
-        *m.entry(area).or_insert(0) += 1;
-    }
-    Ok(m)
+    super::occupancy::per_area(ctx, branch).await
 }
 
 /// A 6.27 row (and 6.3's `details`).
@@ -193,7 +189,12 @@ async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> 
         to = to.map(|t| hour_floor(t) + chrono::Duration::hours(1));
     }
     let mut rows = Vec::new();
-    for s in stays::all_in_park(&ctx, b).await? {
+    let exact = input.credential.as_deref().map(str::trim).filter(|c| !like && !c.is_empty());
+    let candidates = match exact {
+        Some(c) => one_car(&ctx, b, ctype, c).await?.into_iter().collect(),
+        None => stays::all_in_park(&ctx, b).await?.into_iter().map(|s| (s, None)).collect::<Vec<_>>(),
+    };
+    for (s, card) in candidates {
         if from.is_some_and(|f| s.entry < f) || to.is_some_and(|t| s.entry >= t) {
             continue;
         }
@@ -212,7 +213,11 @@ async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> 
         };
         if !like {
             row.functype = Some(s.func_type.to_string());
-            if let Some(card) = card_of(&ctx, b, &s).await? {
+            let card = match card {
+                Some(read) => read,
+                None => card_of(&ctx, b, &s).await?,
+            };
+            if let Some(card) = card {
                 let holder = crate::cards::store::get_holder(&ctx, b, &card.user_no).await?;
                 row.card = Some(InRowCard {
                     issuedate: DateTime(card.issued_at),
@@ -235,6 +240,43 @@ async fn in_info(ctx: Ctx, req: Req, input: InInfoIn) -> ApiResult<Page<InRow>> 
         out.push(row);
     }
     Ok(Page { rows: out, rowindex: page.rowindex, total: page.total })
+}
+
+/// The card `card_of` would find, when already read (`Some(None)`: none).
+type ReadCard = Option<Option<crate::cards::Card>>;
+
+/// One car by exact plate or card number, without listing the park: for a
+/// plate, its in-park index and its plate card in one batch, then its stay
+/// and that card in another (the card number an entry carries, when the
+/// plate has no card, is the only further read).
+async fn one_car(ctx: &Ctx, branch: &str, by: CredentialType, credential: &str) -> ApiResult<Option<(Stay, ReadCard)>> {
+    let plate = normalize_plate(credential);
+    if by == CredentialType::Card || plate.is_empty() {
+        return Ok(stays::find(ctx, branch, by, credential).await?.map(|(s, _)| (s, None)));
+    }
+    let wrong = || onecard_core::store::StoreError::Backend("get_many answered the wrong number of items".into());
+    let first = ctx
+        .store
+        .get_many(&[(crate::keys::in_park(branch), stays::index_sk(&plate, None)), (crate::keys::plate_cards(branch), plate.clone())])
+        .await?;
+    let [idx, plate_card] = <[_; 2]>::try_from(first).map_err(|_| wrong())?;
+    let Some(id) = idx.as_ref().and_then(|i| i.body["cardInId"].as_str()) else { return Ok(None) };
+    let card_no = plate_card.as_ref().and_then(|i| i.body.get("cardNo")).and_then(|v| v.as_str());
+    let mut wanted = vec![(crate::keys::stays(branch), id.to_string())];
+    wanted.extend(card_no.map(|no| (crate::keys::cards(branch), no.to_string())));
+    let mut second = ctx.store.get_many(&wanted).await?.into_iter();
+    let Some(stay) = second.next().flatten().map(|i| i.parse::<Stay>()).transpose()? else { return Ok(None) };
+    if stay.state != StayState::InPark {
+        return Ok(None);
+    }
+    let by_plate = second.next().flatten().map(|i| i.parse::<crate::cards::Card>()).transpose()?;
+    // As `card_of`: no card by plate, the card number the entry carries.
+    let card = match (by_plate, &stay.card_no) {
+        (Some(c), _) => Some(c),
+        (None, Some(no)) => crate::cards::get_card(ctx, branch, no).await?,
+        (None, None) => None,
+    };
+    Ok(Some((stay, Some(card))))
 }
 
 async fn card_of(ctx: &Ctx, branch: &str, s: &Stay) -> ApiResult<Option<crate::cards::Card>> {

@@ -6,8 +6,9 @@
 //! - an "in the park" index at `inpark/P{plate}` (or `C{cardNo}` for a card-only
 //!   entry) pointing at the stay, written in the same transaction; the exit
 //!   deletes it in the exit's transaction. One index item per car, so counting
-//!   the partition is the occupancy (fine at car-park scale: hundreds to a few
-//!   thousand cars);
+//!   the partition is the occupancy; every change of the index changes the
+//!   occupancy counter (`occupancy.rs`) in the same transaction, so the space
+//!   counts never read the partition;
 //! - entry and exit journals keyed by time, for the time-window queries.
 //!
 //! A car entering again while the index still points at an older stay (a missed
@@ -19,6 +20,7 @@
 //! with `VersionIs`; a conflict means someone else changed the stay, so the
 //! operation re-reads and tries again.
 
+use super::occupancy;
 use super::stored::{opt_ts, pay_type, ts};
 use crate::keys;
 use chrono::NaiveDateTime;
@@ -287,16 +289,26 @@ pub enum Entered {
 pub async fn enter(ctx: &Ctx, branch: &str, stay: &Stay, extra_events: &[OutEvent]) -> ApiResult<Entered> {
     let at = stay.entry;
     let (entered, publish) = retry::on_conflict("entry not recorded", || async {
-        if get(ctx, branch, &stay.card_in_id).await?.is_some() {
+        // The stay, the car's index item and its occupancy shard in one batch.
+        let (count_pk, count_sk) = occupancy::shard_key(branch, &stay.card_in_id);
+        let wanted = [(keys::stays(branch), stay.card_in_id.clone()), (keys::in_park(branch), stay.index_sk()), (count_pk, count_sk)];
+        let [existing, current, shard] = <[_; 3]>::try_from(ctx.store.get_many(&wanted).await?)
+            .map_err(|_| StoreError::Backend("get_many answered the wrong number of items".into()))?;
+        if existing.is_some() {
             return Ok(Step::Done((Entered::Repeat, Vec::new())));
         }
         let mut stay = stay.clone();
         let mut writes = Vec::new();
-        let current = ctx.store.get(&keys::in_park(branch), &stay.index_sk()).await?;
         let mut publish = Vec::new();
         match &current {
-            None => writes.push(Write::put(stay.index_item(branch, 1), Cond::MustNotExist)),
+            None => {
+                writes.push(Write::put(stay.index_item(branch, 1), Cond::MustNotExist));
+                writes.push(occupancy::adjust(branch, &stay.card_in_id, shard.as_ref(), &[(&stay.area, 1)]));
+            }
             Some(idx) => {
+                // The index moves to this stay unless this is a late upload;
+                // its count moves with it, from the area it was counted in.
+                let moved = [(idx.body["area"].as_str().unwrap_or_default(), -1), (stay.area.as_str(), 1)];
                 let other_id = idx.body["cardInId"].as_str().unwrap_or_default().to_string();
                 match get(ctx, branch, &other_id).await? {
                     Some((other, _)) if other.entry > stay.entry && other.state == StayState::InPark => {
@@ -310,8 +322,12 @@ pub async fn enter(ctx: &Ctx, branch: &str, stay: &Stay, extra_events: &[OutEven
                             writes.push(Write::put(other.item(branch, v + 1), Cond::VersionIs(v)));
                         }
                         writes.push(Write::put(stay.index_item(branch, idx.version + 1), Cond::VersionIs(idx.version)));
+                        writes.push(occupancy::adjust(branch, &stay.card_in_id, shard.as_ref(), &moved));
                     }
-                    None => writes.push(Write::put(stay.index_item(branch, idx.version + 1), Cond::VersionIs(idx.version))),
+                    None => {
+                        writes.push(Write::put(stay.index_item(branch, idx.version + 1), Cond::VersionIs(idx.version)));
+                        writes.push(occupancy::adjust(branch, &stay.card_in_id, shard.as_ref(), &moved));
+                    }
                 }
             }
         }
@@ -356,9 +372,13 @@ pub async fn exit(
     extra_events: &(dyn Fn(&Stay) -> Vec<OutEvent> + Sync),
 ) -> ApiResult<Stay> {
     let (stay, events) = retry::on_conflict("exit not recorded", || async {
-        let Some((mut stay, v)) = get(ctx, branch, card_in_id).await? else {
+        let wanted = [(keys::stays(branch), card_in_id.to_string()), occupancy::shard_key(branch, card_in_id)];
+        let [found, shard] = <[_; 2]>::try_from(ctx.store.get_many(&wanted).await?)
+            .map_err(|_| StoreError::Backend("get_many answered the wrong number of items".into()))?;
+        let Some(found) = found else {
             return Err(ApiError::new(Code::CAR_NOT_IN_PARK, format!("no entry record with cardInId {card_in_id}")));
         };
+        let (mut stay, v): (Stay, u64) = (found.parse()?, found.version);
         if stay.state == StayState::Left {
             return Ok(Step::Done((stay, Vec::new())));
         }
@@ -370,6 +390,8 @@ pub async fn exit(
             if let Some(idx) = ctx.store.get(&keys::in_park(branch), &stay.index_sk()).await? {
                 if idx.body["cardInId"].as_str() == Some(card_in_id) {
                     writes.push(Write::delete(keys::in_park(branch), stay.index_sk(), Cond::VersionIs(idx.version)));
+                    let area = idx.body["area"].as_str().unwrap_or_default();
+                    writes.push(occupancy::adjust(branch, card_in_id, shard.as_ref(), &[(area, -1)]));
                 }
             }
         }
