@@ -9,6 +9,7 @@
 //! `onecard_core::providers`, answered by the `standins` where the
 //! deployment turns them on (decision 21) and by 501 otherwise.
 
+pub mod booking_fee;
 pub mod collect;
 pub mod invoices;
 pub mod micropay;
@@ -27,7 +28,7 @@ use onecard_core::{ApiResult, Ctx};
 
 /// Every route of this module; the registry keeps those of enabled groups.
 pub fn routes() -> Vec<RouteDef> {
-    [qr::routes(), micropay::routes(), nopsw::routes(), wap::routes(), invoices::routes(), redenvelope::routes()].into_iter().flatten().collect()
+    [booking_fee::routes(), qr::routes(), micropay::routes(), nopsw::routes(), wap::routes(), invoices::routes(), redenvelope::routes()].into_iter().flatten().collect()
 }
 
 /// The demo data dir answers with the stand-ins (decision 21), and its
