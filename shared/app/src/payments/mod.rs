@@ -16,6 +16,7 @@ pub mod micropay;
 pub mod nopsw;
 pub mod providers;
 pub mod qr;
+pub mod reconcile;
 pub mod redenvelope;
 pub mod settings;
 pub mod settle;

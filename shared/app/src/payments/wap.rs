@@ -69,11 +69,7 @@ pub async fn page_for(ctx: &Ctx, req: &Req, order_no: &str, return_url: Option<S
     }
     let provider = providers::pay(ctx, &req.branch).await?;
     let s = settings::get(ctx, b).await?;
-    let open = trades::for_order(ctx, b, &order.order_no).await?.into_iter().map(|(t, _)| t).filter(|t| t.kind == TradeKind::Wap && t.status == TradeStatus::Sent).last();
-    let t = match open {
-        Some(t) => t,
-        None => trades::open(ctx, b, &order.order_no, false, TradeKind::Wap, order.parkcost, ALIPAY.0).await?,
-    };
+    let t = trades::open_or_reuse(ctx, b, &order.order_no, false, TradeKind::Wap, order.parkcost, ALIPAY.0).await?;
     let base = s.public_base.trim_end_matches('/');
     let return_url = return_url.unwrap_or_else(|| with_params(&format!("{base}/alipay.wappay.aspx/callback"), &[("branchno", b)]));
     let notify_url = notify_url.unwrap_or_else(|| with_params(&format!("{base}/alipay.wappay.aspx/notify"), &[("branchno", b)]));

@@ -186,10 +186,17 @@ impl PaymentProvider for StandinPay {
             t.reason = Some("CONTRACT_ERROR: 扣款失败".into());
         }
         self.save(&t).await?;
+        if self.cfg.fails("withhold-lost") {
+            // Charged, but the answer never arrives.
+            return Err(ProviderError::Unreachable("the answer timed out".into()));
+        }
         Ok(Self::state(&t))
     }
 
     async fn query(&self, out: &str) -> Result<TradeState, ProviderError> {
+        if self.cfg.fails("query") {
+            return Err(ProviderError::Unreachable("the query timed out".into()));
+        }
         let Some(mut t) = self.load(out).await? else { return Ok(TradeState::NotFound) };
         if t.state == "paying" {
             t.polls_left -= 1;
