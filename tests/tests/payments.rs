@@ -451,3 +451,47 @@ fn a_booking_fee_is_paid_once_through_the_one_commit_whatever_races() {
     assert_eq!(order_status(&c, &order2), "0");
     assert!(paid_orders(&c, "粤B60002").is_empty());
 }
+
+fn reconcile(srv: &Server) -> String {
+    let dir = srv.data_dir.to_str().unwrap();
+    onecard(&["payments", "reconcile", "--data-dir", dir, "--branch", "1001", "--after-secs", "0"]).trim().to_string()
+}
+
+#[test]
+fn a_withholding_whose_answer_was_lost_is_booked_or_refunded_by_the_reconciliation() {
+    let srv = Server::start();
+    let c = srv.client();
+    // The provider charges the car but its answer, and every query, is lost.
+    admin(&srv, &["payments", "standin", "--fail", "withhold-lost", "--fail", "query"]);
+    for (plate, id) in [("粤N20001", "rc-1"), ("粤N20002", "rc-2")] {
+        c.ok("park.nopswpaycar.add", json!({"plateNo": plate}));
+        c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": id, "licensePlate": plate, "inDate": local(-180)}));
+        let d = exit_lane(&c, plate);
+        assert_eq!(d["passFlag"], "0", "unknown: the normal exit, not let out unpaid: {d}");
+        assert!(paid_orders(&c, plate).is_empty());
+    }
+    // Still unanswered: the reconciliation asks, learns nothing, keeps them.
+    assert_eq!(reconcile(&srv), "asked 2: booked 0, refunded 0, failed 0, still open 2");
+    assert!(paid_orders(&c, "粤N20001").is_empty());
+
+    // Meanwhile the second car pays cash at the booth.
+    let (order, cost) = {
+        let q = c.ok("calc", json!({"credentialtype": "1", "credential": "粤N20002", "calcendtime": "1970-01-01 00:00:00"}));
+        (q["orderNo"].as_str().unwrap().to_string(), q["parkcost"].as_str().unwrap().to_string())
+    };
+    c.ok("commit", json!({"credentialtype": "1", "credential": "粤N20002", "orderNo": order, "parkcost": cost, "payType": "0"}));
+
+    // The provider answers again: the first car's charge is booked through
+    // the one commit, the second's (its fee paid another way) refunded.
+    admin(&srv, &["payments", "standin"]);
+    assert_eq!(reconcile(&srv), "asked 2: booked 1, refunded 1, failed 0, still open 0");
+    let paid = paid_orders(&c, "粤N20001");
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    assert_eq!(paid[0]["payType"], "40");
+    assert!(!paid[0]["tradeNo"].as_str().unwrap().is_empty());
+    let paid = paid_orders(&c, "粤N20002");
+    assert_eq!((paid.len(), paid[0]["payType"].as_str()), (1, Some("0")), "{paid:?}");
+    // The booked car is let out; nothing is left to ask about.
+    assert_eq!(exit_lane(&c, "粤N20001")["passFlag"], "1");
+    assert_eq!(reconcile(&srv), "asked 0: booked 0, refunded 0, failed 0, still open 0");
+}
