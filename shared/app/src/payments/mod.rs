@@ -17,6 +17,7 @@ pub mod nopsw;
 pub mod providers;
 pub mod qr;
 pub mod reconcile;
+pub mod scan_notice;
 pub mod redenvelope;
 pub mod settings;
 pub mod settle;
