@@ -118,3 +118,56 @@ async fn onlinepay(ctx: Ctx, req: Req, input: OnlinePayIn) -> ApiResult<OnlinePa
 pub fn routes() -> Vec<RouteDef> {
     vec![kit::write("park.booking.onlinepay", onlinepay)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::park::hardware::tests::{call, ctx_with};
+    use crate::park::payments::{commit_order, commit_payment, Payment, Target};
+    use onecard_core::kit::CredentialType;
+    use onecard_core::sitelink::NoSites;
+
+    #[tokio::test]
+    async fn two_orders_of_one_booking_paid_by_16_racing_commits_pay_it_once() {
+        let (ctx, _q) = ctx_with(std::sync::Arc::new(NoSites)).await;
+        let branch = onecard_core::config::get_branch(ctx.store(), "1001").await.unwrap().unwrap();
+        let cfg = bookings::Config { booking_type: 3, charge: Fen(1000), valid_minutes: 0, allow_enter_times: 1, slots: Vec::new() };
+        bookings::put_config(ctx.store(), "1001", &cfg).await.unwrap();
+        let now = onecard_core::time::to_local(ctx.clock.now(), &branch.tz);
+        let day = now.format("%Y-%m-%d");
+        call(&ctx, "park.booking.create", serde_json::json!({"licensePlate": "粤B70001", "startTime": format!("{day} 00:00:00"), "endTime": format!("{day} 23:59:59")}))
+            .await
+            .unwrap();
+        let booking = bookings::list(&ctx, "1001").await.unwrap().pop().unwrap();
+        // Asked twice: one order.
+        let a = fee_order(&ctx, &branch, &booking.order_no, now).await.unwrap();
+        assert_eq!(fee_order(&ctx, &branch, &booking.order_no, now).await.unwrap().order_no, a.order_no);
+        assert_eq!((a.parkcost, a.booking_no.as_deref()), (Fen(1000), Some(booking.order_no.as_str())));
+        // A second order of the same booking (as after the first lapsed).
+        let b = orders::create(&ctx, "1001", new_order(&booking, now, 5)).await.unwrap();
+
+        let pay = |order: &Order, trade: String| {
+            let mut p = Payment::of_order(CredentialType::Plate, &order.plate, &order.order_no, order.parkcost, ALIPAY, Some(trade));
+            p.target = Target::Booking { booking_no: booking.order_no.clone(), order_no: order.order_no.clone() };
+            p
+        };
+        // The commit that answers a stay refuses a booking before paying anything.
+        assert!(commit_payment(&ctx, &branch, &pay(&a, "T-X".into()), now).await.is_err());
+        let payments: Vec<Payment> = (0..16).map(|i| if i % 2 == 0 { pay(&a, format!("TA{i}")) } else { pay(&b, format!("TB{i}")) }).collect();
+        let results = futures::future::join_all(payments.iter().map(|p| commit_order(&ctx, &branch, p, now))).await;
+        let ok: Vec<&Order> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(ok.len(), 1, "{results:?}");
+        assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| e.code == Code::DUPLICATE), "{results:?}");
+
+        let (after, _) = bookings::get(&ctx, "1001", &booking.order_no).await.unwrap().unwrap();
+        let paid = after.fee_paid.expect("the booking is paid");
+        assert_eq!(paid.order_no, ok[0].order_no);
+        let statuses: Vec<OrderStatus> =
+            futures::future::join_all([&a, &b].map(|o| orders::get(&ctx, "1001", &o.order_no, false))).await.into_iter().map(|r| r.unwrap().unwrap().0.status).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == OrderStatus::Paid).count(), 1, "{statuses:?}");
+        let journal = orders::paid_in_window(&ctx, "1001", None, None).await.unwrap();
+        assert_eq!(journal.iter().filter(|o| o.booking_no.is_some()).count(), 1);
+        // Paid: no new order is made for it.
+        assert_eq!(fee_order(&ctx, &branch, &booking.order_no, now).await.unwrap_err().code, Code::DUPLICATE);
+    }
+}
