@@ -43,7 +43,7 @@ pub async fn send(ctx: &Ctx, branch: &Branch, device: &str, plate: Option<&str>)
         }
     };
     let cmd = Command { id: format!("c-{}", uuid::Uuid::new_v4().simple()), device: c.device_id.clone(), action: action::ALLINONE.into(), params };
-    let wait = Duration::from_secs(branch.settings.ack_timeout_secs.max(1) as u64).min(MAX_WAIT);
+    let wait = Duration::from_secs(branch.settings.ack_timeout_secs.max(1)).min(MAX_WAIT);
     match ctx.sites.command(b, cmd, wait).await {
         Ok(ack) if ack.ok => true,
         Ok(ack) => {
