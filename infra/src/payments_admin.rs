@@ -1,4 +1,4 @@
-//! `onecard payments settings|standin|pay-wap|show`: what the payment
+//! `onecard payments settings|standin|pay-wap|reconcile|show`: what the payment
 //! routes read but never write. A branch's settings (QR base URL, third-party
 //! pages, 6.37's invoice limits, decision 20's "dynamic QR required"), which
 //! outside systems answer (decision 21: the stand-ins, and which of their
@@ -7,7 +7,11 @@
 //! Also the resolver page every QR code points at (`GET
 //! /BarCode/BarcodeScanResult.aspx`).
 
-use crate::backend::open_store;
+use crate::backend::{open_store, DB_FILE};
+use onecard_adapters::embedded_queue::EmbeddedQueue;
+use onecard_core::sitelink::NoSites;
+use onecard_core::time::SystemClock;
+use onecard_core::{Ctx, Ports};
 use crate::cli::StoreArgs;
 use crate::server::AppState;
 use anyhow::{anyhow, bail, Context};
@@ -86,6 +90,18 @@ pub enum PaymentsCmd {
         branch: String,
         #[arg(long)]
         out_trade_no: String,
+    },
+    /// Asks the provider about every trade left undecided for `--after-secs`
+    /// and books it through the 6.2 commit, or refunds it when its order can
+    /// no longer be paid (`onecard serve` does this every minute).
+    Reconcile {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// One branch; all when left out.
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long, default_value_t = onecard_app::payments::reconcile::DEFAULT_AFTER_SECS)]
+        after_secs: i64,
     },
     /// Prints a branch's settings (JSON) and the providers' state.
     Show {
@@ -169,6 +185,24 @@ pub async fn payments(cmd: PaymentsCmd) -> anyhow::Result<()> {
             let form = StandinPay::new(s, clock, p, &b.tz).pay_wap(&out_trade_no).await.map_err(|e| anyhow!("{e}"))?;
             let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={}", onecard_app::payments::qr::enc(v))).collect();
             println!("{}", body.join("&"));
+            Ok(())
+        }
+        PaymentsCmd::Reconcile { store, branch, after_secs } => {
+            use onecard_app::payments::reconcile;
+            let s = open_store(&store).await?;
+            // A booking publishes its 13.4 event: the queue the server uses.
+            std::fs::create_dir_all(&store.data_dir)?;
+            let queue = Arc::new(EmbeddedQueue::open(&store.data_dir.join(DB_FILE)).context("opening the embedded queue")?);
+            let ctx = Ctx::new(Ports { store: s.clone(), queue, sites: Arc::new(NoSites), clock: Arc::new(SystemClock) });
+            let r = match &branch {
+                Some(b) => {
+                    let b = config::get_branch(&*s, b).await?.ok_or_else(|| anyhow!("no branch '{b}'"))?;
+                    reconcile::branch(&ctx, &b, after_secs).await
+                }
+                None => reconcile::all(&ctx, after_secs).await,
+            }
+            .map_err(|e| anyhow!(e.message))?;
+            println!("{r}");
             Ok(())
         }
         PaymentsCmd::Show { store, branch } => {

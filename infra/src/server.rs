@@ -61,6 +61,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let ctx = Ctx::new(Ports { store, queue, sites, clock: clock.clone() }).with_http(http).with_blobs(blobs);
     onecard_app::seed_demo(&ctx).await.context("seeding the demo data")?;
     let push = crate::push_worker::PushWorker::start(ctx.clone(), crate::push_worker::dead_letters(&args).await?, &args);
+    let (stop_reconcile, reconcile_rx) = tokio::sync::watch::channel(false);
+    let reconcile = tokio::spawn(onecard_app::payments::reconcile::run(ctx.clone(), std::time::Duration::from_secs(60), reconcile_rx));
     let cors = Arc::new(Cors::new(&args.cors_origins));
     let state = AppState { ctx, reg: Arc::new(onecard_app::registry()), test_clock: args.test_clock.then_some(clock), cors };
     hub.attach(state.ctx.clone(), state.reg.clone());
@@ -89,6 +91,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     push.stop().await;
+    let _ = stop_reconcile.send(true);
+    let _ = reconcile.await;
     println!("onecard stopped");
     Ok(())
 }

@@ -380,3 +380,118 @@ fn a_red_envelope_link_is_made_once_per_order_and_reports_its_states() {
     let (st, _) = http(srv.port, "GET", &path_of(&format!("{}&rnd=GUESS", url.split("&rnd=").next().unwrap())), "").unwrap();
     assert_eq!(st, 400);
 }
+
+/// Today's bounds in the demo branch's zone (a booking's start and end must
+/// be one day).
+fn today(time: &str) -> String {
+    format!("{} {time}", &local(0)[..10])
+}
+
+#[test]
+fn a_booking_fee_is_paid_once_through_the_one_commit_whatever_races() {
+    let srv = Server::start();
+    let c = srv.client();
+    admin(&srv, &["lanes", "booking-config", "--branch", "1001", "--type", "3", "--charge", "12.50"]);
+    let booking = |plate: &str| {
+        let b = c.ok("park.booking.create", json!({"licensePlate": plate, "startTime": today("00:00:00"), "endTime": today("23:59:59")}));
+        assert_eq!(b["charge"], "12.50", "{b}");
+        b["orderno"].as_str().unwrap().to_string()
+    };
+    let no = booking("粤B60001");
+
+    // Only Alipay is offered (the seed lists payType 5 alone).
+    let env = c.call("park.booking.onlinepay", json!({"orderNo": no, "payType": "7"}));
+    assert_eq!(code(&env), 100001, "{env}");
+    assert!(env["message"].as_str().unwrap().contains("payType"), "{env}");
+    let env = c.call("park.booking.onlinepay", json!({"orderNo": "BK-none", "payType": "5"}));
+    assert_eq!(code(&env), 100001, "{env}");
+
+    // 16 racing first asks agree on one order and one trade.
+    let answers: Vec<Value> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16).map(|_| s.spawn(|| c.ok("park.booking.onlinepay", json!({"orderNo": no, "payType": "5"})))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let order = answers[0]["order"].as_str().unwrap().to_string();
+    assert!(answers.iter().all(|a| a["order"] == order.as_str()), "{answers:?}");
+    let link = answers[0]["alipayLink"].as_str().unwrap();
+    let out_trade_no = format!("{order}-W1");
+    assert!(link.starts_with("https://") && link.contains("alipay.trade.wap.pay") && link.contains(&out_trade_no), "{link}");
+    assert_eq!(order_status(&c, &order), "0");
+
+    // The payer pays; the provider's notification arrives 16 times at once:
+    // every one answers success (decision 22), one payment is booked.
+    let dir = srv.data_dir.to_str().unwrap();
+    let form = onecard(&["payments", "pay-wap", "--data-dir", dir, "--branch", "1001", "--out-trade-no", &out_trade_no]).trim().to_string();
+    assert!(form.contains("total_amount=12.50"), "{form}");
+    let notify = "/alipay.wappay.aspx/notify?branchno=1001";
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16).map(|_| s.spawn(|| post_form(srv.port, notify, &form))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answers.iter().all(|a| *a == (200, "success".to_string())), "{answers:?}");
+    let o = c.ok("park.order.get", json!({"orderNo": order}));
+    assert_eq!((o["status"].as_str(), o["payType"].as_str(), o["amount"].as_str()), (Some("1"), Some("5"), Some("12.50")), "{o}");
+    assert!(!o["tradeNo"].as_str().unwrap().is_empty(), "{o}");
+    let paid = paid_orders(&c, "粤B60001");
+    assert_eq!(paid.len(), 1, "one payment record and journal entry: {paid:?}");
+
+    // Paid: asking again is 511, and nothing new is made.
+    let env = c.call("park.booking.onlinepay", json!({"orderNo": no, "payType": "5"}));
+    assert_eq!(code(&env), 511, "{env}");
+
+    // A cancelled booking has nothing to pay (510); a paid notification of
+    // its fee arriving after the cancellation is refunded, not booked.
+    let no2 = booking("粤B60002");
+    let order2 = c.ok("park.booking.onlinepay", json!({"orderNo": no2, "payType": "5"}))["order"].as_str().unwrap().to_string();
+    c.ok("park.booking.cancel", json!({"orderNo": no2}));
+    let env = c.call("park.booking.onlinepay", json!({"orderNo": no2, "payType": "5"}));
+    assert_eq!(code(&env), 510, "{env}");
+    let form2 = onecard(&["payments", "pay-wap", "--data-dir", dir, "--branch", "1001", "--out-trade-no", &format!("{order2}-W1")]).trim().to_string();
+    assert_eq!(post_form(srv.port, notify, &form2), (200, "success".to_string()));
+    assert_eq!(order_status(&c, &order2), "0");
+    assert!(paid_orders(&c, "粤B60002").is_empty());
+}
+
+fn reconcile(srv: &Server) -> String {
+    let dir = srv.data_dir.to_str().unwrap();
+    onecard(&["payments", "reconcile", "--data-dir", dir, "--branch", "1001", "--after-secs", "0"]).trim().to_string()
+}
+
+#[test]
+fn a_withholding_whose_answer_was_lost_is_booked_or_refunded_by_the_reconciliation() {
+    let srv = Server::start();
+    let c = srv.client();
+    // The provider charges the car but its answer, and every query, is lost.
+    admin(&srv, &["payments", "standin", "--fail", "withhold-lost", "--fail", "query"]);
+    for (plate, id) in [("粤N20001", "rc-1"), ("粤N20002", "rc-2")] {
+        c.ok("park.nopswpaycar.add", json!({"plateNo": plate}));
+        c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": id, "licensePlate": plate, "inDate": local(-180)}));
+        let d = exit_lane(&c, plate);
+        assert_eq!(d["passFlag"], "0", "unknown: the normal exit, not let out unpaid: {d}");
+        assert!(paid_orders(&c, plate).is_empty());
+    }
+    // Still unanswered: the reconciliation asks, learns nothing, keeps them.
+    assert_eq!(reconcile(&srv), "asked 2: booked 0, refunded 0, failed 0, still open 2");
+    assert!(paid_orders(&c, "粤N20001").is_empty());
+
+    // Meanwhile the second car pays cash at the booth.
+    let (order, cost) = {
+        let q = c.ok("calc", json!({"credentialtype": "1", "credential": "粤N20002", "calcendtime": "1970-01-01 00:00:00"}));
+        (q["orderNo"].as_str().unwrap().to_string(), q["parkcost"].as_str().unwrap().to_string())
+    };
+    c.ok("commit", json!({"credentialtype": "1", "credential": "粤N20002", "orderNo": order, "parkcost": cost, "payType": "0"}));
+
+    // The provider answers again: the first car's charge is booked through
+    // the one commit, the second's (its fee paid another way) refunded.
+    admin(&srv, &["payments", "standin"]);
+    assert_eq!(reconcile(&srv), "asked 2: booked 1, refunded 1, failed 0, still open 0");
+    let paid = paid_orders(&c, "粤N20001");
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    assert_eq!(paid[0]["payType"], "40");
+    assert!(!paid[0]["tradeNo"].as_str().unwrap().is_empty());
+    let paid = paid_orders(&c, "粤N20002");
+    assert_eq!((paid.len(), paid[0]["payType"].as_str()), (1, Some("0")), "{paid:?}");
+    // The booked car is let out; nothing is left to ask about.
+    assert_eq!(exit_lane(&c, "粤N20001")["passFlag"], "1");
+    assert_eq!(reconcile(&srv), "asked 0: booked 0, refunded 0, failed 0, still open 0");
+}

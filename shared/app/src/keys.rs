@@ -259,6 +259,12 @@ pub fn provider_trades(branch: &str) -> String {
     branch_part(branch, "ptrade")
 }
 
+/// The provider trades still undecided (`Sent`/`Paying`): what the
+/// reconciliation asks about, without reading every trade ever made.
+pub fn open_trades(branch: &str) -> String {
+    branch_part(branch, "ptrade-open")
+}
+
 /// Dynamic QR `rnd` per device (decision 20); sk = device id.
 pub fn qr_rnd(branch: &str) -> String {
     branch_part(branch, "qrrnd")

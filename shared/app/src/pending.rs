@@ -3,5 +3,4 @@
 //! `tests::every_route_is_built_or_pending` fails on a route in neither or both.
 
 pub const PENDING: &[&str] = &[
-    "park.booking.onlinepay", // 6.15
 ];

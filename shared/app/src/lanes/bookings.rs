@@ -12,15 +12,18 @@
 //! `needLock` 1 locks the car through `locks::apply`: at once when it is in
 //! the park, else a lock that awaits its entry.
 //!
-//! Not built yet: paying a booking (6.15, payments issue) and keeping the
-//! booking's `photo` (accepted and size-checked, not stored: decision 16 wants
-//! it in the blob store).
+//! A paid booking's fee (6.15, `payments::booking_fee`) is an order of its
+//! own, paid through the one 6.2 commit, which marks the booking paid
+//! (`fee_paid`, written `VersionIs` in the payment's transaction).
+//!
+//! Not built yet: keeping the booking's `photo` (accepted and size-checked,
+//! not stored: decision 16 wants it in the blob store).
 
 use crate::keys;
 use crate::park::stays::{self, Journal};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use onecard_core::kit::{self, stamp, DateTime, Flag, Int, Null, Page, Plate, RouteDef, Text};
-use onecard_core::store::{Cond, Item, ItemStore, Query};
+use onecard_core::store::{Cond, Item, ItemStore, Query, Write};
 use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -115,6 +118,19 @@ pub struct Booking {
     /// Minutes from start; 0 = until `end`.
     pub valid_minutes: i64,
     pub created_at: String,
+    /// The order its fee is being paid with (6.15), once one was made.
+    #[serde(default)]
+    pub fee_order: Option<String>,
+    /// Set by the payment's commit, never otherwise.
+    #[serde(default)]
+    pub fee_paid: Option<FeePaid>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeePaid {
+    pub order_no: String,
+    pub paid_at: String,
+    pub trade_no: Option<String>,
 }
 
 impl Booking {
@@ -141,6 +157,18 @@ impl Booking {
     }
     fn item(&self, branch: &str) -> ApiResult<Item> {
         Ok(Item::new(keys::bookings(branch), &self.order_no, serde_json::to_value(self).map_err(ApiError::system)?))
+    }
+    /// The write of this booking over the version it was read at: the booking
+    /// side of a fee payment's transaction, or of pointing it at a new order.
+    pub fn write_over(&self, branch: &str, version: u64) -> ApiResult<Write> {
+        Ok(Write::put(self.item(branch)?.with_version(version + 1), Cond::VersionIs(version)))
+    }
+}
+
+pub async fn get(ctx: &Ctx, branch: &str, booking_no: &str) -> ApiResult<Option<(Booking, u64)>> {
+    match ctx.store.get(&keys::bookings(branch), booking_no).await? {
+        Some(item) => Ok(Some((item.parse()?, item.version))),
+        None => Ok(None),
     }
 }
 
@@ -310,6 +338,8 @@ async fn build(ctx: &Ctx, req: &Req, order_no: String, d: &BookingIn, except: Op
         allow_enter_times: cfg.allow_enter_times,
         valid_minutes: cfg.valid_minutes,
         created_at: stamp(req.now),
+        fee_order: None,
+        fee_paid: None,
     })
 }
 
@@ -363,7 +393,8 @@ async fn update(ctx: Ctx, req: Req, kit::Both(key, input): kit::Both<UpdateKey, 
     if old.state != State::Booked {
         return Err(ApiError::failed(format!("booking {} is {:?} and cannot be changed", old.order_no, old.state).to_lowercase()));
     }
-    let new = Booking { created_at: old.created_at.clone(), ..build(&ctx, &req, old.order_no.clone(), &input, Some(&old.order_no), Some(old.need_lock)).await? };
+    // A change keeps what was paid: the fee belongs to the booking, not to its times.
+    let new = Booking { created_at: old.created_at.clone(), fee_order: old.fee_order.clone(), fee_paid: old.fee_paid.clone(), ..build(&ctx, &req, old.order_no.clone(), &input, Some(&old.order_no), Some(old.need_lock)).await? };
     ctx.store.put(new.item(b)?.with_version(old_item.version + 1), Cond::VersionIs(old_item.version)).await?;
     lock_if_asked(&ctx, b, &new, input.need_lock, req.now).await?;
     Ok(BookingOut::from(&new))

@@ -235,6 +235,7 @@ pub fn order_for(stay: &Stay, q: &StayQuote, now: NaiveDateTime, order_minutes: 
         free_type: None,
         partial: false,
         discounts: Default::default(),
+        booking_no: None,
     }
 }
 

@@ -82,6 +82,10 @@ pub struct Order {
     /// The discounts it carries (rule 9); `amount` is `parkcost` less them.
     #[serde(default)]
     pub discounts: crate::discounts::OrderDiscounts,
+    /// The booking (6.13) whose fee this order is (6.15): paid through the
+    /// same commit, which updates the booking instead of a stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_no: Option<String>,
 }
 
 pub fn sk(order_no: &str, zero: bool) -> String {
@@ -230,6 +234,12 @@ impl Order {
     /// names and the printed example's camelCase ones are both sent
     /// (decision 17), with the same values.
     pub fn charge_record(&self, stay: &Stay) -> Value {
+        self.charge_record_of(&stay.display_plate(), stay.user_id.as_deref().unwrap_or_default())
+    }
+
+    /// The 13.4 record for a payer known by plate and open id alone (a
+    /// booking's fee has no stay).
+    pub fn charge_record_of(&self, plate: &str, open_id: &str) -> Value {
         let entertime = onecard_core::time::format(self.entry);
         let parktime = self.parktime().to_string();
         let calcstarttime = onecard_core::time::format(self.calc_start);
@@ -238,8 +248,8 @@ impl Order {
             "orderNo": if self.zero { String::new() } else { self.order_no.clone() },
             "cardInId": self.card_in_id,
             "chargeSeqNo": self.charge_seq_no.to_string(),
-            "plateNo": stay.display_plate(),
-            "openId": stay.user_id.clone().unwrap_or_default(),
+            "plateNo": plate,
+            "openId": open_id,
             "entertime": entertime,
             "enterTime": entertime,
             "parktime": parktime,

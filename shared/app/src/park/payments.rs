@@ -108,12 +108,17 @@ pub enum Target {
     /// the grace), so the repeated `parkcost` no longer matches and nothing is
     /// paid twice.
     Reprice,
+    /// A booking's fee (6.15): the order made for booking `booking_no`. It
+    /// has no stay; the same transaction marks the booking paid instead
+    /// (`VersionIs`), so a booking's fee is paid once whichever of its orders
+    /// is paid first.
+    Booking { booking_no: String, order_no: String },
 }
 
 impl Target {
     fn number(&self) -> &str {
         match self {
-            Target::Order(n) | Target::Calc(n) => n,
+            Target::Order(n) | Target::Calc(n) | Target::Booking { order_no: n, .. } => n,
             Target::Reprice => "",
         }
     }
@@ -169,7 +174,20 @@ impl Payment {
 /// payment record, stay, journal, 13.4 event, trade id, card debit, and the
 /// extras of [`super::commit_extras`]). 511 when already paid, 510 when stale.
 pub async fn commit_payment(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &Payment, now: NaiveDateTime) -> ApiResult<(Order, Stay)> {
-    pay(ctx, branch, p, now).await
+    if let Target::Booking { order_no, .. } = &p.target {
+        // Refused before paying: this answer has no stay to give.
+        return Err(ApiError::system(format!("order {order_no} is a booking's fee: commit it with commit_order")));
+    }
+    match pay(ctx, branch, p, now).await? {
+        (order, Some(stay)) => Ok((order, stay)),
+        (order, None) => Err(ApiError::system(format!("order {} was paid without a stay", order.order_no))),
+    }
+}
+
+/// The same commit for any target, a booking's fee included: answers the
+/// paid order.
+pub async fn commit_order(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &Payment, now: NaiveDateTime) -> ApiResult<Order> {
+    Ok(pay(ctx, branch, p, now).await?.0)
 }
 
 impl CommitIn {
@@ -245,7 +263,7 @@ async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayR
     if let Some(trade) = &p.trade_no {
         if let Some((no, _)) = orders::by_trade(ctx, b, trade).await? {
             return match &p.target {
-                Target::Order(n) | Target::Calc(n) if *n != no => {
+                Target::Order(n) | Target::Calc(n) | Target::Booking { order_no: n, .. } if *n != no => {
                     Err(ApiError::field("thirdPayId", format!("{trade} already paid order {no}, not {n}")))
                 }
                 _ => Err(ApiError::new(Code::DUPLICATE, format!("payment {trade} is already recorded (order {no})"))),
@@ -255,6 +273,7 @@ async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayR
     let (no, zero) = match &p.target {
         Target::Order(n) => (n, false),
         Target::Calc(n) => (n, true),
+        Target::Booking { order_no, .. } => (order_no, false),
         Target::Reprice => {
             let (stay, _, q) = fees::quote_credential(ctx, branch, p.ctype, &p.credential, None, now).await?;
             if q.due != p.parkcost {
@@ -304,14 +323,82 @@ fn check_amount(p: &PayRequest, order: &Order) -> ApiResult<()> {
     Ok(())
 }
 
-/// Pays an order once. Answers the paid order and the stay as committed.
-async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, now: NaiveDateTime) -> ApiResult<(Order, Stay)> {
+/// What the commit records on the order itself, whatever it settles.
+fn mark_paid(order: &mut Order, p: &PayRequest, amount: Fen, now: NaiveDateTime) {
+    order.status = OrderStatus::Paid;
+    order.paid_at = Some(now);
+    order.amount = amount;
+    order.pay_type = Some(p.pay_type);
+    order.partial = p.partial;
+    order.free_type = p.free_type.clone();
+    order.trade_no = p.trade_no.clone();
+    order.trade_time = p.trade_time.clone();
+    order.ws_no = p.ws_no.clone().or(order.ws_no.take());
+    order.oper_id = p.oper_id.clone().or(order.oper_id.take());
+}
+
+/// The writes every commit makes, whatever it settles: the order as paid
+/// (`VersionIs`, or `MustNotExist` when priced now), its payment record and
+/// journal entry (`MustNotExist`), the trade id (`MustNotExist`), the 13.4 event.
+fn paid_order_writes(b: &str, order: &Order, ov: Option<u64>, p: &PayRequest, ev: &OutEvent, now: NaiveDateTime) -> Vec<onecard_core::store::Write> {
+    let mut writes = match ov {
+        Some(v) => order.paid_writes(b, v, now),
+        None => order.fresh_paid_writes(b, now),
+    };
+    if let Some(trade) = &p.trade_no {
+        writes.push(order.trade_write(b, trade));
+    }
+    writes.push(outbox_write(ev));
+    writes
+}
+
+/// The booking side of a booking fee's commit, in place of the stay: the
+/// booking read now, refused when paid (511) or no longer payable (510), and
+/// written back paid over the version read. Answers the paid order, the
+/// 13.4 event and the transaction's writes.
+async fn booking_commit(
+    ctx: &Ctx,
+    b: &str,
+    p: &PayRequest,
+    mut order: Order,
+    ov: Option<u64>,
+    booking_no: &str,
+    now: NaiveDateTime,
+) -> ApiResult<(Order, OutEvent, Vec<onecard_core::store::Write>)> {
+    if order.booking_no.as_deref() != Some(booking_no) {
+        return Err(ApiError::field("orderNo", format!("order {} is not the fee of booking {booking_no}", order.order_no)));
+    }
+    let Some((mut booking, bv)) = crate::lanes::bookings::get(ctx, b, booking_no).await? else {
+        return Err(ApiError::new(Code::ORDER_EXPIRED, format!("booking {booking_no} no longer exists")));
+    };
+    if let Some(paid) = &booking.fee_paid {
+        return Err(ApiError::new(Code::DUPLICATE, format!("booking {booking_no} is already paid (order {})", paid.order_no)));
+    }
+    if !booking.pending_at(now) {
+        return Err(ApiError::new(Code::ORDER_EXPIRED, format!("booking {booking_no} is cancelled or over: its fee cannot be paid")));
+    }
+    mark_paid(&mut order, p, p.amount, now);
+    order.charge_seq_no = 1;
+    booking.fee_paid = Some(crate::lanes::bookings::FeePaid { order_no: order.order_no.clone(), paid_at: kit::stamp(now), trade_no: p.trade_no.clone() });
+    let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record_of(&booking.plate_text, booking.open_id.as_deref().unwrap_or_default()), now);
+    let mut writes = paid_order_writes(b, &order, ov, p, &ev, now);
+    writes.push(booking.write_over(b, bv)?);
+    Ok((order, ev, writes))
+}
+
+/// Pays an order once. Answers the paid order and the stay as committed
+/// (none for a booking's fee).
+async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, now: NaiveDateTime) -> ApiResult<(Order, Option<Stay>)> {
     let b = branch.branchno.as_str();
     // A conflict means someone else changed the order, the stay or the card:
     // the next attempt reads again and judges again (paid now -> 511, stay
     // moved on -> 510).
     let (order, stay, ev) = retry::on_conflict("payment not recorded", || async {
         let (mut order, ov) = order_to_pay(ctx, branch, p, now).await?;
+        if let Target::Booking { booking_no, .. } = &p.target {
+            let (order, ev, writes) = booking_commit(ctx, b, p, order, ov, booking_no, now).await?;
+            return Step::of(ctx.store.transact(writes).await, (order, None, ev));
+        }
         let Some((mut stay, sv)) = stays::get(ctx, b, &order.card_in_id).await? else {
             return Err(stays::not_in_park(&p.credential));
         };
@@ -333,16 +420,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         // only a partial payment debits the part the caller names.
         let amount = if p.pay_type == PayType::STORED_VALUE && !p.partial { order.amount } else { p.amount };
 
-        order.status = OrderStatus::Paid;
-        order.paid_at = Some(now);
-        order.amount = amount;
-        order.pay_type = Some(p.pay_type);
-        order.partial = p.partial;
-        order.free_type = p.free_type.clone();
-        order.trade_no = p.trade_no.clone();
-        order.trade_time = p.trade_time.clone();
-        order.ws_no = p.ws_no.clone().or(order.ws_no);
-        order.oper_id = p.oper_id.clone().or(order.oper_id);
+        mark_paid(&mut order, p, amount, now);
         order.charge_seq_no = stay.payments.len() as i64 + 1;
         // A partial payment settles what was collected; a full one settles the
         // whole fee due, whatever waiver made `amount` smaller.
@@ -367,15 +445,8 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
         });
 
         let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record(&stay), now);
-        let mut writes = match ov {
-            Some(v) => order.paid_writes(b, v, now),
-            None => order.fresh_paid_writes(b, now),
-        };
-        if let Some(trade) = &p.trade_no {
-            writes.push(order.trade_write(b, trade));
-        }
+        let mut writes = paid_order_writes(b, &order, ov, p, &ev, now);
         writes.push(stay.write_over(b, sv));
-        writes.push(outbox_write(&ev));
         if p.pay_type == PayType::STORED_VALUE {
             let card_no = cardlink::stored_value_card(ctx, b, &stay).await?.ok_or_else(|| {
                 ApiError::field("payType", format!("3 (stored-value card) but {} has no stored-value card", stay.display_plate()))
@@ -383,7 +454,7 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             writes.extend(crate::cards::debit_writes(ctx, b, &card_no, amount, &order.sk(), now).await?);
         }
         writes.extend(super::commit_extras::writes(ctx, b, &order, &stay, now).await?);
-        Step::of(ctx.store.transact(writes).await, (order, stay, ev))
+        Step::of(ctx.store.transact(writes).await, (order, Some(stay), ev))
     })
     .await?;
     publish_committed(ctx, &[ev]).await;
@@ -422,7 +493,7 @@ async fn commit(ctx: Ctx, req: Req, input: CommitIn) -> ApiResult<CommitOut> {
         let known = refuse_settled(&ctx, &req.branch, &p, req.now).await?;
         verify::verify_commit(&**ctx.http(), &req.origin, &input.verify_request(&p, Some(known))?).await?;
     }
-    let (order, stay) = pay(&ctx, &req.branch, &p, req.now).await?;
+    let (order, stay) = commit_payment(&ctx, &req.branch, &p, req.now).await?;
     Ok(CommitOut {
         flag: "1".into(),
         memo: String::new(),

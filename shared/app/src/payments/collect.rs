@@ -4,7 +4,7 @@
 
 use crate::park::fees;
 use crate::park::orders::{self, Order};
-use crate::park::payments::{commit_payment, Payment, Target};
+use crate::park::payments::{commit_order, Payment, Target};
 use chrono::NaiveDateTime;
 use onecard_core::config::Branch;
 use onecard_core::kit::{CredentialType, OrderStatus, PayType};
@@ -77,8 +77,10 @@ pub async fn book(
     if order.zero {
         p.target = Target::Calc(order.order_no.clone());
     }
+    if let Some(booking_no) = &order.booking_no {
+        p.target = Target::Booking { booking_no: booking_no.clone(), order_no: order.order_no.clone() };
+    }
     p.trade_time = trade.map(|t| t.1).filter(|t| !t.is_empty());
     p.ws_no = ws_no;
-    let (paid, _) = commit_payment(ctx, branch, &p, now).await?;
-    Ok(paid)
+    commit_order(ctx, branch, &p, now).await
 }

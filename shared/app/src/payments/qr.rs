@@ -390,6 +390,9 @@ pub async fn resolve(ctx: &Ctx, url: &str) -> ApiResult<Value> {
             out["licensePlate"] = json!(s.get("lp"));
             out["noticeAfterScan"] = json!(s.get("nt") == Some("1"));
             out["noticeDeviceID"] = json!(s.get("nid"));
+            if let (Some("1"), Some(device)) = (s.get("nt"), s.get("nid").filter(|d| !d.trim().is_empty())) {
+                out["noticeSent"] = json!(super::scan_notice::send(ctx, &branch, device, s.get("lp")).await);
+            }
             out["next"] = json!("calc");
         }
         QrType::MerchantFixed => {

@@ -134,7 +134,9 @@ pub fn new_key() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-pub const FAILABLE: &[&str] = &["micropay", "withhold", "wap", "invoice", "redpacket"];
+/// `withhold-lost`: the charge is made but its answer is lost; `query`:
+/// queries go unanswered (together they leave a paid trade unknown).
+pub const FAILABLE: &[&str] = &["micropay", "withhold", "withhold-lost", "query", "wap", "invoice", "redpacket"];
 
 pub async fn providers(store: &dyn onecard_core::store::ItemStore) -> ApiResult<Providers> {
     Ok(match store.get(&keys::pay_providers(), "providers").await? {

@@ -30,7 +30,9 @@ impl Booked {
 
 /// Books `t`, paid at the provider as `trade_no` for `amount`. A paid trade
 /// that cannot be booked (the order was paid another way, or went stale) is
-/// refunded, and the refusal is answered (511 / 510).
+/// refunded, and the refusal is answered (511 / 510). A refund the provider
+/// refuses leaves the trade open, so the reconciliation tries again.
+#[allow(clippy::too_many_arguments)]
 pub async fn paid(
     ctx: &Ctx,
     branch: &Branch,
@@ -76,7 +78,7 @@ pub async fn paid(
         Err(e) if e.code == Code::DUPLICATE || e.code == Code::ORDER_EXPIRED || e.code == Code::CAR_NOT_IN_PARK => {
             // Money taken for an order that cannot take it: give it back.
             let refund = provider.refund(&t.out_trade_no, amount).await;
-            t.status = TradeStatus::Refunded;
+            t.status = if refund.is_ok() { TradeStatus::Refunded } else { TradeStatus::Paying };
             t.trade_no = Some(trade_no.to_string());
             t.reason = Some(match &refund {
                 Ok(()) => format!("refunded: {}", e.message),

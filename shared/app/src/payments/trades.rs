@@ -4,7 +4,7 @@
 //! order's attempts are one prefix query.
 
 use crate::keys;
-use onecard_core::store::{Cond, Item, Query};
+use onecard_core::store::{Cond, Item, Query, Write};
 use onecard_core::{ApiError, ApiResult, Ctx, Fen};
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,11 @@ pub struct Trade {
     pub trade_no: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+    /// When it was opened (Unix seconds, the server clock): what the
+    /// reconciliation measures "left unknown for long" by. 0 for trades
+    /// recorded before it was kept: old.
+    #[serde(default)]
+    pub opened_unix: i64,
 }
 
 /// The order a trade number pays.
@@ -79,8 +84,25 @@ pub async fn get(ctx: &Ctx, branch: &str, out_trade_no: &str) -> ApiResult<Optio
 /// A new attempt for an order: the next number of its kind, written
 /// `MustNotExist` so two attempts never share a number.
 pub async fn open(ctx: &Ctx, branch: &str, order_no: &str, zero: bool, kind: TradeKind, amount: Fen, pay_type: i64) -> ApiResult<Trade> {
+    open_with(ctx, branch, order_no, zero, kind, amount, pay_type, false).await
+}
+
+/// The order's attempt of `kind` not sent to anyone's payment yet (`Sent`),
+/// or a new one: racing asks for one pay page share one trade.
+pub async fn open_or_reuse(ctx: &Ctx, branch: &str, order_no: &str, zero: bool, kind: TradeKind, amount: Fen, pay_type: i64) -> ApiResult<Trade> {
+    open_with(ctx, branch, order_no, zero, kind, amount, pay_type, true).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_with(ctx: &Ctx, branch: &str, order_no: &str, zero: bool, kind: TradeKind, amount: Fen, pay_type: i64, reuse: bool) -> ApiResult<Trade> {
     onecard_core::retry::on_conflict("trade not recorded", || async {
-        let n = for_order(ctx, branch, order_no).await?.iter().filter(|(t, _)| t.kind == kind).count() + 1;
+        let mine: Vec<Trade> = for_order(ctx, branch, order_no).await?.into_iter().map(|(t, _)| t).filter(|t| t.kind == kind).collect();
+        if reuse {
+            if let Some(t) = mine.iter().rfind(|t| t.status == TradeStatus::Sent && t.amount == amount) {
+                return Ok(onecard_core::retry::Step::Done(t.clone()));
+            }
+        }
+        let n = mine.len() + 1;
         let t = Trade {
             out_trade_no: format!("{order_no}-{}{n}", kind.letter()),
             order_no: order_no.to_string(),
@@ -91,18 +113,56 @@ pub async fn open(ctx: &Ctx, branch: &str, order_no: &str, zero: bool, kind: Tra
             status: TradeStatus::Sent,
             trade_no: None,
             reason: None,
+            opened_unix: ctx.clock.now().timestamp(),
         };
         let body = serde_json::to_value(&t).map_err(ApiError::system)?;
-        let r = ctx.store().put(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body).with_version(1), Cond::MustNotExist).await;
+        let r = ctx
+            .store()
+            .transact(vec![
+                Write::put(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body).with_version(1), Cond::MustNotExist),
+                Write::put(open_marker(branch, &t.out_trade_no), Cond::None),
+            ])
+            .await;
         onecard_core::retry::Step::of(r, t)
     })
     .await
 }
 
+fn open_marker(branch: &str, out_trade_no: &str) -> Item {
+    Item::new(keys::open_trades(branch), out_trade_no.to_string(), serde_json::json!({}))
+}
+
+impl TradeStatus {
+    /// Not decided yet: the provider may still take (or have taken) the money.
+    pub fn is_open(self) -> bool {
+        matches!(self, TradeStatus::Sent | TradeStatus::Paying)
+    }
+}
+
 /// Records where a trade stands (last writer wins: every writer writes what
-/// the provider said, which only moves forward).
+/// the provider said, which only moves forward), and whether it is still
+/// among the open trades the reconciliation asks about.
 pub async fn set(ctx: &Ctx, branch: &str, t: &Trade) -> ApiResult<()> {
     let body = serde_json::to_value(t).map_err(ApiError::system)?;
     ctx.store().put(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body), Cond::None).await?;
+    if t.status.is_open() {
+        ctx.store().put(open_marker(branch, &t.out_trade_no), Cond::None).await?;
+    } else {
+        ctx.store().delete(&keys::open_trades(branch), &t.out_trade_no, Cond::None).await?;
+    }
     Ok(())
+}
+
+/// The trades still open, as stored now.
+pub async fn open_ones(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Trade>> {
+    let marks = ctx.store().query_all(&Query::partition(keys::open_trades(branch))).await?;
+    let mut out = Vec::with_capacity(marks.len());
+    for m in marks {
+        match get(ctx, branch, &m.sk).await? {
+            Some((t, _)) if t.status.is_open() => out.push(t),
+            // Decided meanwhile (or never stored): the mark is stale.
+            _ => ctx.store().delete(&keys::open_trades(branch), &m.sk, Cond::None).await?,
+        }
+    }
+    Ok(out)
 }

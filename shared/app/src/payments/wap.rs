@@ -50,9 +50,18 @@ fn http_url(field: &str, v: Option<&Text>) -> ApiResult<Option<String>> {
     }
 }
 
-/// The page the payer's browser loads for `order_no`; the order's open WAP
-/// trade is reused, so paying from two tabs is one trade.
-async fn page_for(ctx: &Ctx, req: &Req, order_no: &str, return_url: Option<String>, notify_url: Option<String>) -> ApiResult<(String, String)> {
+/// How the payer is sent to the provider.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// 10.5: an HTML form that submits itself.
+    Page,
+    /// 6.15: a link.
+    Link,
+}
+
+/// The page (or link) the payer's browser loads for `order_no`; the order's
+/// open WAP trade is reused, so paying from two tabs is one trade.
+pub async fn page_for(ctx: &Ctx, req: &Req, order_no: &str, return_url: Option<String>, notify_url: Option<String>, form: Form) -> ApiResult<(String, String)> {
     let b = req.branchno();
     let order = collect::order_to_collect(ctx, &req.branch, Some(order_no), None, req.now).await?;
     if order.zero {
@@ -60,16 +69,17 @@ async fn page_for(ctx: &Ctx, req: &Req, order_no: &str, return_url: Option<Strin
     }
     let provider = providers::pay(ctx, &req.branch).await?;
     let s = settings::get(ctx, b).await?;
-    let open = trades::for_order(ctx, b, &order.order_no).await?.into_iter().map(|(t, _)| t).filter(|t| t.kind == TradeKind::Wap && t.status == TradeStatus::Sent).last();
-    let t = match open {
-        Some(t) => t,
-        None => trades::open(ctx, b, &order.order_no, false, TradeKind::Wap, order.parkcost, ALIPAY.0).await?,
-    };
+    let t = trades::open_or_reuse(ctx, b, &order.order_no, false, TradeKind::Wap, order.parkcost, ALIPAY.0).await?;
     let base = s.public_base.trim_end_matches('/');
     let return_url = return_url.unwrap_or_else(|| with_params(&format!("{base}/alipay.wappay.aspx/callback"), &[("branchno", b)]));
     let notify_url = notify_url.unwrap_or_else(|| with_params(&format!("{base}/alipay.wappay.aspx/notify"), &[("branchno", b)]));
-    let charge = Charge { out_trade_no: t.out_trade_no.clone(), amount: order.parkcost, subject: format!("停车费 {}", order.plate), channel: Channel::Alipay };
-    let page = provider.wap_page(&charge, &return_url, &notify_url).await.map_err(providers::unreachable)?;
+    let what = if order.booking_no.is_some() { "预约费" } else { "停车费" };
+    let charge = Charge { out_trade_no: t.out_trade_no.clone(), amount: order.parkcost, subject: format!("{what} {}", order.plate), channel: Channel::Alipay };
+    let page = match form {
+        Form::Page => provider.wap_page(&charge, &return_url, &notify_url).await,
+        Form::Link => provider.wap_link(&charge, &return_url, &notify_url).await,
+    }
+    .map_err(providers::unreachable)?;
     Ok((page, t.out_trade_no))
 }
 
@@ -78,7 +88,7 @@ async fn wappay(ctx: Ctx, req: Req, input: WapIn) -> ApiResult<WapOut> {
         return Err(ApiError::field("payRequestSource", format!("{} is not 0 (own system) or 1 (third party)", input.source.get())));
     }
     let (ret, notify) = (http_url("callbackUrl", input.callback_url.as_ref())?, http_url("notifyUrl", input.notify_url.as_ref())?);
-    let (pay_page, _) = page_for(&ctx, &req, input.order_no.trim(), ret, notify).await?;
+    let (pay_page, _) = page_for(&ctx, &req, input.order_no.trim(), ret, notify, Form::Page).await?;
     Ok(WapOut { pay_page })
 }
 

@@ -78,6 +78,12 @@ pub trait PaymentProvider: Send + Sync {
     /// submits itself to the provider, which returns the browser to
     /// `return_url` and notifies `notify_url`.
     async fn wap_page(&self, charge: &Charge, return_url: &str, notify_url: &str) -> Result<String, ProviderError>;
+    /// The same payment as a link the payer opens (the SDKs' GET form of
+    /// `alipay.trade.wap.pay`); providers without one refuse.
+    async fn wap_link(&self, charge: &Charge, return_url: &str, notify_url: &str) -> Result<String, ProviderError> {
+        let _ = (charge, return_url, notify_url);
+        Err(ProviderError::Refused(format!("{} makes pay pages, not links", self.name())))
+    }
     /// Does a notification or return carry the provider's valid signature?
     fn verify(&self, fields: &BTreeMap<String, String>) -> bool;
 }

@@ -186,10 +186,17 @@ impl PaymentProvider for StandinPay {
             t.reason = Some("CONTRACT_ERROR: 扣款失败".into());
         }
         self.save(&t).await?;
+        if self.cfg.fails("withhold-lost") {
+            // Charged, but the answer never arrives.
+            return Err(ProviderError::Unreachable("the answer timed out".into()));
+        }
         Ok(Self::state(&t))
     }
 
     async fn query(&self, out: &str) -> Result<TradeState, ProviderError> {
+        if self.cfg.fails("query") {
+            return Err(ProviderError::Unreachable("the query timed out".into()));
+        }
         let Some(mut t) = self.load(out).await? else { return Ok(TradeState::NotFound) };
         if t.state == "paying" {
             t.polls_left -= 1;
@@ -216,6 +223,27 @@ impl PaymentProvider for StandinPay {
     }
 
     async fn wap_page(&self, c: &Charge, return_url: &str, notify_url: &str) -> Result<String, ProviderError> {
+        let f = self.wap_fields(c, return_url, notify_url).await?;
+        let inputs: String = f.iter().map(|(k, v)| format!("<input type='hidden' name='{k}' value='{}' />", html_attr(v))).collect();
+        Ok(format!(
+            "<form id='alipaysubmit' name='alipaysubmit' action='{GATEWAY}?charset=utf-8' method='POST'>{inputs}<input type='submit' value='确认' style='display:none;' /></form><script>document.forms['alipaysubmit'].submit();</script>"
+        ))
+    }
+
+    async fn wap_link(&self, c: &Charge, return_url: &str, notify_url: &str) -> Result<String, ProviderError> {
+        let f = self.wap_fields(c, return_url, notify_url).await?;
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Ok(crate::payments::qr::with_params(GATEWAY, &pairs))
+    }
+
+    fn verify(&self, fields: &BTreeMap<String, String>) -> bool {
+        signing::verify(&self.cfg.key, fields)
+    }
+}
+
+impl StandinPay {
+    /// The signed fields of a WAP payment, the trade opened at the first ask.
+    async fn wap_fields(&self, c: &Charge, return_url: &str, notify_url: &str) -> Result<BTreeMap<String, String>, ProviderError> {
         if self.cfg.fails("wap") {
             return Err(ProviderError::Unreachable("the gateway did not answer".into()));
         }
@@ -238,14 +266,7 @@ impl PaymentProvider for StandinPay {
         let sign = signing::sign(&self.cfg.key, &f);
         f.insert("sign".into(), sign);
         f.insert("sign_type".into(), "HMAC-SHA256".into());
-        let inputs: String = f.iter().map(|(k, v)| format!("<input type='hidden' name='{k}' value='{}' />", html_attr(v))).collect();
-        Ok(format!(
-            "<form id='alipaysubmit' name='alipaysubmit' action='{GATEWAY}?charset=utf-8' method='POST'>{inputs}<input type='submit' value='确认' style='display:none;' /></form><script>document.forms['alipaysubmit'].submit();</script>"
-        ))
-    }
-
-    fn verify(&self, fields: &BTreeMap<String, String>) -> bool {
-        signing::verify(&self.cfg.key, fields)
+        Ok(f)
     }
 }
 
