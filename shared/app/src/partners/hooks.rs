@@ -13,6 +13,11 @@
 //! --secret S --events hisense.regIn`. A partner subscribed to `*` (every
 //! chapter 13/14 push) does not get these: they are partner-specific.
 
+#[path = "aibee.rs"]
+pub mod aibee;
+#[path = "paylater.rs"]
+pub mod paylater;
+
 use crate::park::cardlink::TEMPORARY;
 use crate::park::stays::Stay;
 use crate::push::subscriptions;
@@ -26,7 +31,7 @@ use serde_json::json;
 pub const HISENSE_ENTRY: &str = "hisense.regIn";
 
 /// The outbound routes only a partner that names them receives.
-pub const PARTNER_ROUTES: &[&str] = &[HISENSE_ENTRY];
+pub const PARTNER_ROUTES: &[&str] = &[HISENSE_ENTRY, aibee::DEVICE_INFO, aibee::LIGHT_STATUS, aibee::SCREEN_STATUS];
 
 /// 11.31: a temporary car entering without a booking is announced to
 /// Hisense Tianyue, when the branch has a partner subscribed to it. Monthly
