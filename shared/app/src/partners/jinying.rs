@@ -471,7 +471,7 @@ pub fn routes() -> Vec<RouteDef> {
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> NaiveDateTime {
+    fn t(s: &str) -> chrono::NaiveDateTime {
         onecard_core::time::parse(s).unwrap()
     }
 
