@@ -14,7 +14,8 @@
 //!
 //! Device ids: a space's light is the space's number (`Space.no`), a screen
 //! is its agent device id (`Screen::device_id`), the ids the site survey
-//! gives them; 11.32 (`setDeviceInfo`) announces them to Aibee.
+//! gives them; 11.32 (`setDeviceInfo`, `onecard partners aibee-sync`)
+//! announces them to Aibee.
 //! 11.33 and 11.35 (reading Aibee's lists) have no use here: the cloud holds
 //! the state it sets.
 
@@ -25,6 +26,7 @@ use crate::push::subscriptions;
 use chrono::NaiveDateTime;
 use onecard_core::events::{outbox_write, publish_committed};
 use onecard_core::queue::OutEvent;
+use onecard_core::store::ItemStore;
 use onecard_core::{ApiResult, Ctx};
 use serde_json::{json, Value};
 
@@ -74,8 +76,8 @@ pub fn screen_record(screen: &Screen, free: i64) -> Value {
     json!({"devices": [{"deviceId": screen.device_id(), "status": 1, "showInfo": show}]})
 }
 
-async fn subscribed(ctx: &Ctx, branch: &str, route: &str) -> ApiResult<bool> {
-    Ok(subscriptions::list(ctx.store(), branch).await?.iter().any(|p| p.enabled && p.events.iter().any(|e| e == route)))
+async fn subscribed(s: &dyn ItemStore, branch: &str, route: &str) -> ApiResult<bool> {
+    Ok(subscriptions::list(s, branch).await?.iter().any(|p| p.enabled && p.events.iter().any(|e| e == route)))
 }
 
 /// Writes the events to the outbox and publishes them: the report that
@@ -104,11 +106,11 @@ async fn try_space_changed(ctx: &Ctx, branch: &str, before: &Space, after: &Spac
         return Ok(());
     }
     let mut events = Vec::new();
-    if subscribed(ctx, branch, LIGHT_STATUS).await? {
+    if subscribed(ctx.store(), branch, LIGHT_STATUS).await? {
         events.push(OutEvent::new(branch, LIGHT_STATUS, light_record(after), at));
     }
     let free_moved = (before.status == SpaceStatus::Free) != (after.status == SpaceStatus::Free);
-    if free_moved && subscribed(ctx, branch, SCREEN_STATUS).await? {
+    if free_moved && subscribed(ctx.store(), branch, SCREEN_STATUS).await? {
         let screens: Vec<Screen> = store::all::<Screen>(ctx.store(), branch).await?.into_iter().filter(|s| s.counts(after)).collect();
         if !screens.is_empty() {
             let spaces = store::all::<Space>(ctx.store(), branch).await?;
@@ -118,30 +120,26 @@ async fn try_space_changed(ctx: &Ctx, branch: &str, before: &Space, after: &Spac
     send(ctx, events).await
 }
 
-/// 11.32: announces every space light and guidance screen of the branch
-/// (`onecard partners aibee-sync`), then their current state (11.34, 11.36).
-/// Answers how many events were queued.
-pub async fn sync(ctx: &Ctx, branch: &str, at: NaiveDateTime) -> ApiResult<usize> {
-    let spaces = store::all::<Space>(ctx.store(), branch).await?;
-    let screens = store::all::<Screen>(ctx.store(), branch).await?;
+/// 11.32: every space light and guidance screen of the branch announced to
+/// a subscribed Aibee, then their current state (11.34, 11.36): what
+/// `onecard partners aibee-sync` puts in the outbox, from which the push
+/// function's sweep publishes them.
+pub async fn sync_events(s: &dyn ItemStore, branch: &str, at: NaiveDateTime) -> ApiResult<Vec<OutEvent>> {
+    let spaces = store::all::<Space>(s, branch).await?;
+    let screens = store::all::<Screen>(s, branch).await?;
     let mut events = Vec::new();
-    if subscribed(ctx, branch, DEVICE_INFO).await? {
+    if subscribed(s, branch, DEVICE_INFO).await? {
         let name = |n: &str, fallback: &str| if n.is_empty() { fallback.to_string() } else { n.to_string() };
-        events.extend(spaces.iter().map(|s| OutEvent::new(branch, DEVICE_INFO, json!({"deviceId": s.no, "deviceName": name(&s.name, &s.no), "deviceType": 1}), at)));
-        events.extend(screens.iter().map(|s| OutEvent::new(branch, DEVICE_INFO, json!({"deviceId": s.device_id(), "deviceName": name(&s.name, &s.no), "deviceType": 2}), at)));
+        events.extend(spaces.iter().map(|x| OutEvent::new(branch, DEVICE_INFO, json!({"deviceId": x.no, "deviceName": name(&x.name, &x.no), "deviceType": 1}), at)));
+        events.extend(screens.iter().map(|x| OutEvent::new(branch, DEVICE_INFO, json!({"deviceId": x.device_id(), "deviceName": name(&x.name, &x.no), "deviceType": 2}), at)));
     }
-    if subscribed(ctx, branch, LIGHT_STATUS).await? {
-        events.extend(spaces.iter().map(|s| OutEvent::new(branch, LIGHT_STATUS, light_record(s), at)));
+    if subscribed(s, branch, LIGHT_STATUS).await? {
+        events.extend(spaces.iter().map(|x| OutEvent::new(branch, LIGHT_STATUS, light_record(x), at)));
     }
-    if subscribed(ctx, branch, SCREEN_STATUS).await? {
-        events.extend(screens.iter().map(|s| OutEvent::new(branch, SCREEN_STATUS, screen_record(s, free_for(s, &spaces)), at)));
+    if subscribed(s, branch, SCREEN_STATUS).await? {
+        events.extend(screens.iter().map(|x| OutEvent::new(branch, SCREEN_STATUS, screen_record(x, free_for(x, &spaces)), at)));
     }
-    let n = events.len();
-    // One transaction per event keeps each under the store's item limit.
-    for ev in events {
-        send(ctx, vec![ev]).await?;
-    }
-    Ok(n)
+    Ok(events)
 }
 
 #[cfg(test)]
