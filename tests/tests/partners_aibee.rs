@@ -24,12 +24,9 @@ fn report(c: &Client, status: &str, at: &str) {
     c.ok("pls.parklot.status.update", json!({"parkLotNo": LOWER_SPACE, "status": status, "licensePlate": "粤B77777", "updateDate": at}));
 }
 
-fn screens_counting_lower_floor(c: &Client) -> Vec<String> {
-    let screens = c.ok("pls.led.get", json!({}));
-    let ids: Vec<String> = screens.as_array().unwrap().iter().map(|s| s["ledNo"].as_str().unwrap_or_default().to_string()).collect();
-    assert!(!ids.is_empty(), "{screens}");
-    ids
-}
+/// A demo screen counting the lower floor's area (arrow right, drawn left of
+/// the count); the other demo screen counts B05 by its group.
+const LOWER_SCREEN: &str = "LN000000000000000001";
 
 #[test]
 fn a_space_change_lights_the_space_and_updates_the_screens_in_plain_json() {
@@ -39,7 +36,6 @@ fn a_space_change_lights_the_space_and_updates_the_screens_in_plain_json() {
     let srv = Server::start_with(&dir, &["--push-retry-base-ms", "100"]);
     add_partner(&dir, "aibee", &aibee, "/api/setRedGreenLightStatus,/api/setGuideLedStatus");
     let c = srv.client();
-    let screens = screens_counting_lower_floor(&c);
 
     report(&c, "1", "2026-03-02 10:00:00");
     let got = aibee.wait_for(Duration::from_secs(20), "the light and a screen", |g| {
@@ -48,9 +44,13 @@ fn a_space_change_lights_the_space_and_updates_the_screens_in_plain_json() {
     let light = got.iter().find(|g| g.path == "/api/setRedGreenLightStatus").unwrap();
     assert!(serde_json::from_str::<Value>(&light.body).unwrap().get("sign").is_none(), "no envelope: {}", light.body);
     assert_eq!(body(light), json!({"devices": [{"deviceId": LOWER_SPACE, "status": 1, "color": 1}]}), "red: taken");
-    let screen = body(got.iter().find(|g| g.path == "/api/setGuideLedStatus").unwrap());
-    let dev = &screen["devices"][0];
-    assert!(screens.iter().any(|s| dev["deviceId"].as_str().is_some_and(|d| d == s || !d.is_empty())), "{screen}");
+    let screens: Vec<Value> = got.iter().filter(|g| g.path == "/api/setGuideLedStatus").map(body).collect();
+    let mut ids: Vec<&str> = screens.iter().map(|s| s["devices"][0]["deviceId"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, vec![LOWER_SCREEN, "LN000000000000000002"], "each screen counting the space, once");
+    let dev = &screens.iter().find(|s| s["devices"][0]["deviceId"] == json!(LOWER_SCREEN)).unwrap()["devices"][0];
+    assert_eq!(dev["deviceId"], json!(LOWER_SCREEN), "{dev}");
+    assert_eq!((&dev["showInfo"]["direction"], &dev["showInfo"]["directionDisplay"], &dev["showInfo"]["directionPosition"]), (&json!("right"), &json!(1), &json!("left")), "{dev}");
     let taken = dev["showInfo"]["number"].as_i64().expect("a count");
     assert_eq!(dev["showInfo"]["color"], json!(if taken > 0 { "02" } else { "01" }));
 
