@@ -130,3 +130,31 @@ fn a_jinying_that_is_down_holds_no_lane() {
     let out = exit_lane(&c, "苏A00003");
     assert_eq!(out["passFlag"], "1", "{out}");
 }
+
+#[test]
+fn a_jinying_that_hangs_is_given_up_after_the_lane_timeout() {
+    // Accepts connections and never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let dir = temp_dir("paylater-hang");
+    let srv = Server::start_with(&dir, &["--no-demo-site"]);
+    configure(&dir, &url);
+    let c = srv.client();
+
+    let t0 = Instant::now();
+    let entered = c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "J4", "licensePlate": "苏A00004", "inDate": local(-185)}));
+    let entry_took = t0.elapsed();
+    assert!(entered.get("afterPay").is_none(), "{entered}");
+    assert!(entry_took < Duration::from_secs(4), "the entry waited {entry_took:?}");
+    let t1 = Instant::now();
+    let out = exit_lane(&c, "苏A00004");
+    let exit_took = t1.elapsed();
+    assert_eq!(out["passFlag"], "0", "falls back to the usual exit: {out}");
+    assert!(exit_took >= Duration::from_millis(1900) && exit_took < Duration::from_secs(4), "the exit waited the lane timeout once: {exit_took:?}");
+}
