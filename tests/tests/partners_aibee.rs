@@ -54,10 +54,11 @@ fn a_space_change_lights_the_space_and_updates_the_screens_in_plain_json() {
     let taken = dev["showInfo"]["number"].as_i64().expect("a count");
     assert_eq!(dev["showInfo"]["color"], json!(if taken > 0 { "02" } else { "01" }));
 
-    // Free again: green, and the screen's count goes back up by one.
+    // Free again: green, and the screen's count goes back up by one (two
+    // screens count the space: two screen commands per change).
     report(&c, "0", "2026-03-02 10:05:00");
     let got = aibee.wait_for(Duration::from_secs(20), "the freed space", |g| {
-        g.iter().filter(|x| x.path == "/api/setRedGreenLightStatus").count() >= 2 && g.iter().filter(|x| x.path == "/api/setGuideLedStatus").count() >= 2
+        g.iter().filter(|x| x.path == "/api/setRedGreenLightStatus").count() >= 2 && g.iter().filter(|x| x.path == "/api/setGuideLedStatus").count() >= 4
     });
     let lights: Vec<Value> = got.iter().filter(|g| g.path == "/api/setRedGreenLightStatus").map(body).collect();
     assert_eq!(lights[1]["devices"][0]["color"], json!(2), "green: free");
@@ -105,5 +106,26 @@ fn an_aibee_that_is_down_gets_the_change_when_back_or_it_is_dead_lettered() {
         assert!(t0.elapsed() < Duration::from_secs(10), "not dead-lettered: {listed}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    drop(srv);
+}
+
+#[test]
+fn aibee_sync_announces_every_light_and_screen_with_its_state() {
+    let aibee = Receiver::start();
+    aibee.set_answers(OK, BUSY);
+    let dir = temp_dir("aibee-sync");
+    let srv = Server::start_with(&dir, &["--push-retry-base-ms", "100", "--push-tick-secs", "1"]);
+    add_partner(&dir, "aibee", &aibee, "/api/setDeviceInfo,/api/setGuideLedStatus");
+    let out = onecard(&["partners", "aibee-sync", "--data-dir", dir.to_str().unwrap(), "--branch", "1001"]);
+    // The demo survey: 40 spaces and 2 screens announced, then the 2 screens' counts.
+    assert!(out.contains("44 Aibee event(s) queued"), "{out}");
+    // The outbox sweep publishes what the admin command wrote (after 30 s).
+    let got = aibee.wait_for(Duration::from_secs(60), "the announcements", |g| g.iter().filter(|x| x.accepted).count() >= 44);
+    let infos: Vec<Value> = got.iter().filter(|g| g.path == "/api/setDeviceInfo").map(body).collect();
+    assert_eq!(infos.iter().filter(|i| i["deviceType"] == json!(1)).count(), 40);
+    assert!(infos.iter().any(|i| i["deviceId"] == json!(LOWER_SPACE) && i["deviceType"] == json!(1)), "{infos:?}");
+    assert!(infos.iter().any(|i| i["deviceId"] == json!(LOWER_SCREEN) && i["deviceType"] == json!(2)), "{infos:?}");
+    assert_eq!(got.iter().filter(|g| g.path == "/api/setGuideLedStatus").count(), 2);
+    assert!(got.iter().all(|g| g.path != "/api/setRedGreenLightStatus"), "only what Aibee subscribed to");
     drop(srv);
 }
