@@ -7,7 +7,8 @@
 //! failure.
 
 use super::common::call_route;
-use crate::cards::{holders, lifecycle};
+use crate::cards::{lifecycle, store};
+use onecard_core::retry::{on_conflict, Step};
 use onecard_core::kit::{self, DateTime, Int, Plate, RouteDef, Text};
 use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
@@ -117,31 +118,40 @@ fn gender(sex: Option<&Text>) -> ApiResult<Option<i64>> {
 }
 
 /// The owner's name, sex, ID card and company: 10.15 has no such fields, so
-/// they go on the card's holder (10.12), which 10.15 created or found. The
-/// department is a name here and an id in chapter 10's directory: not
-/// carried.
+/// they go on the card's holder (the one 10.15 created or found), written as
+/// 10.12 writes it. Not through 10.12 itself: it requires a sex, which
+/// Hanvon may leave out. The department is a name here and an id in chapter
+/// 10's directory: not carried.
 async fn update_holder(ctx: &Ctx, req: &Req, plate: &str, input: &VehicleIn) -> ApiResult<()> {
     let text = |t: &Option<Text>| t.as_ref().map(|v| v.trim().to_string()).filter(|s| !s.is_empty());
     let (name, sex, id_card, company) = (text(&input.name), gender(input.sex.as_ref())?, text(&input.id_card), text(&input.company));
     if name.is_none() && sex.is_none() && id_card.is_none() && company.is_none() {
         return Ok(());
     }
-    let holder = call_route(ctx, &req.branch, holders::routes(), "pub.user.info.get", json!({"CredentialType": 1, "Credential": plate})).await?;
-    let current = |k: &str| holder[k].as_str().map(str::to_string).unwrap_or_default();
-    let mut d = json!({
-        "UserNo": current("UserNo"),
-        "FstName": name.unwrap_or_else(|| current("FstName")),
-        "Gender": sex.map(|g| g.to_string()).unwrap_or_else(|| current("Gender")),
-    });
-    if let Some(id) = id_card {
-        d["IdentityTypeID"] = json!(1);
-        d["IdentityNo"] = json!(id);
-    }
-    if let Some(c) = company {
-        d["CompanyName"] = json!(c);
-    }
-    call_route(ctx, &req.branch, holders::routes(), "pub.user.info.edit", d).await?;
-    Ok(())
+    let b = req.branchno();
+    on_conflict("holder not updated", || async {
+        let Some(card) = store::card_for_plate_versioned(ctx, b, plate).await? else { return Err(ApiError::field("plateNum", format!("{plate} has no card"))) };
+        let Some(old) = store::holder_versioned(ctx, b, &card.value.user_no).await? else { return Ok(Step::Done(())) };
+        let mut next = old.value.clone();
+        if let Some(n) = &name {
+            next.name = n.clone();
+        }
+        if let Some(g) = sex {
+            next.gender = g;
+        }
+        if let Some(id) = &id_card {
+            next.identity_type = Some(1);
+            next.fields.insert("IdentityNo".into(), id.clone());
+        }
+        if let Some(c) = &company {
+            next.fields.insert("CompanyName".into(), c.clone());
+        }
+        if next == old.value {
+            return Ok(Step::Done(()));
+        }
+        Step::of(ctx.store.transact(vec![store::holder_update(b, &old, &next)]).await, ())
+    })
+    .await
 }
 
 pub fn routes() -> Vec<RouteDef> {
