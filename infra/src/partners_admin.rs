@@ -57,6 +57,15 @@ pub enum PartnersCmd {
         #[arg(long)]
         partner: String,
     },
+    /// Announces a branch's space lights and guidance screens to its Aibee
+    /// subscriber (11.32) with their current state (11.34, 11.36): the
+    /// events go to the outbox, which the push function publishes.
+    AibeeSync {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+    },
     /// Reads a JSON array of settings objects (what `list --json` prints):
     /// `{"partner", "branch", "url", "key", "ids", "options", "enabled"}`.
     /// Every entry is checked before anything is written.
@@ -104,6 +113,20 @@ pub async fn partners(cmd: PartnersCmd) -> anyhow::Result<()> {
                 bail!("no settings of partner '{partner}' at branch '{branch}'");
             }
             println!("partner {partner} of branch {branch} removed");
+        }
+        PartnersCmd::AibeeSync { store, branch } => {
+            let st = open_store(&store).await?;
+            let Some(b) = config::get_branch(&*st, &branch).await? else { bail!("no branch '{branch}'") };
+            let at = onecard_core::time::to_local(chrono::Utc::now(), &b.tz);
+            let events = onecard_app::partner_hooks::aibee::sync_events(&*st, &branch, at).await.map_err(|e| anyhow!(e.message))?;
+            if events.is_empty() {
+                bail!("branch {branch} has no partner subscribed to /api/setDeviceInfo, /api/setRedGreenLightStatus or /api/setGuideLedStatus (onecard partner add --events ...)");
+            }
+            // One transaction per event: a large car park exceeds a transaction's item limit.
+            for ev in &events {
+                st.transact(vec![onecard_core::events::outbox_write(ev)]).await?;
+            }
+            println!("{} Aibee event(s) queued for branch {branch}", events.len());
         }
         PartnersCmd::Import { store, file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;

@@ -27,6 +27,10 @@ fn hisense_gets_temporary_entries_without_booking_once_signed() {
 
     c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "H1", "licensePlate": "粤B12345", "inDate": local(0), "gateno": "C0000001", "gatename": "东门进口"}));
     c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "H2", "licensePlate": "粤B20000", "inDate": local(0)}));
+    // From now on area 1 is the underground garage (setting
+    // `undergroundAreas`): a temporary car entering it is not announced.
+    push_support::onecard(&["partners", "set", "--data-dir", dir.to_str().unwrap(), "--branch", "1001", "--partner", "hisense", "--option", "undergroundAreas=9, 1"]);
+    c.ok("cat.upload.indata", json!({"areaId": "1", "cardInId": "H3", "licensePlate": "粤B12346", "inDate": local(0)}));
 
     let got = hisense.wait_for(Duration::from_secs(20), "the entry request", |g| g.iter().any(|x| x.accepted));
     assert!(got[0].path.ends_with("/hisense.regIn"), "{}", got[0].path);

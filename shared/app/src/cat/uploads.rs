@@ -156,13 +156,20 @@ async fn passage<R: Serialize>(ctx: &Ctx, branch: &str, source: SourceType, card
     }
 }
 
-/// 9.1. The seed's `afterPay` belongs to one partner's project and is not
-/// answered: `{}`, with "entry already recorded" for a repeat.
-async fn indata(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Empty>> {
+/// 9.1's answer: `afterPay` only where Jinying pay-later is configured and
+/// answered in time (11.12), else `{}`.
+#[derive(Serialize, JsonSchema)]
+pub struct IndataOut {
+    #[serde(rename = "afterPay", skip_serializing_if = "Option::is_none")]
+    pub after_pay: Option<i64>,
+}
+
+/// 9.1: `{}` (or `afterPay`), with "entry already recorded" for a repeat.
+async fn indata(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<IndataOut>> {
     record_entry(ctx, req, input).await.map_err(upload_failed)
 }
 
-async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<Empty>> {
+async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMessage<IndataOut>> {
     let b = req.branchno();
     let source = input.source.unwrap_or(SourceType::Park);
     if input.plate.is_none() && input.card_no.is_none() {
@@ -172,7 +179,7 @@ async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMess
     // A door or a channel gate is in no car-park area.
     if source != SourceType::Park {
         passage(&ctx, b, source, &input.card_in_id, "in", &input, photo.as_deref()).await?;
-        return Ok(WithMessage::optional(Empty {}, None));
+        return Ok(WithMessage::optional(IndataOut { after_pay: None }, None));
     }
     let area = area_of(&req.branch, &input.area)?;
     let entry = input.at.get();
@@ -196,8 +203,8 @@ async fn record_entry(ctx: Ctx, req: Req, input: IndataIn) -> ApiResult<WithMess
     let mut extra: Vec<OutEvent> = stay.photo_in.as_deref().map(|k| image_event(b, &stay, entry, Lane::In, k)).into_iter().collect();
     extra.extend(crate::partner_hooks::entry_events(&ctx, &req.branch, &stay).await?);
     match stays::enter(&ctx, b, &stay, &extra).await? {
-        Entered::New => Ok(WithMessage::optional(Empty {}, None)),
-        Entered::Repeat => Ok(WithMessage::optional(Empty {}, Some("entry already recorded".into()))),
+        Entered::New => Ok(WithMessage::optional(IndataOut { after_pay: crate::partner_hooks::paylater::at_entry(&ctx, &req.branch, &stay).await }, None)),
+        Entered::Repeat => Ok(WithMessage::optional(IndataOut { after_pay: None }, Some("entry already recorded".into()))),
     }
 }
 

@@ -22,7 +22,11 @@
 //! 4. `password_free`: a car signed for password-free payment (6.69) that
 //!    owes money is charged through the one 6.2 commit and let out; a failed
 //!    charge continues to the next rule (`payments::nopsw`).
-//! 5. `fee_settled`: nothing due (zero fee, paid, inside the grace) passes;
+//! 5. `jinying_pay_later`: a car Jinying lets pay later (11.12) that owes
+//!    money is handed to Jinying (11.13), paid through the 6.2 commit and let
+//!    out; no answer within the lane's timeout continues to the next rule
+//!    (`partner_hooks::paylater`).
+//! 6. `fee_settled`: nothing due (zero fee, paid, inside the grace) passes;
 //!    otherwise the car is told what to pay.
 //!
 //! Adding a rule (password-free exit, dynamic QR) is writing one
@@ -116,6 +120,7 @@ pub const EXIT: &[(&str, Rule)] = &[
     ("monthly_card", monthly_card),
     ("no_entry_record", no_entry_record),
     ("password_free", crate::payments::nopsw::exit_rule),
+    ("jinying_pay_later", crate::partner_hooks::paylater::exit_rule),
     (FEE_SETTLED, fee_settled),
 ];
 

@@ -102,7 +102,7 @@ fn the_rule_lists_keep_their_documented_order() {
         l.iter().map(|(n, _)| *n).collect()
     }
     assert_eq!(names(ENTRY), ["blacklisted", "card_unusable", "monthly_card", "booking", "lot_full", "temporary_welcome"]);
-    assert_eq!(names(EXIT), ["locked", "monthly_card", "no_entry_record", "password_free", "fee_settled"]);
+    assert_eq!(names(EXIT), ["locked", "monthly_card", "no_entry_record", "password_free", "jinying_pay_later", "fee_settled"]);
 }
 
 #[tokio::test]

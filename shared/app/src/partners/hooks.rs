@@ -13,6 +13,11 @@
 //! --secret S --events hisense.regIn`. A partner subscribed to `*` (every
 //! chapter 13/14 push) does not get these: they are partner-specific.
 
+#[path = "aibee.rs"]
+pub mod aibee;
+#[path = "paylater.rs"]
+pub mod paylater;
+
 use crate::park::cardlink::TEMPORARY;
 use crate::park::stays::Stay;
 use crate::push::subscriptions;
@@ -26,7 +31,17 @@ use serde_json::json;
 pub const HISENSE_ENTRY: &str = "hisense.regIn";
 
 /// The outbound routes only a partner that names them receives.
-pub const PARTNER_ROUTES: &[&str] = &[HISENSE_ENTRY];
+pub const PARTNER_ROUTES: &[&str] = &[HISENSE_ENTRY, aibee::DEVICE_INFO, aibee::LIGHT_STATUS, aibee::SCREEN_STATUS];
+
+/// Hisense leaves out cars entering the underground garage. The areas that
+/// are underground are the hisense setting `undergroundAreas` (area ids,
+/// comma-separated: `onecard partners set --partner hisense --option
+/// undergroundAreas=2,3`); the branch's areas carry no such kind.
+async fn underground(ctx: &Ctx, branch: &str, area: &str) -> ApiResult<bool> {
+    let Some(item) = ctx.store().get(&crate::keys::partner_settings(branch), "hisense").await? else { return Ok(false) };
+    let listed = item.body.pointer("/options/undergroundAreas").and_then(serde_json::Value::as_str).unwrap_or("");
+    Ok(!area.is_empty() && listed.split(',').map(str::trim).any(|a| a == area))
+}
 
 /// 11.31: a temporary car entering without a booking is announced to
 /// Hisense Tianyue, when the branch has a partner subscribed to it. Monthly
@@ -36,7 +51,7 @@ pub async fn entry_events(ctx: &Ctx, branch: &Branch, stay: &Stay) -> ApiResult<
         return Ok(Vec::new());
     }
     let subscribed = subscriptions::list(ctx.store(), &branch.branchno).await?.iter().any(|p| p.enabled && p.events.iter().any(|e| e == HISENSE_ENTRY));
-    if !subscribed {
+    if !subscribed || underground(ctx, &branch.branchno, &stay.area).await? {
         return Ok(Vec::new());
     }
     // `inPic` is a path in the seed: the picture's URL (decision 16), else its key.

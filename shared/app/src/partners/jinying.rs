@@ -25,7 +25,7 @@ use crate::park::fees;
 use crate::park::orders;
 use crate::park::payments::{commit_payment, Payment, Target};
 use crate::park::stays;
-use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike};
+use chrono::NaiveTime;
 use onecard_core::kit::{self, CredentialType, Decimal, Int, PayType, Plate, RouteDef, Text};
 use onecard_core::retry::{self, Step};
 use onecard_core::store::{Cond, Item};
@@ -86,21 +86,7 @@ async fn spaces(ctx: Ctx, req: Req, input: SpacesIn) -> ApiResult<SpacesOut> {
     Ok(SpacesOut { result_code: 1, result_message: "查询每个楼层的余位成功".into(), result })
 }
 
-/// Day and night minutes of [from, to), the day being [day_start, day_end).
-pub fn split_minutes(from: NaiveDateTime, to: NaiveDateTime, day_start: NaiveTime, day_end: NaiveTime) -> (i64, i64) {
-    let total = (to - from).num_minutes().max(0);
-    let is_day = |t: NaiveDateTime| {
-        let m = t.time().num_seconds_from_midnight();
-        let (s, e) = (day_start.num_seconds_from_midnight(), day_end.num_seconds_from_midnight());
-        if s <= e { m >= s && m < e } else { m >= s || m < e }
-    };
-    // Whole days contribute the same split each; the rest is counted by minute.
-    let day_len = (0..1440).filter(|m| is_day(from + Duration::minutes(*m))).count() as i64;
-    let (days, rest) = (total / 1440, total % 1440);
-    let rest_day = (0..rest).filter(|m| is_day(from + Duration::minutes(days * 1440 + m))).count() as i64;
-    let day = days * day_len + rest_day;
-    (day, total - day)
-}
+pub use crate::partner_hooks::paylater::split_minutes;
 
 fn time_option(s: &settings::PartnerSettings, name: &str, default: &str) -> NaiveTime {
     let v = s.option(name).unwrap_or(default);
@@ -485,7 +471,7 @@ pub fn routes() -> Vec<RouteDef> {
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> NaiveDateTime {
+    fn t(s: &str) -> chrono::NaiveDateTime {
         onecard_core::time::parse(s).unwrap()
     }
 

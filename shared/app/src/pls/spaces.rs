@@ -109,6 +109,9 @@ fn status_of(v: Int) -> ApiResult<SpaceStatus> {
 /// Applies a report and follows it on the screens.
 async fn report(ctx: &Ctx, req: &Req, space_no: &str, r: &Report) -> ApiResult<()> {
     let applied = status::apply(ctx.store(), req.branchno(), space_no, r).await?;
+    if !applied.stale {
+        crate::partner_hooks::aibee::space_changed(ctx, req.branchno(), &applied.before, &applied.after, req.now).await;
+    }
     if !applied.stale && applied.free_changed() {
         screens::refresh(ctx, req, &applied.after).await;
     }

@@ -60,6 +60,9 @@ pub fn interpret(a: &Answer) -> Result<(), String> {
 }
 
 pub async fn deliver(client: &dyn Outbound, partner: &Partner, ev: &OutEvent, timestamp: &str) -> Result<(), String> {
+    if crate::partner_hooks::aibee::is_plain(&ev.route) {
+        return super::plain::deliver(client, partner, ev).await;
+    }
     let url = partner.endpoint(&ev.route);
     let answer = client.post_json(&url, envelope(partner, ev, timestamp)).await?;
     interpret(&answer).map_err(|e| format!("{url}: {e}"))

@@ -12,6 +12,7 @@ pub mod deliver;
 pub mod fanout;
 pub mod first_try;
 pub mod heartbeat;
+pub mod plain;
 pub mod records;
 pub mod retry;
 pub mod subscriptions;

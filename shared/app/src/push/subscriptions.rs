@@ -156,8 +156,10 @@ mod tests {
             assert!(e.message.contains("'events'"), "{bad}: {}", e.message);
         }
         let all: Vec<_> = subscribable().collect();
-        // The 14 pushes of chapters 13 and 14, and Hisense's 11.31.
-        assert_eq!(all.len(), 15, "{all:?}");
+        // The 14 pushes of chapters 13 and 14, Hisense's 11.31 and Aibee's
+        // three commands (11.32, 11.34, 11.36).
+        assert_eq!(all.len(), 18, "{all:?}");
+        assert_eq!(parse_events("/api/setRedGreenLightStatus,/api/setGuideLedStatus").unwrap(), ["/api/setRedGreenLightStatus", "/api/setGuideLedStatus"]);
     }
 
     #[test]
