@@ -23,7 +23,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// 10.48's default: hours an order is kept past its end.
-pub const DEFAULT_RETENTION_HOURS: i64 = 24;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,9 +73,10 @@ async fn save(ctx: &Ctx, branch: &str, v: &Visit, version: Option<u64>, expires:
     ctx.store.put(item, cond).await.map_err(|e| if e.is_conflict() { ApiError::failed(format!("visitor order {} changed meanwhile; send again", v.order_no)) } else { e.into() })
 }
 
-/// 10.48's retention in hours (the branch's setting, else the default).
+/// 10.48's retention in hours: the system parameter the directory keeps
+/// (`org::system`, which also answers 10.48), 24 unless an operator set it.
 pub async fn retention_hours(ctx: &Ctx, branch: &str) -> ApiResult<i64> {
-    Ok(ctx.store.get(&keys::people(branch), "conf#retention").await?.and_then(|i| i.body["hours"].as_i64()).unwrap_or(DEFAULT_RETENTION_HOURS))
+    Ok(crate::org::system::params(ctx.store(), branch).await?.visitor_retention_hours)
 }
 
 /// Orders cancelled before their end: their codes must not open doors.
@@ -101,13 +101,11 @@ pub async fn set_default_visitee(store: &dyn ItemStore, branch: &str, user_no: &
     Ok(())
 }
 
-/// Sets 10.48's retention (admin).
+/// Sets 10.48's retention (admin): the one system parameter of `org::system`.
 pub async fn set_retention_hours(store: &dyn ItemStore, branch: &str, hours: i64) -> ApiResult<()> {
-    if !(1..=24 * 366).contains(&hours) {
-        return Err(ApiError::field("hours", format!("{hours} is not 1..{}", 24 * 366)));
-    }
-    store.put(Item::new(keys::people(branch), "conf#retention", serde_json::json!({ "hours": hours })), Cond::None).await?;
-    Ok(())
+    let mut p = crate::org::system::params(store, branch).await?;
+    p.visitor_retention_hours = hours;
+    crate::org::system::put_params(store, branch, &p).await
 }
 
 /// 10.3 input.
@@ -417,23 +415,11 @@ async fn logout(ctx: Ctx, req: Req, input: LogoutIn) -> ApiResult<Null> {
     Ok(Null)
 }
 
-#[derive(Serialize, JsonSchema)]
-pub struct ParamsOut {
-    #[serde(rename = "visitorRetentionTime")]
-    pub retention: String,
-}
-
-/// 10.48.
-async fn params(ctx: Ctx, req: Req, _input: Empty) -> ApiResult<ParamsOut> {
-    Ok(ParamsOut { retention: retention_hours(&ctx, req.branchno()).await?.to_string() })
-}
-
 pub fn routes() -> Vec<RouteDef> {
     vec![
         kit::write("pub.guest.order.add", add),
         kit::write("pub.guest.order.add.quickly", add_quickly),
         kit::write("park.face.visitors.cancel", cancel),
         kit::write("pub.guest.order.logout", logout),
-        kit::read("pub.params.get", params),
     ]
 }
