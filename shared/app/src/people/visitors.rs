@@ -22,8 +22,6 @@ use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// 10.48's default: hours an order is kept past its end.
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
