@@ -197,11 +197,13 @@ fn booking(f: &Facts) -> RuleFuture<'_> {
 /// park of several areas that refuses early rather than overfilling one.
 fn lot_full(f: &Facts) -> RuleFuture<'_> {
     Box::pin(async move {
-        let cars = stays::occupancy(&f.ctx, f.b()).await?;
+        // The sharded occupancy counter (one batch get), not the in-park
+        // index: an entry decision must not read every car in the park.
+        let cars = crate::park::occupancy::per_area(&f.ctx, f.b()).await?;
         let held = super::bookings::held_spaces(&f.ctx, f.b(), f.at).await?;
         let (used, capacity) = match f.area.as_deref().and_then(|a| f.branch.areas.iter().find(|x| x.id == a)) {
-            Some(a) => (cars.iter().filter(|(x, _)| *x == a.id).count() as i64, a.capacity),
-            None => (cars.len() as i64, f.branch.capacity()),
+            Some(a) => (cars.get(&a.id).copied().unwrap_or(0), a.capacity),
+            None => (cars.values().sum::<i64>(), f.branch.capacity()),
         };
         Ok(if used + held >= capacity { refuse(format!("{} 车位已满", f.plate)) } else { Step::Continue })
     })
