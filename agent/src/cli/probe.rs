@@ -13,7 +13,6 @@ use crate::devices::{time_sync_payload, Device, Devices};
 use crate::serial_driver::DeviceError;
 use crate::sim::SimLog;
 use serde::Serialize;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug, Clone)]
