@@ -22,9 +22,6 @@ use onecard_core::{ApiError, ApiResult, Ctx, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// 10.48's default: hours an order is kept past its end.
-pub const DEFAULT_RETENTION_HOURS: i64 = 24;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
@@ -74,9 +71,9 @@ async fn save(ctx: &Ctx, branch: &str, v: &Visit, version: Option<u64>, expires:
     ctx.store.put(item, cond).await.map_err(|e| if e.is_conflict() { ApiError::failed(format!("visitor order {} changed meanwhile; send again", v.order_no)) } else { e.into() })
 }
 
-/// 10.48's retention in hours (the branch's setting, else the default).
+/// 10.48's retention in hours: the system parameter `org::system` keeps.
 pub async fn retention_hours(ctx: &Ctx, branch: &str) -> ApiResult<i64> {
-    Ok(ctx.store.get(&keys::people(branch), "conf#retention").await?.and_then(|i| i.body["hours"].as_i64()).unwrap_or(DEFAULT_RETENTION_HOURS))
+    Ok(crate::org::system::params(ctx.store(), branch).await?.visitor_retention_hours)
 }
 
 /// Orders cancelled before their end: their codes must not open doors.
@@ -103,11 +100,7 @@ pub async fn set_default_visitee(store: &dyn ItemStore, branch: &str, user_no: &
 
 /// Sets 10.48's retention (admin).
 pub async fn set_retention_hours(store: &dyn ItemStore, branch: &str, hours: i64) -> ApiResult<()> {
-    if !(1..=24 * 366).contains(&hours) {
-        return Err(ApiError::field("hours", format!("{hours} is not 1..{}", 24 * 366)));
-    }
-    store.put(Item::new(keys::people(branch), "conf#retention", serde_json::json!({ "hours": hours })), Cond::None).await?;
-    Ok(())
+    crate::org::system::put_params(store, branch, &crate::org::system::SystemParams { visitor_retention_hours: hours }).await
 }
 
 /// 10.3 input.
@@ -417,23 +410,11 @@ async fn logout(ctx: Ctx, req: Req, input: LogoutIn) -> ApiResult<Null> {
     Ok(Null)
 }
 
-#[derive(Serialize, JsonSchema)]
-pub struct ParamsOut {
-    #[serde(rename = "visitorRetentionTime")]
-    pub retention: String,
-}
-
-/// 10.48.
-async fn params(ctx: Ctx, req: Req, _input: Empty) -> ApiResult<ParamsOut> {
-    Ok(ParamsOut { retention: retention_hours(&ctx, req.branchno()).await?.to_string() })
-}
-
 pub fn routes() -> Vec<RouteDef> {
     vec![
         kit::write("pub.guest.order.add", add),
         kit::write("pub.guest.order.add.quickly", add_quickly),
         kit::write("park.face.visitors.cancel", cancel),
         kit::write("pub.guest.order.logout", logout),
-        kit::read("pub.params.get", params),
     ]
 }
