@@ -66,6 +66,30 @@ fn refuse(status: StatusCode, text: impl Into<String>) -> (StatusCode, Json<Valu
     (status, Json(json!({"ok": false, "open": false, "reason": text.into()})))
 }
 
+/// What `/door` and `/face` both do first: admit the sender like the cameras
+/// (token, address) and read a JSON body of at most `limit` bytes. `who`
+/// names the sender in refusals ("reader", "terminal").
+async fn admit_json(
+    intake: &crate::camera::Intake,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Body,
+    limit: usize,
+    who: &str,
+) -> Result<(Vec<usize>, Value), (StatusCode, Json<Value>)> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let token = camera_auth::request_token(auth, uri.query());
+    let admitted = match camera_auth::check(&intake.rules, peer.ip(), token.as_deref()) {
+        Access::Admitted(a) => a,
+        Access::BadToken => return Err(refuse(StatusCode::UNAUTHORIZED, format!("{who} token missing or wrong"))),
+        Access::BadAddress => return Err(refuse(StatusCode::FORBIDDEN, format!("address {} is not an allowed {who}", peer.ip()))),
+    };
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large"))?;
+    let v = serde_json::from_slice(&body).map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("bad JSON: {e}")))?;
+    Ok((admitted, v))
+}
+
 /// `POST /door`: admitted like the cameras (same rules), answered once the
 /// door has acted.
 pub async fn door(
@@ -75,20 +99,9 @@ pub async fn door(
     uri: Uri,
     body: Body,
 ) -> (StatusCode, Json<Value>) {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let token = camera_auth::request_token(auth, uri.query());
-    let admitted = match camera_auth::check(&intake.rules, peer.ip(), token.as_deref()) {
-        Access::Admitted(a) => a,
-        Access::BadToken => return refuse(StatusCode::UNAUTHORIZED, "reader token missing or wrong"),
-        Access::BadAddress => return refuse(StatusCode::FORBIDDEN, format!("address {} is not an allowed reader", peer.ip())),
-    };
-    let body = match axum::body::to_bytes(body, crate::camera::MAX_BODY_NO_PICTURE).await {
-        Ok(b) => b,
-        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
-    };
-    let v: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad JSON: {e}")),
+    let (admitted, v) = match admit_json(&intake, peer, &headers, &uri, body, crate::camera::MAX_BODY_NO_PICTURE, "reader").await {
+        Ok(x) => x,
+        Err(refused) => return refused,
     };
     let read = match door_read(&v) {
         Ok(r) => r,
@@ -111,20 +124,9 @@ pub async fn face(
     uri: Uri,
     body: Body,
 ) -> (StatusCode, Json<Value>) {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let token = camera_auth::request_token(auth, uri.query());
-    let admitted = match camera_auth::check(&intake.rules, peer.ip(), token.as_deref()) {
-        Access::Admitted(a) => a,
-        Access::BadToken => return refuse(StatusCode::UNAUTHORIZED, "terminal token missing or wrong"),
-        Access::BadAddress => return refuse(StatusCode::FORBIDDEN, format!("address {} is not an allowed terminal", peer.ip())),
-    };
-    let body = match axum::body::to_bytes(body, crate::camera::MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
-    };
-    let v: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad JSON: {e}")),
+    let (admitted, v) = match admit_json(&intake, peer, &headers, &uri, body, crate::camera::MAX_BODY, "terminal").await {
+        Ok(x) => x,
+        Err(refused) => return refused,
     };
     let device = v.get("deviceID").or_else(|| v.get("controllerNo")).and_then(Value::as_str).unwrap_or_default().to_string();
     if !camera_auth::device_allowed(&intake.rules, &admitted, &device) {

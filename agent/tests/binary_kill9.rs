@@ -8,11 +8,6 @@ use onecard_core::link::route;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn spawn(config: &std::path::Path, dir: &std::path::Path, n: u32) -> Child {
     let log = std::fs::File::create(dir.join(format!("agent-{n}.log"))).unwrap();
@@ -27,16 +22,6 @@ fn spawn(config: &std::path::Path, dir: &std::path::Path, n: u32) -> Child {
         .stderr(log)
         .spawn()
         .unwrap()
-}
-
-async fn post(port: u16, body: Value) -> Option<Value> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let body = body.to_string();
-    let req = format!("POST /plate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.ok()?;
-    serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()
 }
 
 async fn plate_until(port: u16, device: &str, plate: &str, ok: impl Fn(&Value) -> bool) -> Value {

@@ -11,7 +11,6 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn agent(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_onecard-agent")).args(args).env_remove("ONECARD_AGENT_SECRET").env_remove("RUST_LOG").output().unwrap()
@@ -171,20 +170,6 @@ fn probe_reports_each_sim_board_and_a_silent_one_as_silent() {
     let o = agent(&["probe", "--config", c, "--device", "1", "--count", "1", "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert_eq!(probe_json(&o)[0]["verdict"], "port_error", "{}", out(&o));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn post(port: u16, body: Value) -> Option<Value> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let body = body.to_string();
-    let req = format!("POST /plate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.ok()?;
-    serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()
 }
 
 fn status(data: &Path) -> (i32, Value) {

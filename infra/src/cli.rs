@@ -81,6 +81,16 @@ pub struct StoreArgs {
     pub endpoint_url: Option<String>,
 }
 
+/// The store and the branch an admin command writes (the demo branch unless
+/// told), as `discounts`, `doors` and `guidance` take them.
+#[derive(Args, Clone, Debug)]
+pub struct BranchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
+    pub branch: String,
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]

@@ -6,7 +6,7 @@
 //! the store port, so it works on DynamoDB and beside a running server.
 
 use crate::backend::open_store;
-use crate::cli::StoreArgs;
+use crate::cli::{BranchArgs, StoreArgs};
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use onecard_app::discounts::import::{self, Doc, MerchantIn, PointIn, SetIn};
@@ -26,9 +26,7 @@ pub enum DiscountsCmd {
     /// Creates or updates a merchant; balances and password only when given.
     Merchant {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         id: i64,
         #[arg(long)]
@@ -49,9 +47,7 @@ pub enum DiscountsCmd {
     /// A consumption point (discount machine) of a merchant.
     Point {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         id: i64,
         #[arg(long)]
@@ -65,9 +61,7 @@ pub enum DiscountsCmd {
     /// `--max`, 4 fully free, 5 free period `--free HH:mm-HH:mm`.
     Set {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         business: i64,
         #[arg(long)]
@@ -86,9 +80,7 @@ pub enum DiscountsCmd {
     /// The branch's discount settings (replaces them whole).
     Settings {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         /// 6.60 `parkPayUrl`.
         #[arg(long, default_value = "")]
         pay_url: String,
@@ -109,9 +101,7 @@ pub enum DiscountsCmd {
     /// A membership card's day and night balances (yuan) in the local ledger.
     Member {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         card: String,
         #[arg(long, default_value = "")]
@@ -124,16 +114,12 @@ pub enum DiscountsCmd {
     /// Prints merchants, points and discount sets.
     List {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
     },
     /// Reads a JSON document (`onecard_app::discounts::import`); checked whole first.
     Import {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         file: PathBuf,
     },
@@ -190,35 +176,35 @@ async fn write(store: &StoreArgs, branch: &str, doc: Doc) -> anyhow::Result<()> 
 
 pub async fn discounts(cmd: DiscountsCmd) -> anyhow::Result<()> {
     match cmd {
-        DiscountsCmd::Merchant { store, branch, id, name, password, amount, minutes, allow_free_period, daily_issue_limit } => {
+        DiscountsCmd::Merchant { at: BranchArgs { store, branch }, id, name, password, amount, minutes, allow_free_period, daily_issue_limit } => {
             let amount = amount.as_deref().map(|a| yuan(a, "amount")).transpose()?.map(Money);
             let m = MerchantIn { id, name, password, amount, minutes, allow_free_period, daily_issue_limit, remark: String::new() };
             write(&store, &branch, Doc { merchants: vec![m], ..Doc::default() }).await?;
             println!("merchant {id} of branch {branch} saved");
         }
-        DiscountsCmd::Point { store, branch, id, business, device, name } => {
+        DiscountsCmd::Point { at: BranchArgs { store, branch }, id, business, device, name } => {
             let p = PointIn { id, business_id: business, device_id: device, name, remark: String::new() };
             write(&store, &branch, Doc { points: vec![p], ..Doc::default() }).await?;
             println!("consumption point {id} of branch {branch} saved");
         }
-        DiscountsCmd::Set { store, branch, business, discount, name, present_type, rate, max, free } => {
+        DiscountsCmd::Set { at: BranchArgs { store, branch }, business, discount, name, present_type, rate, max, free } => {
             let max = max.as_deref().map(|m| yuan(m, "max")).transpose()?.map(Money);
             let s = SetIn { business_id: business, discount_id: discount, name, present_type, rate, max, free };
             write(&store, &branch, Doc { sets: vec![s], ..Doc::default() }).await?;
             println!("discount set {business}/{discount} of branch {branch} saved");
         }
-        DiscountsCmd::Settings { store, branch, pay_url, charge_on_binding, daily_coupon_limit, batch_limit, shopping_policy, tickets } => {
+        DiscountsCmd::Settings { at: BranchArgs { store, branch }, pay_url, charge_on_binding, daily_coupon_limit, batch_limit, shopping_policy, tickets } => {
             let shopping_table = tickets.iter().map(|t| ticket_row(t)).collect::<anyhow::Result<Vec<_>>>()?;
             let s = settings::Settings { pay_url, charge_on_binding, daily_coupon_limit, batch_limit, shopping_policy, shopping_table };
             write(&store, &branch, Doc { settings: Some(s), ..Doc::default() }).await?;
             println!("discount settings of branch {branch} saved");
         }
-        DiscountsCmd::Member { store, branch, card, name, day, night } => {
+        DiscountsCmd::Member { at: BranchArgs { store, branch }, card, name, day, night } => {
             let a = Account { card_no: card.clone(), name, day_balance: yuan(&day, "day")?, night_balance: yuan(&night, "night")? };
             write(&store, &branch, Doc { members: vec![a], ..Doc::default() }).await?;
             println!("membership card {card} of branch {branch} saved");
         }
-        DiscountsCmd::List { store, branch } => {
+        DiscountsCmd::List { at: BranchArgs { store, branch } } => {
             let (ctx, _) = context(&store, &branch).await?;
             let err = |e: onecard_core::ApiError| anyhow!(e.message);
             for m in merchants::list(&ctx, &branch).await.map_err(err)? {
@@ -232,7 +218,7 @@ pub async fn discounts(cmd: DiscountsCmd) -> anyhow::Result<()> {
                 println!("set\t{}/{}\t{}\ttype {}\t{}", s.business_id, s.discount_id, s.name, s.kind.code(), s.kind.rate_text());
             }
         }
-        DiscountsCmd::Import { store, branch, file } => {
+        DiscountsCmd::Import { at: BranchArgs { store, branch }, file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let doc: Doc = serde_json::from_str(&text).with_context(|| format!("{} is not a discounts document", file.display()))?;
             write(&store, &branch, doc).await?;

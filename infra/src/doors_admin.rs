@@ -12,7 +12,7 @@
 //! 171|150`. The whole file is checked before anything is written.
 
 use crate::backend::open_store;
-use crate::cli::StoreArgs;
+use crate::cli::{BranchArgs, StoreArgs};
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use onecard_app::acss::model::{check_module, Bluetooth, Door, FaceTerminal, Grant, TimeGroup};
@@ -27,9 +27,7 @@ pub enum DoorsCmd {
     /// Adds or replaces a door (reader `--door` of controller `--controller`).
     Door {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         controller: String,
         #[arg(long)]
@@ -50,9 +48,7 @@ pub enum DoorsCmd {
     /// Removes a door no permission group names.
     DoorDelete {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         controller: String,
         #[arg(long)]
@@ -62,9 +58,7 @@ pub enum DoorsCmd {
     /// (day 0 Sunday .. 6 Saturday, or `*`), repeatable.
     TimeGroup {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         id: String,
         #[arg(long)]
@@ -75,18 +69,14 @@ pub enum DoorsCmd {
     /// Removes a time group no permission group uses.
     TimeGroupDelete {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         id: String,
     },
     /// Adds or replaces a permission group: its time group and doors (`C-N`, repeatable).
     Grant {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         id: String,
         #[arg(long)]
@@ -99,9 +89,7 @@ pub enum DoorsCmd {
     /// A Bluetooth device and the door it sits by (7.11).
     Bluetooth {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         bdid: String,
         #[arg(long)]
@@ -110,9 +98,7 @@ pub enum DoorsCmd {
     /// Adds or replaces a face terminal (`--module` 171 door access, 150 channel gate).
     Terminal {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         device: String,
         #[arg(long, default_value = "")]
@@ -122,43 +108,33 @@ pub enum DoorsCmd {
     },
     TerminalDelete {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         device: String,
     },
     /// The default visitee of 10.56 (a cardholder's user number).
     Visitee {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         user_no: String,
     },
     /// 10.48's visitor retention, in hours.
     Retention {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         hours: i64,
     },
     /// Prints the configuration in the import format.
     List {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
     },
     /// Reads a file in the format `list` prints.
     Import {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         file: PathBuf,
     },
@@ -259,29 +235,29 @@ async fn write(s: &dyn ItemStore, branch: &str, r: &Record) -> anyhow::Result<()
 
 pub async fn doors(cmd: DoorsCmd) -> anyhow::Result<()> {
     match cmd {
-        DoorsCmd::Door { store: a, branch, controller, door, name, room, bdid, addr, channel, controller_name } => {
+        DoorsCmd::Door { at: BranchArgs { store: a, branch }, controller, door, name, room, bdid, addr, channel, controller_name } => {
             let s = branch_store(&a, &branch).await?;
             let d = Door { controller_no: controller, door_no: door, name, room_id: room, bdid, addr, channel, controller_name, ibms: false };
             write(&*s, &branch, &Record::Door(d.clone())).await?;
             println!("door {} of branch {branch} saved", d.device());
         }
-        DoorsCmd::DoorDelete { store: a, branch, controller, door } => {
+        DoorsCmd::DoorDelete { at: BranchArgs { store: a, branch }, controller, door } => {
             let s = branch_store(&a, &branch).await?;
             let existed = store::delete_door(&*s, &branch, &controller, &door).await.map_err(e)?;
             println!("door {controller}-{door} {}", if existed { "deleted" } else { "was not there" });
         }
-        DoorsCmd::TimeGroup { store: a, branch, id, name, periods } => {
+        DoorsCmd::TimeGroup { at: BranchArgs { store: a, branch }, id, name, periods } => {
             let g = TimeGroup::parse(&id, &name, &periods).map_err(e)?;
             let s = branch_store(&a, &branch).await?;
             store::put_time_group(&*s, &branch, &g).await.map_err(e)?;
             println!("time group {id} of branch {branch} saved");
         }
-        DoorsCmd::TimeGroupDelete { store: a, branch, id } => {
+        DoorsCmd::TimeGroupDelete { at: BranchArgs { store: a, branch }, id } => {
             let s = branch_store(&a, &branch).await?;
             let existed = store::delete_time_group(&*s, &branch, &id).await.map_err(e)?;
             println!("time group {id} {}", if existed { "deleted" } else { "was not there" });
         }
-        DoorsCmd::Grant { store: a, branch, id, name, time_group, doors } => {
+        DoorsCmd::Grant { at: BranchArgs { store: a, branch }, id, name, time_group, doors } => {
             let keys = doors.iter().map(|d| door_key(d)).collect::<anyhow::Result<Vec<_>>>()?;
             let s = branch_store(&a, &branch).await?;
             let known: Vec<String> = store::doors(&*s, &branch).await.map_err(e)?.iter().map(Door::key).collect();
@@ -294,33 +270,33 @@ pub async fn doors(cmd: DoorsCmd) -> anyhow::Result<()> {
             store::put_grant(&*s, &branch, &Grant { id: id.clone(), name, time_group, doors: keys }).await.map_err(e)?;
             println!("permission group {id} of branch {branch} saved");
         }
-        DoorsCmd::Bluetooth { store: a, branch, bdid, door_name } => {
+        DoorsCmd::Bluetooth { at: BranchArgs { store: a, branch }, bdid, door_name } => {
             let s = branch_store(&a, &branch).await?;
             store::put_bluetooth(&*s, &branch, &Bluetooth { bdid: bdid.clone(), door_name }).await.map_err(e)?;
             println!("bluetooth {bdid} of branch {branch} saved");
         }
-        DoorsCmd::Terminal { store: a, branch, device, name, module } => {
+        DoorsCmd::Terminal { at: BranchArgs { store: a, branch }, device, name, module } => {
             let module = check_module("module", module).map_err(e)?;
             let s = branch_store(&a, &branch).await?;
             store::put_terminal(&*s, &branch, &FaceTerminal { device: device.clone(), name, module }).await.map_err(e)?;
             println!("face terminal {device} of branch {branch} saved");
         }
-        DoorsCmd::TerminalDelete { store: a, branch, device } => {
+        DoorsCmd::TerminalDelete { at: BranchArgs { store: a, branch }, device } => {
             let s = branch_store(&a, &branch).await?;
             let existed = store::delete_terminal(&*s, &branch, &device).await.map_err(e)?;
             println!("face terminal {device} {}", if existed { "deleted" } else { "was not there" });
         }
-        DoorsCmd::Visitee { store: a, branch, user_no } => {
+        DoorsCmd::Visitee { at: BranchArgs { store: a, branch }, user_no } => {
             let s = branch_store(&a, &branch).await?;
             visitors::set_default_visitee(&*s, &branch, &user_no).await.map_err(e)?;
             println!("default visitee of branch {branch}: {user_no}");
         }
-        DoorsCmd::Retention { store: a, branch, hours } => {
+        DoorsCmd::Retention { at: BranchArgs { store: a, branch }, hours } => {
             let s = branch_store(&a, &branch).await?;
             visitors::set_retention_hours(&*s, &branch, hours).await.map_err(e)?;
             println!("visitor retention of branch {branch}: {hours} h");
         }
-        DoorsCmd::List { store: a, branch } => {
+        DoorsCmd::List { at: BranchArgs { store: a, branch } } => {
             let s = branch_store(&a, &branch).await?;
             for d in store::doors(&*s, &branch).await.map_err(e)? {
                 println!("door\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}", d.controller_no, d.door_no, d.name, d.room_id, d.bdid, d.addr, d.channel, d.controller_name);
@@ -345,7 +321,7 @@ pub async fn doors(cmd: DoorsCmd) -> anyhow::Result<()> {
                 println!("terminal\t{}\t{}\t{}", t.device, t.name, t.module);
             }
         }
-        DoorsCmd::Import { store: a, branch, file } => {
+        DoorsCmd::Import { at: BranchArgs { store: a, branch }, file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let mut records = Vec::new();
             for (n, line) in text.lines().enumerate() {

@@ -6,7 +6,7 @@
 //! server and on DynamoDB/S3.
 
 use crate::backend::open_store;
-use crate::cli::StoreArgs;
+use crate::cli::{BranchArgs, StoreArgs};
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
 use onecard_adapters::{DirBlobs, S3Blobs};
@@ -24,9 +24,7 @@ pub enum GuidanceCmd {
     /// space states (status, car) are kept. The whole file is checked first.
     Import {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         /// Keep map pictures in this S3 bucket instead of `{data_dir}/blobs`.
         #[arg(long)]
         s3_bucket: Option<String>,
@@ -41,16 +39,12 @@ pub enum GuidanceCmd {
     /// Prints what a branch has: counts per kind and each space's status.
     Show {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
     },
     /// Sets (`--url`) or removes (`--off`) the third party 9.14 statuses are relayed to.
     Relay {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long, default_value = onecard_core::config::DEMO_BRANCH)]
-        branch: String,
+        at: BranchArgs,
         #[arg(long)]
         url: Option<String>,
         #[arg(long)]
@@ -120,7 +114,7 @@ pub async fn guidance(cmd: GuidanceCmd) -> anyhow::Result<()> {
             println!("{}", survey::DEMO.trim_end());
             Ok(())
         }
-        GuidanceCmd::Import { store, branch, s3_bucket, s3_endpoint_url, file } => {
+        GuidanceCmd::Import { at: BranchArgs { store, branch }, s3_bucket, s3_endpoint_url, file } => {
             let s = read_survey(&file)?;
             let st = open_store(&store).await?;
             if config::get_branch(&*st, &branch).await?.is_none() {
@@ -134,7 +128,7 @@ pub async fn guidance(cmd: GuidanceCmd) -> anyhow::Result<()> {
             println!("survey {} imported into branch {branch}: {} maps, {} spaces, {} screens", file.display(), s.maps.len(), s.spaces.len(), s.screens.len());
             Ok(())
         }
-        GuidanceCmd::Show { store, branch } => {
+        GuidanceCmd::Show { at: BranchArgs { store, branch } } => {
             let st = open_store(&store).await?;
             let err = |e: onecard_core::store::StoreError| anyhow!("{e}");
             let maps = pls_store::all::<model::Map>(&*st, &branch).await.map_err(err)?;
@@ -154,7 +148,7 @@ pub async fn guidance(cmd: GuidanceCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        GuidanceCmd::Relay { store, branch, url, off } => {
+        GuidanceCmd::Relay { at: BranchArgs { store, branch }, url, off } => {
             let st = open_store(&store).await?;
             match (url, off) {
                 (Some(u), false) => {

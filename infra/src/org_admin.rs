@@ -7,7 +7,7 @@
 use crate::backend::open_store;
 use crate::cli::StoreArgs;
 use anyhow::{anyhow, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use onecard_app::org::lists::{self, Entry, ListKind, Outcome};
 use onecard_app::org::system::{self, LogType, SystemParams, Workstation};
 use onecard_core::config;
@@ -34,9 +34,7 @@ pub enum OrgCmd {
     /// Shows, or with options sets, the system parameters (10.48).
     Params {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
         /// Hours a visitor booking stays valid after its visit time.
         #[arg(long)]
         visitor_retention_hours: Option<i64>,
@@ -48,9 +46,7 @@ pub enum ListCmd {
     /// Adds an entry under the next free id.
     Add {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -59,9 +55,7 @@ pub enum ListCmd {
     /// Adds or renames the entry with this id.
     Set {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
         #[arg(long)]
         id: i64,
         #[arg(long)]
@@ -72,18 +66,14 @@ pub enum ListCmd {
     /// Removes an entry no cardholder refers to.
     Remove {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
         #[arg(long)]
         id: i64,
     },
     /// Prints `id<TAB>name[<TAB>abbr]`, by id.
     List {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
     },
 }
 
@@ -92,9 +82,7 @@ pub enum WorkstationCmd {
     /// Adds or replaces a workstation.
     Set {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
         /// Its number (letters, digits, '-', '.').
         #[arg(long)]
         no: String,
@@ -114,27 +102,35 @@ pub enum WorkstationCmd {
     },
     Remove {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
         #[arg(long)]
         no: String,
     },
     /// Prints `no<TAB>type<TAB>name<TAB>ip<TAB>log dir<TAB>agent`.
     List {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        branch: String,
+        at: At,
     },
 }
 
-async fn store_for(store: &StoreArgs, branch: &str) -> anyhow::Result<Arc<dyn ItemStore>> {
-    let s = open_store(store).await?;
-    if config::get_branch(&*s, branch).await?.is_none() {
-        bail!("no branch '{branch}': add it first with `onecard branch add`");
+/// Where every org command acts: a store and a branch already in it.
+#[derive(Args)]
+pub struct At {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long)]
+    branch: String,
+}
+
+impl At {
+    async fn open(&self) -> anyhow::Result<Arc<dyn ItemStore>> {
+        let s = open_store(&self.store).await?;
+        let branch = &self.branch;
+        if config::get_branch(&*s, branch).await?.is_none() {
+            bail!("no branch '{branch}': add it first with `onecard branch add`");
+        }
+        Ok(s)
     }
-    Ok(s)
 }
 
 fn e(err: onecard_core::ApiError) -> anyhow::Error {
@@ -144,13 +140,13 @@ fn e(err: onecard_core::ApiError) -> anyhow::Error {
 async fn list_cmd(kind: ListKind, cmd: ListCmd) -> anyhow::Result<()> {
     let noun = kind.noun();
     match cmd {
-        ListCmd::Add { store, branch, name, abbr } => {
-            let s = store_for(&store, &branch).await?;
+        ListCmd::Add { at, name, abbr } => {
+            let (s, branch) = (at.open().await?, at.branch);
             let en = lists::add(&*s, &branch, kind, &name, abbr).await.map_err(e)?;
             println!("{noun} {} ({}) added", en.id, en.name);
         }
-        ListCmd::Set { store, branch, id, name, abbr } => {
-            let s = store_for(&store, &branch).await?;
+        ListCmd::Set { at, id, name, abbr } => {
+            let (s, branch) = (at.open().await?, at.branch);
             let what = match lists::put(&*s, &branch, kind, &Entry { id, name: name.clone(), abbr }).await.map_err(e)? {
                 Outcome::Created => "added",
                 Outcome::Updated => "changed",
@@ -158,13 +154,13 @@ async fn list_cmd(kind: ListKind, cmd: ListCmd) -> anyhow::Result<()> {
             };
             println!("{noun} {id} ({}) {what}", name.trim());
         }
-        ListCmd::Remove { store, branch, id } => {
-            let s = store_for(&store, &branch).await?;
+        ListCmd::Remove { at, id } => {
+            let (s, branch) = (at.open().await?, at.branch);
             lists::remove(&*s, &branch, kind, id).await.map_err(e)?;
             println!("{noun} {id} removed");
         }
-        ListCmd::List { store, branch } => {
-            let s = store_for(&store, &branch).await?;
+        ListCmd::List { at } => {
+            let (s, branch) = (at.open().await?, at.branch);
             for en in lists::list(&*s, &branch, kind).await.map_err(e)? {
                 match en.abbr {
                     Some(a) => println!("{}\t{}\t{a}", en.id, en.name),
@@ -178,20 +174,20 @@ async fn list_cmd(kind: ListKind, cmd: ListCmd) -> anyhow::Result<()> {
 
 async fn workstation_cmd(cmd: WorkstationCmd) -> anyhow::Result<()> {
     match cmd {
-        WorkstationCmd::Set { store, branch, no, log_type, name, ip, log_dir, agent } => {
+        WorkstationCmd::Set { at, no, log_type, name, ip, log_dir, agent } => {
             let log_type = LogType::parse(&log_type).filter(|t| *t != LogType::Y).ok_or_else(|| anyhow!("--type '{log_type}' is not J, Z or C"))?;
-            let s = store_for(&store, &branch).await?;
+            let (s, branch) = (at.open().await?, at.branch);
             let w = Workstation { no: no.clone(), log_type, name, ip, log_dir, agent };
             let new = system::put_workstation(&*s, &branch, &w).await.map_err(e)?;
             println!("workstation {no} {}", if new { "added" } else { "changed" });
         }
-        WorkstationCmd::Remove { store, branch, no } => {
-            let s = store_for(&store, &branch).await?;
+        WorkstationCmd::Remove { at, no } => {
+            let (s, branch) = (at.open().await?, at.branch);
             system::remove_workstation(&*s, &branch, &no).await.map_err(e)?;
             println!("workstation {no} removed");
         }
-        WorkstationCmd::List { store, branch } => {
-            let s = store_for(&store, &branch).await?;
+        WorkstationCmd::List { at } => {
+            let (s, branch) = (at.open().await?, at.branch);
             for w in system::workstations(&*s, &branch).await.map_err(e)? {
                 println!("{}\t{}\t{}\t{}\t{}\t{}", w.no, w.log_type.code(), w.name, w.ip, w.log_dir, w.agent);
             }
@@ -207,8 +203,8 @@ pub async fn org(cmd: OrgCmd) -> anyhow::Result<()> {
         OrgCmd::Position(c) => list_cmd(ListKind::Position, c).await,
         OrgCmd::Company(c) => list_cmd(ListKind::Company, c).await,
         OrgCmd::Workstation(c) => workstation_cmd(c).await,
-        OrgCmd::Params { store, branch, visitor_retention_hours } => {
-            let s = store_for(&store, &branch).await?;
+        OrgCmd::Params { at, visitor_retention_hours } => {
+            let (s, branch) = (at.open().await?, at.branch);
             if let Some(h) = visitor_retention_hours {
                 system::put_params(&*s, &branch, &SystemParams { visitor_retention_hours: h }).await.map_err(e)?;
             }

@@ -3,7 +3,6 @@
 //! stopping at the first like a start-up would. Exit 0 when the agent would
 //! start with these files (warnings allowed), 1 when it would not.
 
-use super::DEFAULT_CONFIG;
 use crate::camera_auth::Cidr;
 use crate::config::{self, AgentConfig, CameraFile, DeviceKind, DeviceSpec, FileConfig, Flags};
 use crate::secret;
@@ -14,12 +13,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The agent's config file.
-    #[arg(long, default_value = DEFAULT_CONFIG)]
-    pub config: PathBuf,
-    /// Check this device file instead of the config's `devices`.
-    #[arg(long)]
-    pub devices: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: super::Files,
     /// The secret file the service is given (as the unit passes it).
     #[arg(long = "secret-file")]
     pub secret_file: Option<PathBuf>,
@@ -77,7 +72,7 @@ pub fn run(args: &Args) -> i32 {
         if errors == 0 {
             println!(
                 "{}: OK ({warnings} warning{}): cloud {}, branch {}, agent {}, {} lane board{}, {} door{}, {} camera rule{}",
-                args.config.display(),
+                args.files.config.display(),
                 plural(warnings),
                 summary.cloud,
                 summary.branch,
@@ -90,7 +85,7 @@ pub fn run(args: &Args) -> i32 {
                 plural(summary.cameras)
             );
         } else {
-            println!("{}: {errors} error{}, {warnings} warning{}: the agent would not start", args.config.display(), plural(errors), plural(warnings));
+            println!("{}: {errors} error{}, {warnings} warning{}: the agent would not start", args.files.config.display(), plural(errors), plural(warnings));
         }
     }
     if errors == 0 {
@@ -221,7 +216,7 @@ fn per_key<T: for<'de> Deserialize<'de>>(table: &toml::Table, base: &toml::Table
 pub fn check(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> (Vec<Finding>, Summary) {
     let mut r = Report { findings: Vec::new() };
     let mut summary = Summary::default();
-    let path = &args.config;
+    let path = &args.files.config;
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -377,12 +372,12 @@ pub fn check(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> (Vec<Finding>
     }
 
     // Devices.
-    let devices_path = args.devices.clone().or(file.devices.clone());
+    let devices_path = args.files.devices.clone().or(file.devices.clone());
     let mut ids = HashSet::new();
     match &devices_path {
         None => r.warn(path, None, "no `devices` file: no serial board will be driven"),
         Some(dp) => {
-            if args.devices.is_none() && dp.is_relative() {
+            if args.files.devices.is_none() && dp.is_relative() {
                 r.warn(path, kl.top("devices"), format!("devices '{}' is relative: under systemd it would be under /", dp.display()));
             }
             let specs = check_devices(dp, sim, &mut r);
@@ -400,7 +395,7 @@ pub fn check(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> (Vec<Finding>
     // The agent's own reading has the last word: what it refuses is an error
     // here even if a check above missed it.
     if !r.findings.iter().any(|f| f.severity == Severity::Error) {
-        let flags = Flags { config: Some(path.clone()), secret_file: args.secret_file.clone(), devices: args.devices.clone(), ..Default::default() };
+        let flags = Flags { config: Some(path.clone()), secret_file: args.secret_file.clone(), devices: args.files.devices.clone(), ..Default::default() };
         if let Err(e) = AgentConfig::from_sources(flags, env) {
             r.error(path, None, format!("{e:#}"));
         }

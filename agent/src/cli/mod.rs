@@ -14,6 +14,18 @@ use std::path::{Path, PathBuf};
 /// Where the Debian package puts the config.
 pub const DEFAULT_CONFIG: &str = "/etc/onecard-agent/agent.toml";
 
+/// The files `check-config` and `probe` read: the config and, when given,
+/// a device file that stands in for the config's `devices`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Files {
+    /// The agent's config file.
+    #[arg(long, default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Use this device file instead of the config's `devices`.
+    #[arg(long)]
+    pub devices: Option<PathBuf>,
+}
+
 /// Reads the config file's keys without resolving secrets, so commands that
 /// need only the device list or the data dir work for any user who can read
 /// the file.

@@ -8,22 +8,17 @@
 //! Stop the agent first (`systemctl stop onecard-agent`): it holds the ports
 //! exclusively, and a probe would report "port busy".
 
-use super::DEFAULT_CONFIG;
 use crate::config::{load_devices, DeviceKind, DeviceSpec};
 use crate::devices::{time_sync_payload, Device, Devices};
 use crate::serial_driver::DeviceError;
 use crate::sim::SimLog;
 use serde::Serialize;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    #[arg(long, default_value = DEFAULT_CONFIG)]
-    pub config: PathBuf,
-    /// Device file to probe instead of the config's `devices`.
-    #[arg(long)]
-    pub devices: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: super::Files,
     /// Only these device ids (repeatable).
     #[arg(long = "device")]
     pub only: Vec<String>,
@@ -78,7 +73,7 @@ pub struct BoardResult {
 }
 
 pub async fn run(args: &Args) -> i32 {
-    let path = match super::devices_path(args.devices.clone(), &args.config) {
+    let path = match super::devices_path(args.files.devices.clone(), &args.files.config) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("probe: {e:#}");
@@ -105,7 +100,7 @@ pub async fn run(args: &Args) -> i32 {
         eprintln!("probe: {} lists no devices", path.display());
         return 2;
     }
-    if let Ok(f) = super::read_file_config(&args.config) {
+    if let Ok(f) = super::read_file_config(&args.files.config) {
         if let Some(tz) = f.tz {
             crate::set_timezone(&tz);
         }

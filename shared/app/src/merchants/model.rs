@@ -4,6 +4,7 @@
 use crate::keys;
 use crate::discounts::codes;
 use chrono::NaiveDateTime;
+use onecard_core::retry::{on_conflict, Step};
 use onecard_core::store::{Cond, Item, Query, Write};
 use onecard_core::{ApiResult, Ctx, Fen};
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,19 @@ pub async fn get(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<Option<(Merchant
 /// The merchant, or 602 naming it.
 pub async fn must_get(ctx: &Ctx, branch: &str, id: i64) -> ApiResult<(Merchant, u64)> {
     get(ctx, branch, id).await?.ok_or_else(|| codes::merchant_missing(id))
+}
+
+/// Changes one merchant under its version, again on a conflict; `change`
+/// answers false when there is nothing to write.
+pub async fn modify(ctx: &Ctx, branch: &str, id: i64, what: &str, change: impl Fn(&mut Merchant) -> bool) -> ApiResult<()> {
+    on_conflict(what, || async {
+        let (mut m, v) = must_get(ctx, branch, id).await?;
+        if !change(&mut m) {
+            return Ok(Step::Done(()));
+        }
+        Step::of(ctx.store.put(m.item(branch, v + 1), Cond::VersionIs(v)).await, ())
+    })
+    .await
 }
 
 pub async fn list(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Merchant>> {

@@ -125,12 +125,11 @@ async fn change_password(ctx: Ctx, req: Req, input: PasswordIn) -> ApiResult<Nul
     password::check_new(&input.new_password, "newPassword")?;
     check_password(&ctx, b, id, &input.old_password, "oldPassword").await?;
     let hash = password::hash(&input.new_password)?;
-    on_conflict("password not changed", || async {
-        let (mut m, v) = model::must_get(&ctx, b, id).await?;
+    model::modify(&ctx, b, id, "password not changed", |m| {
         m.password_hash = hash.clone();
         m.update_date = Some(req.now);
         m.update_oper = id.to_string();
-        Step::of(ctx.store.put(m.item(b, v + 1), onecard_core::store::Cond::VersionIs(v)).await, ())
+        true
     })
     .await?;
     Ok(Null)
@@ -159,15 +158,14 @@ pub struct UnlockIn {
 async fn unlock(ctx: Ctx, req: Req, input: UnlockIn) -> ApiResult<Null> {
     let b = req.branchno();
     let id = positive(input.business_id, "businessID")?;
-    on_conflict("merchant not unlocked", || async {
-        let (mut m, v) = model::must_get(&ctx, b, id).await?;
+    model::modify(&ctx, b, id, "merchant not unlocked", |m| {
         if !m.locked && m.failures == 0 {
-            return Ok(Step::Done(()));
+            return false;
         }
         m.locked = false;
         m.failures = 0;
         m.update_date = Some(req.now);
-        Step::of(ctx.store.put(m.item(b, v + 1), onecard_core::store::Cond::VersionIs(v)).await, ())
+        true
     })
     .await?;
     Ok(Null)

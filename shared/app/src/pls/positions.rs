@@ -88,13 +88,18 @@ pub struct ByPlateIn {
     pub with_in_date: Option<Flag>,
 }
 
+/// 8.5 / 8.6 answer without the in-date (8.5 adds it on request).
+async fn pos_out(ctx: &Ctx, p: &Position) -> PosOut {
+    PosOut { plate: p.plate.clone(), space: p.space_name.clone(), floor: p.floor_name.clone(), img_url: img_url(ctx, p).await, in_date: None, parking_time: None }
+}
+
 fn not_parked(plate: &str) -> ApiError {
     ApiError::new(Code::CAR_NOT_IN_PARK, format!("car {plate} is not in any parking space"))
 }
 
 async fn by_plate(ctx: Ctx, req: Req, input: ByPlateIn) -> ApiResult<PosOut> {
     let p = current_of_car(ctx.store(), req.branchno(), input.plate.norm()).await?.ok_or_else(|| not_parked(input.plate.norm()))?;
-    let mut out = PosOut { plate: p.plate.clone(), space: p.space_name.clone(), floor: p.floor_name.clone(), img_url: img_url(&ctx, &p).await, in_date: None, parking_time: None };
+    let mut out = pos_out(&ctx, &p).await;
     if input.with_in_date.is_some_and(Flag::get) {
         let minutes = onecard_core::time::parse(&p.in_at).map(|t| (req.now - t).num_minutes().max(0)).unwrap_or(0);
         out.in_date = Some(p.in_at);
@@ -122,7 +127,7 @@ async fn space_named(ctx: &Ctx, req: &Req, name: &str, field: &str) -> ApiResult
 async fn by_space(ctx: Ctx, req: Req, input: BySpaceIn) -> ApiResult<PosOut> {
     let space = space_named(&ctx, &req, &input.name, "parkLotName").await?;
     let p = open_of_space(ctx.store(), req.branchno(), &space).await?.ok_or_else(|| ApiError::failed(format!("no known car is in parking space {}", space.name)))?;
-    Ok(PosOut { plate: p.plate.clone(), space: p.space_name.clone(), floor: p.floor_name.clone(), img_url: img_url(&ctx, &p).await, in_date: None, parking_time: None })
+    Ok(pos_out(&ctx, &p).await)
 }
 
 /// 8.16-8.18 input: a plate or a space.

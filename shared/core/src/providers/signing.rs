@@ -19,18 +19,24 @@ pub fn signing_string(fields: &BTreeMap<String, String>) -> String {
 
 /// Lower-case hex HMAC-SHA256 of the signing string.
 pub fn sign(key: &str, fields: &BTreeMap<String, String>) -> String {
-    hmac_sha256(key.as_bytes(), signing_string(fields).as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hmac_sha256_hex(key.as_bytes(), signing_string(fields).as_bytes())
 }
 
 /// RFC 2104 over SHA-256 (the `hmac` crate in this workspace is built for
-/// another `digest` generation than `sha2`).
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+/// another `digest` generation than `sha2`); the site link's door tokens
+/// use it too.
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     const BLOCK: usize = 64;
     let mut k = if key.len() > BLOCK { Sha256::digest(key).to_vec() } else { key.to_vec() };
     k.resize(BLOCK, 0);
     let pad = |x: u8| k.iter().map(|b| b ^ x).collect::<Vec<u8>>();
     let inner = Sha256::new().chain_update(pad(0x36)).chain_update(msg).finalize();
     Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().to_vec()
+}
+
+/// `hmac_sha256` as lower-case hex.
+pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+    hmac_sha256(key, msg).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Does `fields["sign"]` match? Constant time, so a forger learns nothing
@@ -47,7 +53,7 @@ mod tests {
 
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
-        let h: String = hmac_sha256(b"Jefe", b"what do ya want for nothing?").iter().map(|b| format!("{b:02x}")).collect();
+        let h = hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
