@@ -75,6 +75,22 @@ fn time_groups(dir: &Path) {
     admin(dir, &["grant", "--id", "G-OUT", "--name", "不在时段", "--time-group", "T-OUT", "--door", DOOR]);
 }
 
+/// A room in a community-building-unit tree built through 10.21-10.33:
+/// answers its `RoomID` and its 7.4 code (community number-building-floor-room).
+fn room_in_tree(srv: &onecard_tests::Server, town: &str, building: &str, floor: &str, room: &str) -> (String, String) {
+    let c = srv.client();
+    let id = |v: Value, k: &str| v[k].as_i64().map(|n| n.to_string()).or_else(|| v[k].as_str().map(str::to_string)).unwrap_or_else(|| panic!("{k} in {v}"));
+    let towns = c.ok("pub.hruptown.list", Value::Null);
+    let t = match towns.as_array().unwrap().iter().find(|r| r["UpTown"] == json!(town)) {
+        Some(r) => id(r.clone(), "UptownID"),
+        None => id(c.ok("pub.hruptown.add", json!({"UpTown": town})), "UptownID"),
+    };
+    let b = id(c.ok("pub.hrbuilding.add", json!({"UptownID": t, "Building": building})), "BuildID");
+    let u = id(c.ok("pub.hrcell.add", json!({"BuildID": b, "Cells": "1 单元", "Floors": "10"})), "CellID");
+    let r = id(c.ok("pub.hrroom.add", json!({"CellID": u, "Room": room, "FloorNo": floor, "DoorPlate": room})), "RoomID");
+    (r, format!("{t}-{building}-{floor}-{room}"))
+}
+
 fn holder_with_card(srv: &onecard_tests::Server, user: &str, mobile: &str, room: &str, card: &str, grant: Value) {
     let c = srv.client();
     c.ok("pub.user.info.add", json!({"UserNo": user, "FstName": format!("住户{user}"), "Gender": "1", "Mobile": mobile, "RoomID": room}));
@@ -92,21 +108,24 @@ fn a_card_opens_its_door_only_inside_its_period_online_and_offline() {
     let cloud = dir.join("cloud");
     let mut srv = server(&cloud, port);
     time_groups(&cloud);
-    holder_with_card(&srv, "3000001", "13800000001", "1010001-G-5-5A", "D0001", json!({"GrantID": "G-IN", "AllGrant": "False"}));
-    holder_with_card(&srv, "3000002", "13800000002", "1010001-H-1-1A", "D0002", json!({"GrantID": "G-OUT", "AllGrant": "False"}));
+    let (room_g, code_g) = room_in_tree(&srv, "景苑", "G", "5", "5A");
+    let (room_h, _) = room_in_tree(&srv, "景苑", "H", "1", "1A");
+    let town = code_g.split('-').next().unwrap().to_string();
+    holder_with_card(&srv, "3000001", "13800000001", &room_g, "D0001", json!({"GrantID": "G-IN", "AllGrant": "False"}));
+    holder_with_card(&srv, "3000002", "13800000002", &room_h, "D0002", json!({"GrantID": "G-OUT", "AllGrant": "False"}));
 
     // 7.4: the room-coded credentials reach the right cards and their doors.
     let c = srv.client();
-    let rows = c.ok("acss.user.grants", json!({"CredentialType": "7", "Credential": "1010001-G-5-5A"}));
+    let rows = c.ok("acss.user.grants", json!({"CredentialType": "7", "Credential": code_g}));
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0]["CardNo"].as_str(), rows[0]["ControllerNo"].as_str(), rows[0]["DoorNo"].as_str()), (Some("D0001"), Some("C0000001"), Some("1")));
     assert_eq!(rows[0]["AllGrant"], json!("False"));
-    let building = c.ok("acss.user.grants", json!({"CredentialType": "6", "Credential": "1010001-G"}));
+    let building = c.ok("acss.user.grants", json!({"CredentialType": "6", "Credential": format!("{town}-G")}));
     assert_eq!(building.as_array().unwrap().len(), 1);
-    let community = c.ok("acss.user.grants", json!({"CredentialType": "5", "Credential": "1010001"}));
-    assert_eq!(community.as_array().unwrap().len(), 2, "both holders live in community 1010001: {community}");
-    assert!(c.ok("acss.user.grants", json!({"CredentialType": "7", "Credential": "1010002-G-5-5A"})).as_array().unwrap().is_empty());
+    let community = c.ok("acss.user.grants", json!({"CredentialType": "5", "Credential": town}));
+    assert_eq!(community.as_array().unwrap().len(), 2, "both holders live in community {town}: {community}");
+    assert!(c.ok("acss.user.grants", json!({"CredentialType": "7", "Credential": format!("{town}9-G-5-5A")})).as_array().unwrap().is_empty());
 
     let agent = AgentProc::start(port, &dir.join("agent"), &[]);
     agent.wait_ready();
@@ -177,7 +196,8 @@ fn a_visitor_code_opens_the_visitees_door_until_it_expires_and_a_cancel_takes_th
     let port = free_port();
     let cloud = dir.join("cloud");
     let srv = server(&cloud, port);
-    holder_with_card(&srv, "4000001", "13900000001", "1010001-G-1-1A", "V0001", json!({"AllGrant": "True"}));
+    let (room, _) = room_in_tree(&srv, "景苑", "G", "1", "1A");
+    holder_with_card(&srv, "4000001", "13900000001", &room, "V0001", json!({"AllGrant": "True"}));
     let agent = AgentProc::start(port, &dir.join("agent"), &[]);
     agent.wait_ready();
     wait_card_known(&agent, "V0001");

@@ -252,10 +252,11 @@ async fn cards_named(ctx: &Ctx, branch: &str, kind: i64, credential: &str, field
     if let Some(k) = simple {
         return Ok(cards::find_cards(ctx, branch, k, credential).await?.into_iter().map(|v| v.value).collect());
     }
+    let dir = crate::org::directory::Directory::load(ctx.store(), branch).await?;
     let users: Vec<String> = cards::list_holders(ctx, branch)
         .await?
         .into_iter()
-        .filter(|h| directory::room_in(kind, credential, h.field("RoomID")))
+        .filter(|h| directory::room_in(kind, credential, &directory::room_code(&dir, &crate::org::directory::Refs::of_holder(h))))
         .map(|h| h.user_no)
         .collect();
     let _ = field;

@@ -1,9 +1,22 @@
 //! 7.4's coded credentials (community-building-floor-room, e.g.
 //! `1010001-G-5-5A`; a community alone for type 5) against the rooms holders
-//! live in. The residential directory (communities, buildings, units, rooms)
-//! is another module's (issue 17); until it is wired here, a holder's stored
-//! `RoomID` is read as the coded room itself. This is the one function to
-//! point at the directory's "rooms under this code" when it lands.
+//! live in. A holder stores its room's id (`RoomID`, the directory's, issue
+//! 17); its code is read from the directory: the community's number, the
+//! building's name, the room's floor and the room's name
+//! (`1010001-G-5-5A`). The seed prints the code, not how it is made: this
+//! is our reading. A `RoomID` the directory does not know (written before
+//! the directory existed) is read as the code itself.
+
+use crate::org::directory::{Directory, Refs};
+
+/// The 7.4 code of a holder's room (`Refs::of_holder`).
+pub fn room_code(dir: &Directory, refs: &Refs<'_>) -> String {
+    let n = dir.names(refs);
+    if n.UpTownID.is_empty() {
+        return refs.room.trim().to_string();
+    }
+    format!("{}-{}-{}-{}", n.UpTownID, n.Building, n.FloorNo, n.Room)
+}
 
 /// Is the holder's room `room_id` inside the coded `credential` of 7.4 type
 /// `level` (5 community, 6 building, 7 room or unit)?
