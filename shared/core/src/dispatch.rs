@@ -318,7 +318,9 @@ fn parse_form(s: &str) -> serde_json::Map<String, Value> {
     m
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space, a bad
+/// `%` escape is kept as it is). Also used for query strings.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

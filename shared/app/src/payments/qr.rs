@@ -99,24 +99,7 @@ pub fn enc(s: &str) -> String {
     out
 }
 
-fn dec(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'+', _) => out.push(b' '),
-            (b'%', Some(x)) => {
-                out.push(x);
-                i += 2;
-            }
-            (x, _) => out.push(x),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+use onecard_core::dispatch::percent_decode as dec;
 
 /// Appends query parameters to a base that may already carry some.
 pub fn with_params(base: &str, params: &[(&str, &str)]) -> String {
