@@ -24,7 +24,25 @@ fn gone(what: &str, order_no: &str) -> ApiError {
 }
 
 /// The writes that use the discounts of the paid `order`.
+///
+/// A racing commit of this same order may have won between the moment this
+/// attempt read the order (unpaid) and the moment it read the discount (now
+/// used, by that winner): the discount is then "used" by this very order,
+/// and the answer is the duplicate's 511, not the stale order's 510.
 pub async fn writes(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDateTime) -> ApiResult<Vec<Write>> {
+    match uses(ctx, branch, order, stay, now).await {
+        Err(e) if e.code == Code::ORDER_EXPIRED => {
+            let paid = crate::park::orders::get(ctx, branch, &order.order_no, order.zero).await?;
+            if paid.is_some_and(|(o, _)| o.status == onecard_core::kit::OrderStatus::Paid) {
+                return Err(ApiError::new(Code::DUPLICATE, format!("order {} is already paid", order.order_no)));
+            }
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+async fn uses(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDateTime) -> ApiResult<Vec<Write>> {
     let d = &order.discounts;
     let mut out = Vec::new();
     // Merchants pay for plate discounts now, and for coupons not paid yet;

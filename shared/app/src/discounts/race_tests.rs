@@ -88,3 +88,31 @@ async fn two_cars_sharing_a_coupon_pay_it_once_under_sixteen_racing_commits() {
     let (o, _) = orders::get(&ctx, &b.branchno, &other.1, false).await.unwrap().unwrap();
     assert_eq!(o.status, orders::UNPAID, "the other car's order is untouched");
 }
+
+/// The interleaving the HTTP race test hit once under load: an attempt read
+/// its order unpaid, a racing commit of the same order then paid it and used
+/// the coupon, and the attempt read the coupon used. That is this order's own
+/// payment: 511, not "used by another payment" (510).
+#[tokio::test]
+async fn a_coupon_used_by_this_very_order_meanwhile_answers_511() {
+    let (ctx, reg, b) = setup().await;
+    let issued = run(&ctx, &reg, &b, "park.coupon.issue", json!({"businessID": "1", "discountID": "1", "issueNum": "1"})).await;
+    let barcode = issued["couponNumbers"].as_str().unwrap().to_string();
+    let plate = "浙A20003";
+    run(&ctx, &reg, &b, "cat.upload.indata", json!({"areaId": "1", "cardInId": "R9", "licensePlate": plate, "inDate": "2026-03-02 09:00:00"})).await;
+    let q = run(&ctx, &reg, &b, "calc", json!({"credentialtype": "1", "credential": plate, "calcendtime": "2026-03-02 14:00:00"})).await;
+    let no = q["orderNo"].as_str().unwrap().to_string();
+    let (mut o, v) = orders::get(&ctx, &b.branchno, &no, false).await.unwrap().unwrap();
+    let (c, _) = coupons::must_get(&ctx, &b.branchno, &barcode).await.unwrap();
+    o.discounts.add_bill(BillLine { source: Source::Coupon { barcode: barcode.clone() }, business_id: 1, discount_id: 1, name: c.name, kind: c.kind, took: Fen::ZERO }).unwrap();
+    o.amount = o.discounts.recompute(o.parkcost, None, (o.calc_start, o.calc_end));
+    orders::put_over(&ctx, &b.branchno, &o, v).await.unwrap();
+    // The attempt's stale read, then the winner's payment.
+    let (stale, _) = orders::get(&ctx, &b.branchno, &no, false).await.unwrap().unwrap();
+    let now = parse("2026-03-02 14:00:10").unwrap();
+    let mut p = Payment::of_order(CredentialType::Plate, plate, &no, stale.parkcost, PayType(7), None);
+    p.amount = stale.amount;
+    let (_, stay) = commit_payment(&ctx, &b, &p, now).await.unwrap();
+    let err = super::consume::writes(&ctx, &b.branchno, &stale, &stay, now).await.unwrap_err();
+    assert_eq!(err.code.0, 511, "{err}");
+}
