@@ -17,7 +17,6 @@ use crate::park::orders;
 use crate::park::payments::{commit_payment, Payment, Target};
 use onecard_core::kit::{self, CredentialType, Int, Money, PayType, Plate, RouteDef, Text};
 use onecard_core::link::action;
-use onecard_core::store::{Cond, Item};
 use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -90,9 +89,7 @@ async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<Answer<CalcData>> 
     let order = orders::create(&ctx, b, fees::order_for(&stay, &q, req.now, req.branch.settings.order_minutes, None)).await?;
     let calc_id = order_id(&order);
     let rec = CalcRecord { device: c.device_id.clone(), plate: stay.display_plate(), free_type: free_type.clone() };
-    let ttl = onecard_core::store::now_unix() + 2 * 86_400;
-    let body = serde_json::to_value(&rec).map_err(ApiError::system)?;
-    ctx.store.put(Item::new(keys::partner_records(b, PARTNER), format!("calc#{calc_id}"), body).with_ttl(ttl), Cond::None).await?;
+    super::common::put_record(&ctx, b, PARTNER, format!("calc#{calc_id}"), &rec, Some(2)).await?;
     Ok(Answer {
         code: 200,
         msg: None,

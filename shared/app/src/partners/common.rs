@@ -95,6 +95,19 @@ pub fn minutes(from: NaiveDateTime, to: NaiveDateTime) -> i64 {
     (to - from).num_minutes().max(0)
 }
 
+/// Writes one of a partner's own records (quotes, calculations, stand-in
+/// accounts) at `sk`, replacing what was there; `keep_days` lets the store
+/// drop it after that many days.
+pub async fn put_record<T: Serialize>(ctx: &Ctx, branch: &str, partner: &str, sk: String, record: &T, keep_days: Option<i64>) -> ApiResult<()> {
+    let body = serde_json::to_value(record).map_err(ApiError::system)?;
+    let mut item = Item::new(keys::partner_records(branch, partner), sk, body);
+    if let Some(days) = keep_days {
+        item = item.with_ttl(onecard_core::store::now_unix() + days * 86_400);
+    }
+    ctx.store.put(item, Cond::None).await?;
+    Ok(())
+}
+
 /// Yuan as a JSON number with two decimals at most (the partners' examples
 /// print amounts as numbers: `120.0`, `5`).
 pub fn yuan_number(f: Fen) -> f64 {

@@ -182,8 +182,7 @@ async fn info(ctx: Ctx, req: Req, input: InfoIn) -> ApiResult<InfoOut> {
         night_sum: night_sum.0,
         expires: kit::stamp(order.expires_at),
     };
-    let body = serde_json::to_value(&quote).map_err(ApiError::system)?;
-    ctx.store.put(Item::new(keys::partner_records(b, PARTNER), format!("quote#{}", input.car.norm()), body), Cond::None).await?;
+    super::common::put_record(&ctx, b, PARTNER, format!("quote#{}", input.car.norm()), &quote, None).await?;
     out.begin = Some(kit::stamp(stay.entry));
     out.pay_time = Some(common::minutes(stay.entry, req.now));
     out.day_time = Some(day_min);

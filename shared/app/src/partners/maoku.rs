@@ -17,7 +17,6 @@ use crate::park::payments::{commit_payment, Payment, Target};
 use crate::park::stays::{self, Journal};
 use chrono::Duration;
 use onecard_core::kit::{self, CredentialType, DateTime, Int, PayType, Plate, RouteDef, Text};
-use onecard_core::store::{Cond, Item};
 use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -112,9 +111,7 @@ async fn fee(ctx: Ctx, req: Req, input: FeeIn) -> ApiResult<FeeOut> {
     let order = fees::order_for(&stay, &q, req.now, req.branch.settings.order_minutes, None);
     let order = orders::create(&ctx, b, order).await?;
     let fee_id = order_id(&order);
-    let body = serde_json::to_value(Granted { deduction: deduction.0 }).map_err(ApiError::system)?;
-    let ttl = onecard_core::store::now_unix() + 2 * 86_400;
-    ctx.store.put(Item::new(keys::partner_records(b, PARTNER), format!("fee#{fee_id}"), body).with_ttl(ttl), Cond::None).await?;
+    super::common::put_record(&ctx, b, PARTNER, format!("fee#{fee_id}"), &Granted { deduction: deduction.0 }, Some(2)).await?;
     Ok(FeeOut {
         res_code: 0,
         res_msg: String::new(),

@@ -136,9 +136,7 @@ impl StandIn<'_> {
         keys::partner_records(self.branch, PARTNER)
     }
     pub async fn put(&self, m: &Member) -> ApiResult<()> {
-        let body = serde_json::to_value(m).map_err(ApiError::system)?;
-        self.ctx.store.put(Item::new(self.pk(), format!("member#{}", m.plate), body), Cond::None).await?;
-        Ok(())
+        super::common::put_record(self.ctx, self.branch, PARTNER, format!("member#{}", m.plate), m, None).await
     }
 }
 
@@ -316,8 +314,7 @@ async fn query(ctx: Ctx, req: Req, input: QueryIn) -> ApiResult<QueryOut> {
     let r = with_crm(&ctx, b, |crm| Box::pin(async move { crm.query(&no, &p2, entered, pay, minutes).await })).await?;
     let out = answer(&r, req.now);
     let held = Held { plate, reduction: r, at: kit::stamp(req.now) };
-    let body = serde_json::to_value(&held).map_err(ApiError::system)?;
-    ctx.store.put(Item::new(keys::partner_records(b, PARTNER), format!("query#{}", input.order_no.as_str()), body), Cond::None).await?;
+    super::common::put_record(&ctx, b, PARTNER, format!("query#{}", input.order_no.as_str()), &held, None).await?;
     Ok(out)
 }
 

@@ -61,9 +61,7 @@ impl StandIn<'_> {
     }
 
     pub async fn put(&self, a: &Account) -> ApiResult<()> {
-        let body = serde_json::to_value(a).map_err(ApiError::system)?;
-        self.ctx.store.put(Item::new(self.pk(), format!("account#{}", a.user_id), body), Cond::None).await?;
-        Ok(())
+        super::common::put_record(self.ctx, self.branch, PARTNER, format!("account#{}", a.user_id), a, None).await
     }
 
     async fn find(&self, payer: &Payer) -> ApiResult<Option<(Account, u64)>> {
