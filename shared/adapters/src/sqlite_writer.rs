@@ -50,7 +50,7 @@ impl Writer {
 
     /// Group transactions committed so far (tests prove grouping with it).
     pub(crate) fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+        self.commits.load(Ordering::Acquire)
     }
 
     /// Runs `work` in the next group transaction; answers once that
@@ -95,14 +95,13 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
                 Err(_) => break,
             }
         }
-        if batch(&mut conn, jobs) {
-            commits.fetch_add(1, Ordering::Relaxed);
-        }
+        batch(&mut conn, jobs, commits);
     }
 }
 
-/// True when the batch committed.
-fn batch(conn: &mut Connection, jobs: Vec<Job>) -> bool {
+/// Applies one batch; a committed batch is counted before any of its
+/// requests is answered, so a caller that saw its answer also sees the count.
+fn batch(conn: &mut Connection, jobs: Vec<Job>, commits: &AtomicU64) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -110,7 +109,7 @@ fn batch(conn: &mut Connection, jobs: Vec<Job>) -> bool {
             for job in jobs {
                 job(None)(false);
             }
-            return false;
+            return;
         }
     };
     let replies: Vec<_> = jobs.into_iter().map(|job| job(Some(&tx))).collect();
@@ -124,8 +123,10 @@ fn batch(conn: &mut Connection, jobs: Vec<Job>) -> bool {
             false
         }
     };
+    if committed {
+        commits.fetch_add(1, Ordering::Release);
+    }
     for reply in replies {
         reply(committed);
     }
-    committed
 }
