@@ -8,7 +8,7 @@ use onecard_core::store::{
     StoreResult, Write,
 };
 use rusqlite::types::Value as SqlValue;
-use crate::sqlite_writer::Writer;
+use crate::sqlite_writer::{Mode, Writer};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
@@ -93,9 +93,13 @@ impl SqliteStore {
     }
 
     async fn apply(&self, writes: Vec<Write>) -> StoreResult<Result<(), usize>> {
+        self.apply_as(Mode::Durable, writes).await
+    }
+
+    async fn apply_as(&self, mode: Mode, writes: Vec<Write>) -> StoreResult<Result<(), usize>> {
         let queue = self.outbox_queue.get();
         let deliver = queue.is_some();
-        let r = self.writer.write(Box::new(move |c: &Connection| apply(c, &writes, deliver))).await?;
+        let r = self.writer.write_as(mode, Box::new(move |c: &Connection| apply(c, &writes, deliver))).await?;
         Ok(match r {
             Ok(delivered) => {
                 if delivered {
@@ -281,6 +285,19 @@ impl ItemStore for SqliteStore {
 
     async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()> {
         self.apply(vec![Write::delete(pk, sk, cond)]).await?.map_err(|_| StoreError::ConditionFailed)
+    }
+
+    async fn put_decided(&self, item: Item, cond: Cond) -> StoreResult<()> {
+        self.apply_as(Mode::Decided, vec![Write::put(item, cond)]).await?.map_err(|_| StoreError::ConditionFailed)
+    }
+
+    async fn put_behind(&self, item: Item) -> StoreResult<()> {
+        // Not an outbox item (those wake the queue's receivers once durable).
+        if item.pk.starts_with(OUTBOX_PREFIX) {
+            return self.put(item, Cond::None).await;
+        }
+        let writes = vec![Write::put(item, Cond::None)];
+        self.writer.write_behind(Box::new(move |c: &Connection| apply(c, &writes, false).map(|r| r.map(|_| ()))))
     }
 
     async fn query(&self, q: &Query) -> StoreResult<Page> {

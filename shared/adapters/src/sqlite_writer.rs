@@ -9,10 +9,25 @@
 //! arrival order. Every request is answered only after the batch's COMMIT
 //! returned (with `synchronous=FULL`, after the WAL is on disk): an answered
 //! write survives a kill -9 or a power cut, as before.
+//!
+//! Two lighter ways to write serve the replay memory of signed requests
+//! (`idempotency`), which would otherwise cost every write request two more
+//! fsync waits around its own transaction:
+//! - `Mode::Decided` answers an accepted write as soon as it is applied, before
+//!   its batch is on disk: a later request's write is then in the same batch
+//!   or a later one, so it is durable only if this one is.
+//! - `Mode::Behind` does not wait at all: the write is ordered before every
+//!   write sent after it, which is all a remembered answer needs.
+//!
+//! Both rest on one rule: after a failed COMMIT the writer refuses every
+//! later write until the process restarts. Otherwise a later batch could make
+//! a request's effects durable while the claim they depend on was lost.
+//! (PostgreSQL chose the same after fsync failures: retrying a failed flush
+//! is not safe, so it stops.) A failed BEGIN wrote nothing and poisons nothing.
 
 use onecard_core::store::{StoreError, StoreResult};
 use rusqlite::{Connection, TransactionBehavior};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
@@ -29,6 +44,17 @@ pub(crate) type Work<T> = Box<dyn FnOnce(&Connection) -> StoreResult<Result<T, u
 /// is known.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Box<dyn FnOnce(bool) + Send> + Send>;
 
+/// When a write's sender hears back.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// Once its batch is on disk (or failed as a whole).
+    Durable,
+    /// An accepted write once applied (ordered before every later write, on
+    /// disk with the next COMMIT); a refusal or an error once the batch's fate
+    /// is known, as `Durable`.
+    Decided,
+}
+
 #[derive(Clone)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Job>,
@@ -40,10 +66,11 @@ impl Writer {
     pub(crate) fn start(conn: Connection) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let commits = Arc::new(AtomicU64::new(0));
-        let counted = commits.clone();
+        let poisoned = Arc::new(AtomicBool::new(false));
+        let (counted, stop) = (commits.clone(), poisoned.clone());
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, &counted))
+            .spawn(move || run(conn, rx, &counted, &stop))
             .expect("spawn the SQLite writer thread");
         Writer { tx, commits }
     }
@@ -56,21 +83,52 @@ impl Writer {
     /// Runs `work` in the next group transaction; answers once that
     /// transaction is committed (or failed as a whole).
     pub(crate) async fn write<T: Send + 'static>(&self, work: Work<T>) -> StoreResult<Result<T, usize>> {
+        self.write_as(Mode::Durable, work).await
+    }
+
+    /// Runs `work` in the next group transaction; answers as `mode` says.
+    pub(crate) async fn write_as<T: Send + 'static>(&self, mode: Mode, work: Work<T>) -> StoreResult<Result<T, usize>> {
         let (done, answer) = oneshot::channel::<StoreResult<Result<T, usize>>>();
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
+        self.send(Box::new(move |conn: Option<&Connection>| {
+            let mut done = Some(done);
             let r = conn.map(|c| in_savepoint(c, work));
+            let r = match r {
+                Some(Ok(Ok(v))) if mode == Mode::Decided => {
+                    let _ = done.take().map(|d| d.send(Ok(Ok(v))));
+                    None
+                }
+                r => Some(r),
+            };
             // Answered only once the whole batch is committed: before that,
             // even a refusal was judged against writes that may not last.
             Box::new(move |committed: bool| {
+                let (Some(done), Some(r)) = (done, r) else { return };
                 let r = match r {
                     Some(r) if committed => r,
                     _ => Err(StoreError::Backend("the group transaction failed; nothing was written".into())),
                 };
                 let _ = done.send(r);
             })
-        });
-        self.tx.send(job).map_err(|_| StoreError::Backend("the SQLite writer has stopped".into()))?;
+        }))?;
         answer.await.map_err(|_| StoreError::Backend("the SQLite writer dropped a request".into()))?
+    }
+
+    /// Sends `work` to the writer without waiting for it: it is applied
+    /// before any write sent later, and its outcome is only logged.
+    pub(crate) fn write_behind(&self, work: Work<()>) -> StoreResult<()> {
+        self.send(Box::new(move |conn: Option<&Connection>| {
+            let r = conn.map(|c| in_savepoint(c, work));
+            Box::new(move |committed: bool| match r {
+                Some(Ok(Ok(()))) if committed => {}
+                Some(Ok(Err(_))) if committed => tracing::debug!("a write sent behind was refused by its condition"),
+                Some(Err(e)) => tracing::error!(error = %e, "a write sent behind failed"),
+                _ => tracing::error!("a write sent behind was lost with its group transaction"),
+            })
+        }))
+    }
+
+    fn send(&self, job: Job) -> StoreResult<()> {
+        self.tx.send(job).map_err(|_| StoreError::Backend("the SQLite writer has stopped".into()))
     }
 }
 
@@ -86,8 +144,12 @@ fn in_savepoint<T>(conn: &Connection, work: Work<T>) -> StoreResult<Result<T, us
     r
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &AtomicU64, poisoned: &AtomicBool) {
     while let Ok(first) = rx.recv() {
+        if poisoned.load(Ordering::Acquire) {
+            first(None)(false);
+            continue;
+        }
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -95,13 +157,13 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
                 Err(_) => break,
             }
         }
-        batch(&mut conn, jobs, commits);
+        batch(&mut conn, jobs, commits, poisoned);
     }
 }
 
 /// Applies one batch; a committed batch is counted before any of its
 /// requests is answered, so a caller that saw its answer also sees the count.
-fn batch(conn: &mut Connection, jobs: Vec<Job>, commits: &AtomicU64) {
+fn batch(conn: &mut Connection, jobs: Vec<Job>, commits: &AtomicU64, poisoned: &AtomicBool) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -125,8 +187,125 @@ fn batch(conn: &mut Connection, jobs: Vec<Job>, commits: &AtomicU64) {
     };
     if committed {
         commits.fetch_add(1, Ordering::Release);
+    } else {
+        // Set on this thread before the next batch, so no later write can
+        // become durable without the writes this batch lost.
+        tracing::error!("the SQLite writer refuses every write from now on: restart the server once the disk is sound");
+        poisoned.store(true, Ordering::Release);
     }
     for reply in replies {
         reply(committed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn writer() -> (Writer, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("onecard-writer-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.db");
+        let conn = crate::db::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        (Writer::start(conn), path)
+    }
+
+    fn insert(k: &'static str) -> Work<()> {
+        Box::new(move |c: &Connection| c.execute("INSERT INTO t VALUES (?1)", [k]).map(|_| Ok(())).map_err(|e| StoreError::Backend(e.to_string())))
+    }
+
+    /// Holds the writer thread (and so its batch) until released; says when
+    /// it holds it.
+    fn gate() -> (Work<()>, std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+        let (held, holding) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let work: Work<()> = Box::new(move |_: &Connection| {
+            held.send(()).unwrap();
+            released.recv().unwrap();
+            Ok(Ok(()))
+        });
+        (work, holding, release)
+    }
+
+    /// What another connection sees: only committed rows.
+    fn committed(path: &PathBuf) -> Vec<String> {
+        let c = Connection::open(path).unwrap();
+        let mut st = c.prepare("SELECT k FROM t ORDER BY k").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<Result<(), usize>>> + Send>>;
+
+    /// Sends `work` now (one poll sends it), to be awaited later.
+    async fn send(w: &Writer, mode: Mode, work: Work<()>) -> Pending {
+        let w = w.clone();
+        let mut f: Pending = Box::pin(async move { w.write_as(mode, work).await });
+        assert!(tokio::time::timeout(Duration::ZERO, &mut f).await.is_err(), "sent, not yet answered");
+        f
+    }
+
+    fn wait(holding: &std::sync::mpsc::Receiver<()>) {
+        holding.recv_timeout(Duration::from_secs(10)).expect("the writer took the gate");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_decided_write_is_answered_before_its_batch_commits() {
+        let (w, path) = writer();
+        let (g1, holding1, release1) = gate();
+        let first = send(&w, Mode::Durable, g1).await;
+        wait(&holding1);
+        // Both wait behind the held batch, then form the next one together.
+        let decided = send(&w, Mode::Decided, insert("a")).await;
+        let (g2, holding2, release2) = gate();
+        let second = send(&w, Mode::Durable, g2).await;
+        release1.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        wait(&holding2);
+        let answered = tokio::time::timeout(Duration::from_secs(10), decided).await;
+        answered.expect("answered while the batch is held open").unwrap().unwrap();
+        assert_eq!(w.commits(), 1, "answered while its own batch was still open");
+        assert!(committed(&path).is_empty(), "and before it was on disk");
+        release2.send(()).unwrap();
+        second.await.unwrap().unwrap();
+        assert_eq!(committed(&path), vec!["a".to_string()]);
+        assert_eq!(w.commits(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_failed_commit_no_later_write_is_made_durable() {
+        let (w, path) = writer();
+        let (g1, holding1, release1) = gate();
+        let first = send(&w, Mode::Durable, g1).await;
+        wait(&holding1);
+        let decided = send(&w, Mode::Decided, insert("a")).await;
+        // Ends the batch's transaction under the writer, so its COMMIT fails
+        // as an I/O error would make it fail.
+        let breaks = send(&w, Mode::Durable, Box::new(|c: &Connection| c.execute_batch("ROLLBACK").map(Ok).map_err(|e| StoreError::Backend(e.to_string())))).await;
+        release1.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        decided.await.unwrap().unwrap();
+        assert!(breaks.await.is_err());
+        // The decided write was lost with its batch: whatever its sender does
+        // next must not become durable without it.
+        assert!(w.write_as(Mode::Durable, insert("b")).await.is_err());
+        assert!(w.write_as(Mode::Decided, insert("c")).await.is_err());
+        w.write_behind(insert("d")).unwrap();
+        assert!(w.write(insert("e")).await.is_err());
+        assert!(committed(&path).is_empty());
+        assert_eq!(w.commits(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_write_sent_behind_is_ordered_before_later_writes() {
+        let (w, path) = writer();
+        w.write_behind(insert("a")).unwrap();
+        // The same key again: refused by the table because "a" came first.
+        let again = w.write(insert("a")).await;
+        assert!(again.is_err(), "{again:?}");
+        w.write(insert("b")).await.unwrap().unwrap();
+        assert_eq!(committed(&path), vec!["a".to_string(), "b".to_string()]);
     }
 }

@@ -298,6 +298,39 @@ mod cases {
         assert_eq!(s.get(&pk, "expired").await.unwrap().unwrap().body, json!(4));
         assert_eq!(s.put(Item::new(&pk, "live", json!(0)), Cond::MustNotExist).await, Err(StoreError::ConditionFailed));
     }
+
+    /// The replay memory's two lighter writes: a claim decided (a taken key
+    /// refused, racing claimers one winner) and an answer put behind, seen by
+    /// the next write and the next read of whoever wrote it.
+    pub async fn decided_and_behind(s: Store) {
+        let pk = common::unique("claim");
+        s.put_decided(Item::new(&pk, "r", json!({})), Cond::MustNotExist).await.unwrap();
+        assert_eq!(s.put_decided(Item::new(&pk, "r", json!({})), Cond::MustNotExist).await, Err(StoreError::ConditionFailed));
+        s.put_behind(Item::new(&pk, "r", json!({"answer": 1}))).await.unwrap();
+        assert_eq!(s.put(Item::new(&pk, "r", json!({})), Cond::MustNotExist).await, Err(StoreError::ConditionFailed));
+        // Read on another connection: written by the time it is polled for.
+        let mut seen = None;
+        for _ in 0..100 {
+            seen = s.get(&pk, "r").await.unwrap().map(|i| i.body);
+            if seen == Some(json!({"answer": 1})) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen, Some(json!({"answer": 1})));
+
+        let racing: Vec<_> = (0..16)
+            .map(|_| {
+                let (s, pk) = (s.clone(), pk.clone());
+                tokio::spawn(async move { s.put_decided(Item::new(&pk, "race", json!({})), Cond::MustNotExist).await.is_ok() })
+            })
+            .collect();
+        let mut won = 0;
+        for r in racing {
+            won += r.await.unwrap() as usize;
+        }
+        assert_eq!(won, 1, "one claimer wins");
+    }
 }
 
 macro_rules! contract {
@@ -305,7 +338,7 @@ macro_rules! contract {
         mod $backend {
             use super::*;
             contract!(@case $open, crud, conditions, concurrent_create, concurrent_version,
-                transact_all_or_nothing, transact_shape, query_ranges, query_paging, ttl_expiry, get_many);
+                transact_all_or_nothing, transact_shape, query_ranges, query_paging, ttl_expiry, get_many, decided_and_behind);
         }
     };
     (@case $open:ident, $($case:ident),*) => {

@@ -206,6 +206,16 @@ impl ItemStore for ConfigCache {
         self.write(pks, self.inner.transact(writes)).await
     }
 
+    async fn put_decided(&self, item: Item, cond: Cond) -> StoreResult<()> {
+        let pks = vec![item.pk.clone()];
+        self.write(pks, self.inner.put_decided(item, cond)).await
+    }
+
+    async fn put_behind(&self, item: Item) -> StoreResult<()> {
+        let pks = vec![item.pk.clone()];
+        self.write(pks, self.inner.put_behind(item)).await
+    }
+
     fn delivers_outbox(&self) -> bool {
         self.inner.delivers_outbox()
     }

@@ -76,7 +76,9 @@ const POLL: Duration = Duration::from_millis(20);
 /// Claims the request for `ttl_secs` (unix time `expires`).
 pub async fn claim(store: &dyn ItemStore, key: &RequestKey, expires: i64) -> ApiResult<Claim> {
     let marker = Item::new(key.pk.clone(), key.sk.clone(), json!({})).with_ttl(expires);
-    match store.put(marker, Cond::MustNotExist).await {
+    // Decided is enough: the request's own writes come after the marker and
+    // are durable only with it (`ItemStore::put_decided`).
+    match store.put_decided(marker, Cond::MustNotExist).await {
         Ok(()) => return Ok(Claim::New),
         Err(StoreError::ConditionFailed) => {}
         Err(e) => return Err(e.into()),
@@ -105,8 +107,11 @@ pub async fn finish(store: &dyn ItemStore, key: &RequestKey, expires: i64, answe
     if retryable {
         store.delete(&key.pk, &key.sk, Cond::None).await?;
     } else {
+        // Not waited for: a copy of the request claims after this put and
+        // polls until the answer is there; lost with a crash, the claim alone
+        // remains, as when the crash came before the answer was written.
         let item = Item::new(key.pk.clone(), key.sk.clone(), json!({ ANSWER: answer })).with_ttl(expires);
-        store.put(item, Cond::None).await?;
+        store.put_behind(item).await?;
     }
     Ok(())
 }

@@ -174,6 +174,25 @@ pub trait ItemStore: Send + Sync + 'static {
     /// All-or-nothing; at most `MAX_TRANSACTION_ITEMS` writes, each key at most once.
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
 
+    /// A conditional put whose sender only needs it decided and ordered: it
+    /// answers once the condition is judged and the put is placed before
+    /// every later write of this store, which becomes durable only together
+    /// with it (the embedded store's single writer). The replay claim of a
+    /// signed request uses it, so a write request waits for one durable
+    /// commit, its own. A store that cannot promise the order waits for the
+    /// put to be durable: the default.
+    async fn put_decided(&self, item: Item, cond: Cond) -> StoreResult<()> {
+        self.put(item, cond).await
+    }
+
+    /// An unconditional put that need not be waited for, only ordered before
+    /// every later write (a remembered answer: whoever asks for it next
+    /// writes first). The default waits: on DynamoDB nothing orders two calls,
+    /// and a Lambda is frozen as soon as it answers.
+    async fn put_behind(&self, item: Item) -> StoreResult<()> {
+        self.put(item, Cond::None).await
+    }
+
     /// True when this store puts an outbox item (`events::outbox_write`) onto
     /// the event queue itself, in the item's transaction (the embedded store
     /// and queue in one database): then there is nothing to publish after the
