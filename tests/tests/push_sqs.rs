@@ -242,6 +242,8 @@ async fn the_schedule_sweeps_the_outbox_onto_the_queue() {
     r.pusher.ctx.store.transact(vec![outbox_write(&ev)]).await.unwrap();
     let out = fn_push::handle(&r.pusher, json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})).await.unwrap();
     assert_eq!(out["ok"], json!(true));
+    // Nothing is open to reconcile here; the tick asked the store and said so.
+    assert_eq!(out["reconciled"]["asked"], json!(0), "{out}");
     let b = r.next_batch(Duration::from_secs(5)).await;
     assert_eq!(b.records.len(), 1);
     let got: OutEvent = serde_json::from_str(b.records[0].body.as_deref().unwrap()).unwrap();

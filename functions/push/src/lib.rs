@@ -3,8 +3,9 @@
 //!   event fanned out to its subscribers; failures are reported per item after
 //!   their visibility is set to the backoff delay; one still failing 24 h
 //!   after its first attempt goes to the dead-letter queue (decision 18);
-//! - the EventBridge schedule (every minute): the outbox sweep and the 13.9
-//!   heartbeat.
+//! - the EventBridge schedule (every minute): the outbox sweep, the 13.9
+//!   heartbeat and the payments reconciliation (`onecard serve` runs the
+//!   same every minute).
 //!
 //! Clients are built once per execution environment (`init`).
 
@@ -63,10 +64,21 @@ pub async fn handle_sqs(p: &Pusher, event: SqsEvent) -> SqsBatchResponse {
     resp
 }
 
-/// The schedule: outbox sweep and heartbeat.
+/// The schedule: outbox sweep and heartbeat, then the trades no one asks
+/// about again (a withholding whose answer was lost, a WAP page whose
+/// notification never came) are settled or refunded.
 pub async fn handle_tick(p: &Pusher) -> Value {
     p.tick().await;
-    json!({"ok": true})
+    use onecard_app::payments::reconcile;
+    let reconciled = match reconcile::all(&p.ctx, reconcile::DEFAULT_AFTER_SECS).await {
+        Ok(r) => json!({"asked": r.asked, "booked": r.booked, "refunded": r.refunded, "failed": r.failed, "open": r.open}),
+        Err(e) => {
+            // The next minute asks again; the sweep and heartbeat are done.
+            tracing::error!(error = %e, "payments reconciliation failed");
+            json!({"error": e.message})
+        }
+    };
+    json!({"ok": true, "reconciled": reconciled})
 }
 
 /// Routes a raw invocation by its shape.
