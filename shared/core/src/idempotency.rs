@@ -56,8 +56,12 @@ pub async fn recall(store: &dyn ItemStore, key: &RequestKey) -> ApiResult<Option
 
 /// Remembers `answer` for `key` until `expires`, unless it is a system error
 /// (100002: the sender keeps the thing and retries, and the retry must run).
+///
+/// Waited for: nothing else stands between a repeat and a second run (an
+/// upload is recalled by a read, not claimed), so the answer must be there
+/// before the sender hears it.
 pub async fn remember(store: &dyn ItemStore, key: &RequestKey, expires: i64, answer: &Value) -> ApiResult<()> {
-    finish(store, key, expires, answer).await
+    record(store, key, expires, answer, false).await
 }
 
 /// What claiming a request found.
@@ -103,15 +107,25 @@ pub async fn claim(store: &dyn ItemStore, key: &RequestKey, expires: i64) -> Api
 /// Records the answer of a claimed request, or forgets the claim when the
 /// caller may retry (a system error: nothing was done, or the store failed).
 pub async fn finish(store: &dyn ItemStore, key: &RequestKey, expires: i64, answer: &Value) -> ApiResult<()> {
+    record(store, key, expires, answer, true).await
+}
+
+/// `behind`: the key was claimed, so a repeat's claim comes after this put
+/// and waits for the answer; the put need not be waited for.
+async fn record(store: &dyn ItemStore, key: &RequestKey, expires: i64, answer: &Value, behind: bool) -> ApiResult<()> {
     let retryable = answer.get("code").and_then(Value::as_i64) == Some(Code::SYSTEM.0);
     if retryable {
         store.delete(&key.pk, &key.sk, Cond::None).await?;
     } else {
-        // Not waited for: a copy of the request claims after this put and
-        // polls until the answer is there; lost with a crash, the claim alone
-        // remains, as when the crash came before the answer was written.
+        // Behind: a copy of the request claims after this put and polls until
+        // the answer is there; lost with a crash, the claim alone remains, as
+        // when the crash came before the answer was written.
         let item = Item::new(key.pk.clone(), key.sk.clone(), json!({ ANSWER: answer })).with_ttl(expires);
-        store.put_behind(item).await?;
+        if behind {
+            store.put_behind(item).await?;
+        } else {
+            store.put(item, Cond::None).await?;
+        }
     }
     Ok(())
 }
