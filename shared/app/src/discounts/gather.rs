@@ -1,9 +1,10 @@
 //! What discounts a new order carries by itself (at `calc`): the car's
 //! coupons (6.60), the merchant discounts given to its stay (6.43, 6.50) and
 //! the plate discounts whose window holds the calculation (6.106), all found
-//! through the car's index in one query.
+//! through the car's index item (`car_index`), which `calc` reads in the
+//! batch get of the car's stay.
 
-use super::car_index::{self, Entry};
+use super::car_index::{self, CarDiscounts, Entry};
 use super::lines::{BillLine, Source};
 use super::{coupons, plates, sets, tolls};
 use crate::keys;
@@ -15,13 +16,27 @@ use chrono::NaiveDateTime;
 use onecard_core::{ApiResult, Ctx};
 
 /// Fills the order's discounts and `amount` (rule 9). A discount that cannot
-/// apply now is left out, never an error: `calc` must answer.
-pub async fn at_calc(ctx: &Ctx, branch: &str, stay: &Stay, q: &StayQuote, order: &mut Order, now: NaiveDateTime) -> ApiResult<()> {
+/// apply now is left out, never an error: `calc` must answer. `known`: the
+/// car's index as already read with the stay (read now when absent or when
+/// it is another car's).
+pub async fn at_calc(
+    ctx: &Ctx,
+    branch: &str,
+    stay: &Stay,
+    q: &StayQuote,
+    order: &mut Order,
+    now: NaiveDateTime,
+    known: Option<CarDiscounts>,
+) -> ApiResult<()> {
     if order.parkcost.0 == 0 {
         return Ok(());
     }
     let car = car_index::car_key(&stay.plate, &stay.card_in_id);
-    for entry in car_index::of_car(ctx, branch, &car).await? {
+    let index = match known.filter(|k| k.car == car) {
+        Some(k) => k,
+        None => car_index::of_car(ctx, branch, &car).await?,
+    };
+    for entry in index.entries() {
         let Some(line) = line_for(ctx, branch, stay, order, &entry, now).await? else { continue };
         if order.discounts.add_bill(line).is_err() {
             tracing::info!(branch, car = %car, "more discounts than an order carries; the rest wait for the next payment");
