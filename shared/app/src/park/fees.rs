@@ -301,6 +301,7 @@ async fn quote_found(
 /// What `calc` stores and a commit without `orderNo` pays: the stay's quote
 /// as an order, with the car's discounts (rule 9) and the stay as read, so
 /// that paying it need not read the stay again (`Order::stay_seen`).
+#[allow(clippy::too_many_arguments)]
 pub async fn priced_order(
     ctx: &Ctx,
     branch: &Branch,
