@@ -49,6 +49,10 @@ pub struct StayQuote {
     /// What discounts that price the stay again need (rule 9); none for a
     /// monthly card's free stay or inside the grace.
     pub pricing: Option<Repricing>,
+    /// The version of the stay priced, when read with it: an order made from
+    /// this quote carries that stay (`Order::stay_seen`), so that paying it
+    /// need not read the stay again.
+    pub stay_version: Option<u64>,
 }
 
 /// Chooses the car type: the caller's (`carType`, -1 = none), else the card's,
@@ -94,6 +98,7 @@ pub async fn quote_stay(
                 price_rule: "月卡车辆免费".into(),
                 fee_detail: "月卡有效期内停车 0.00 元".into(),
                 pricing: None,
+                stay_version: None,
             })
         }
         Some(MonthCover::PriceFrom(t)) => t,
@@ -117,6 +122,7 @@ pub async fn quote_stay(
         price_rule: price_rule_text(&rec.tariff),
         fee_detail: fee_detail(&q),
         pricing: (!in_grace).then(|| Repricing { tariff: rec.tariff.clone(), from, end, settled: stay.settled }),
+        stay_version: None,
     })
 }
 
@@ -238,7 +244,7 @@ pub fn order_for(stay: &Stay, q: &StayQuote, now: NaiveDateTime, order_minutes: 
         partial: false,
         discounts: Default::default(),
         booking_no: None,
-        stay_seen: None,
+        stay_seen: q.stay_version.map(|version| StaySeen { stay: stay.clone(), version }),
     }
 }
 
@@ -294,13 +300,14 @@ async fn quote_found(
         None => None,
     };
     let car_type_id = car_type_for(ctx, b, car_type, card.as_ref()).await?;
-    let q = quote_stay(ctx, branch, &stay, car_type_id, card.as_ref(), end).await?;
+    let mut q = quote_stay(ctx, branch, &stay, car_type_id, card.as_ref(), end).await?;
+    q.stay_version = Some(version);
     Ok(Quoted { stay, version, card, q, discounts })
 }
 
 /// What `calc` stores and a commit without `orderNo` pays: the stay's quote
-/// as an order, with the car's discounts (rule 9) and the stay as read, so
-/// that paying it need not read the stay again (`Order::stay_seen`).
+/// as an order, with the car's discounts (rule 9) and the stay as read
+/// (`StayQuote::stay_version`).
 #[allow(clippy::too_many_arguments)]
 pub async fn priced_order(
     ctx: &Ctx,
@@ -314,7 +321,6 @@ pub async fn priced_order(
 ) -> ApiResult<(Quoted, Order)> {
     let mut found = quote_found(ctx, branch, ctype, credential, car_type, end, true).await?;
     let mut order = order_for(&found.stay, &found.q, now, branch.settings.order_minutes, pay_type);
-    order.stay_seen = Some(StaySeen { stay: found.stay.clone(), version: found.version });
     let known = found.discounts.take();
     crate::discounts::at_calc(ctx, &branch.branchno, &found.stay, &found.q, &mut order, now, known).await?;
     Ok((found, order))
