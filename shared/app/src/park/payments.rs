@@ -14,6 +14,12 @@
 //! can match the version; the loser re-reads, finds the order paid and answers
 //! 511 having written nothing. An order quoted before another payment of the
 //! same stay is stale (the stay's settled sum moved): 510, calculate again.
+//!
+//! Round trips (issue 11): the order (with the `thirdPayId` record, one batch
+//! get) is the only read. The stay is the one the order's quote read
+//! (`Order::stay_seen`), written `VersionIs` that version: a stay written
+//! since fails the transaction, and every later attempt reads the stay; a
+//! refusal is never answered on the guess alone.
 
 use super::cardlink;
 use super::fees;
