@@ -332,12 +332,24 @@ pub fn coupons(branch: &str) -> String {
     branch_part(branch, "coupon")
 }
 
-/// What discounts a car has, so that `calc` finds them in one query: sk =
+/// The first form of a car's discount index, one item per discount: sk =
 /// `{car}#C#{barcode}` (a coupon bound by 6.60), `{car}#T#{tollID}` (a
 /// merchant discount given to its stay), `{car}#P#{id}` (a plate discount);
 /// `{car}` is the normalised plate, or `#{cardInId}` for a card-only stay.
+/// Only read to rebuild it as `car_discount_sets` (`discounts::car_index`).
 pub fn car_discounts(branch: &str) -> String {
     branch_part(branch, "cardisc")
+}
+
+/// What discounts a car has, one item per car so that `calc` reads it in a
+/// batch get: sk = `{car}` as in `car_discounts`, body = the entries.
+pub fn car_discount_sets(branch: &str) -> String {
+    branch_part(branch, "cardiscset")
+}
+
+/// Whether `car_discount_sets` was built from `car_discounts`; sk = `built`.
+pub fn car_discount_sets_built(branch: &str) -> String {
+    branch_part(branch, "cardiscset-built")
 }
 
 /// Merchant discount records (6.43, 6.50, 6.51); sk = zero-padded `tollID`.

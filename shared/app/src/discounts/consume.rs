@@ -48,6 +48,8 @@ async fn uses(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDat
     // Merchants pay for plate discounts now, and for coupons not paid yet;
     // one write per merchant, however many lines.
     let mut charges: BTreeMap<i64, Cost> = BTreeMap::new();
+    // What leaves the cars' indexes: one read and one write per car at the end.
+    let mut unindexed = Vec::new();
     for line in &d.bills {
         match &line.source {
             Source::Coupon { barcode } => {
@@ -62,7 +64,7 @@ async fn uses(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDat
                 c.used += 1;
                 c.hold = None;
                 if let (true, Some(plate)) = (c.used_up(), &c.bound_plate) {
-                    out.push(car_index::delete(branch, plate, &car_index::Entry::Coupon(c.barcode.clone())));
+                    unindexed.push(car_index::Change::Remove(plate.clone(), car_index::Entry::Coupon(c.barcode.clone())));
                 }
                 out.push(c.write_over(branch, v));
             }
@@ -77,7 +79,7 @@ async fn uses(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDat
                 r.real_amount = Some(order.amount);
                 r.charge_seq_no = Some(order.charge_seq_no);
                 r.ws_no = order.ws_no.clone();
-                out.push(car_index::delete(branch, &car_index::car_key(&r.plate, &r.card_in_id), &car_index::Entry::Toll(r.toll_id)));
+                unindexed.push(car_index::Change::Remove(r.car(), r.index_entry()));
                 out.push(r.write_over(branch, v));
             }
             Source::Plate { id } => {
@@ -101,6 +103,7 @@ async fn uses(ctx: &Ctx, branch: &str, order: &Order, stay: &Stay, now: NaiveDat
     if let Some(m) = &d.member {
         out.extend(members::ledger().spend_writes(ctx, branch, &m.card_no, m.took_day, m.took_night).await?);
     }
+    out.extend(car_index::writes(ctx, branch, &unindexed).await?);
     for (id, cost) in charges.into_iter().filter(|(_, c)| !c.is_zero()) {
         let (mut m, v) = merchants::must_get(ctx, branch, id).await?;
         m.charge(cost)?;

@@ -310,7 +310,7 @@ async fn add4car(ctx: Ctx, req: Req, input: CarIn) -> ApiResult<AddCarOut> {
         let text = |t: &Option<Text>| t.as_deref().map(str::to_string);
         c.bound_by = Some(coupons::Binding { ws_no: text(&input.ws_no), recode_type: text(&input.recode_type), oper_id: text(&input.oper_id) });
         writes.push(c.write_over(b, v));
-        writes.push(car_index::put(b, &plate, &car_index::Entry::Coupon(c.barcode.clone())));
+        writes.extend(car_index::writes(&ctx, b, &[car_index::Change::Add(plate.clone(), car_index::Entry::Coupon(c.barcode.clone()))]).await?);
         Step::of(ctx.store.transact(writes).await, ())
     })
     .await?;
@@ -341,7 +341,7 @@ async fn del4car(ctx: Ctx, req: Req, input: CarIn) -> ApiResult<Null> {
         c.bound_plate = None;
         c.bound_by = None;
         writes.push(c.write_over(b, v));
-        writes.push(car_index::delete(b, &plate, &car_index::Entry::Coupon(c.barcode.clone())));
+        writes.extend(car_index::writes(&ctx, b, &[car_index::Change::Remove(plate.clone(), car_index::Entry::Coupon(c.barcode.clone()))]).await?);
         Step::of(ctx.store.transact(writes).await, ())
     })
     .await?;

@@ -49,3 +49,6 @@ pub fn routes() -> Vec<RouteDef> {
 
 #[cfg(all(test, feature = "cat", feature = "park"))]
 mod race_tests;
+
+#[cfg(all(test, feature = "cat", feature = "park"))]
+mod index_tests;

@@ -277,7 +277,7 @@ async fn machine_add(ctx: Ctx, req: Req, input: MachineIn) -> ApiResult<CalcOut>
             let (mut m, mv) = merchants::must_get(ctx, &b, set.business_id).await?;
             m.charge(set.kind.cost())?;
             let mut writes = vec![m.write_over(&b, mv)];
-            writes.extend(record.create_writes(&b));
+            writes.extend(tolls::create_writes(ctx, &b, std::slice::from_ref(&record)).await?);
             Ok((open, writes))
         }
     })

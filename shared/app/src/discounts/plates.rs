@@ -3,7 +3,7 @@
 //! plate (once per stay); the payment charges the merchant for it.
 
 use super::kinds::positive;
-use super::car_index::{self, Entry};
+use super::car_index::{self, Change, Entry};
 use super::sets;
 use crate::keys;
 use crate::merchants;
@@ -114,8 +114,13 @@ async fn add(ctx: Ctx, req: Req, input: AddIn) -> ApiResult<AddOut> {
     };
     d.check(&ctx, b).await?;
     d.id = crate::ids::next_id(&ctx, b, "platediscount").await?;
-    let writes = vec![Write::put(d.item(b, 1), Cond::MustNotExist), car_index::put(b, &d.plate_norm, &Entry::Plate(d.id))];
-    ctx.store.transact(writes).await?;
+    // A conflict is another change of the car's discounts: read them again.
+    on_conflict("plate discount not added", || async {
+        let mut writes = vec![Write::put(d.item(b, 1), Cond::MustNotExist)];
+        writes.extend(car_index::writes(&ctx, b, &[Change::Add(d.plate_norm.clone(), Entry::Plate(d.id))]).await?);
+        Step::of(ctx.store.transact(writes).await, ())
+    })
+    .await?;
     Ok(AddOut { id: d.id })
 }
 
@@ -174,8 +179,8 @@ async fn edit(ctx: Ctx, req: Req, input: EditIn) -> ApiResult<Null> {
         d.check(&ctx, b).await?;
         let mut writes = vec![Write::put(d.item(b, item.version + 1), Cond::VersionIs(item.version))];
         if old_plate != d.plate_norm {
-            writes.push(car_index::delete(b, &old_plate, &Entry::Plate(id)));
-            writes.push(car_index::put(b, &d.plate_norm, &Entry::Plate(id)));
+            let moved = [Change::Remove(old_plate.clone(), Entry::Plate(id)), Change::Add(d.plate_norm.clone(), Entry::Plate(id))];
+            writes.extend(car_index::writes(&ctx, b, &moved).await?);
         }
         Step::of(ctx.store.transact(writes).await, ())
     })
@@ -194,8 +199,12 @@ async fn delete(ctx: Ctx, req: Req, input: DeleteIn) -> ApiResult<Null> {
     let id = input.id.get();
     let b = req.branchno();
     on_conflict("plate discount not deleted", || async {
-        let d = get(&ctx, b, id).await?.ok_or_else(|| missing(id))?;
-        let writes = vec![Write::delete(keys::plate_discounts(b), keys::id_sk(id), Cond::MustExist), car_index::delete(b, &d.plate_norm, &Entry::Plate(id))];
+        // Over the version read: an edit moving it to another car meanwhile
+        // would leave that car's index naming it.
+        let item = ctx.store.get(&keys::plate_discounts(b), &keys::id_sk(id)).await?.ok_or_else(|| missing(id))?;
+        let d: PlateDiscount = item.parse()?;
+        let mut writes = vec![Write::delete(keys::plate_discounts(b), keys::id_sk(id), Cond::VersionIs(item.version))];
+        writes.extend(car_index::writes(&ctx, b, &[Change::Remove(d.plate_norm.clone(), Entry::Plate(id))]).await?);
         Step::of(ctx.store.transact(writes).await, ())
     })
     .await?;

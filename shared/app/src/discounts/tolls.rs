@@ -67,11 +67,25 @@ impl TollRecord {
         Write::put(self.item(branch, version + 1), Cond::VersionIs(version))
     }
 
-    /// The new record and the car's index entry.
-    pub fn create_writes(&self, branch: &str) -> [Write; 2] {
-        let car = car_index::car_key(&self.plate, &self.card_in_id);
-        [Write::put(self.item(branch, 1), Cond::MustNotExist), car_index::put(branch, &car, &car_index::Entry::Toll(self.toll_id))]
+    /// The car it discounts, as `car_index` keys it: `plate` holds the card
+    /// number of a card-only stay (`Stay::display_plate`), whose car is its entry.
+    pub fn car(&self) -> String {
+        let plate = if self.card_no.as_deref() == Some(self.plate.as_str()) { "" } else { self.plate.as_str() };
+        car_index::car_key(plate, &self.card_in_id)
     }
+
+    pub fn index_entry(&self) -> car_index::Entry {
+        car_index::Entry::Toll(self.toll_id)
+    }
+}
+
+/// The new records and their cars' index entries, read now: inside the
+/// giving transaction's retry loop.
+pub async fn create_writes(ctx: &Ctx, branch: &str, records: &[TollRecord]) -> ApiResult<Vec<Write>> {
+    let changes: Vec<car_index::Change> = records.iter().map(|r| car_index::Change::Add(r.car(), r.index_entry())).collect();
+    let mut writes: Vec<Write> = records.iter().map(|r| Write::put(r.item(branch, 1), Cond::MustNotExist)).collect();
+    writes.extend(car_index::writes(ctx, branch, &changes).await?);
+    Ok(writes)
 }
 
 pub async fn get(ctx: &Ctx, branch: &str, toll_id: i64) -> ApiResult<Option<(TollRecord, u64)>> {
@@ -227,9 +241,7 @@ async fn business_discount(ctx: Ctx, req: Req, input: DiscountIn) -> ApiResult<B
         let cost = records.iter().fold(merchants::Cost::default(), |c, r| c.plus(r.kind.cost()));
         m.charge(cost)?;
         let mut writes = vec![m.write_over(b, v)];
-        for r in &records {
-            writes.extend(r.create_writes(b));
-        }
+        writes.extend(create_writes(&ctx, b, &records).await?);
         Step::of(ctx.store.transact(writes).await, m)
     })
     .await?;

@@ -9,7 +9,7 @@ use crate::keys;
 use chrono::NaiveDateTime;
 use onecard_core::fields::normalize_plate;
 use onecard_core::kit::CredentialType;
-use onecard_core::store::StoreError;
+use onecard_core::store::{Item, StoreError};
 use onecard_core::{ApiResult, Ctx, Fen};
 
 /// Function type of a temporary car (the seed's FuncType 0).
@@ -105,16 +105,33 @@ pub async fn find_stay_with_card(
     by: CredentialType,
     credential: &str,
 ) -> ApiResult<Option<((Stay, u64), Option<CardTerms>)>> {
+    Ok(find_stay_with_card_and(ctx, branch, by, credential, |_| Vec::new()).await?.map(|(found, card, _)| (found, card)))
+}
+
+/// `find_stay_with_card`, reading as well, in its first batch, the items
+/// `also(plate)` names for a plate credential (the caller's own look-ups of
+/// the same car, at no extra round trip). Answers them in the order named;
+/// None when they were not read (a card credential).
+pub async fn find_stay_with_card_and(
+    ctx: &Ctx,
+    branch: &str,
+    by: CredentialType,
+    credential: &str,
+    also: impl FnOnce(&str) -> Vec<(String, String)>,
+) -> ApiResult<Option<((Stay, u64), Option<CardTerms>, Option<Vec<Option<Item>>>)>> {
     let plate = normalize_plate(credential);
     if by == CredentialType::Card || plate.is_empty() {
         let Some(found) = stays::find(ctx, branch, by, credential).await? else { return Ok(None) };
         let card = card_terms_of_stay(ctx, branch, &found.0).await?;
-        return Ok(Some((found, card)));
+        return Ok(Some((found, card, None)));
     }
-    let first = ctx
-        .store
-        .get_many(&[(keys::in_park(branch), stays::index_sk(&plate, None)), (keys::plate_cards(branch), plate.clone())])
-        .await?;
+    let mut wanted = vec![(keys::in_park(branch), stays::index_sk(&plate, None)), (keys::plate_cards(branch), plate.clone())];
+    wanted.extend(also(&plate));
+    let mut first = ctx.store.get_many(&wanted).await?;
+    if first.len() != wanted.len() {
+        return Err(StoreError::Backend("get_many answered the wrong number of items".into()).into());
+    }
+    let extra = first.split_off(2);
     let [idx, plate_card] = <[_; 2]>::try_from(first).map_err(|_| StoreError::Backend("get_many answered the wrong number of items".into()))?;
     let Some(idx) = idx else { return Ok(None) };
     let Some(id) = idx.body["cardInId"].as_str() else {
@@ -140,7 +157,7 @@ pub async fn find_stay_with_card(
             None => None,
         },
     };
-    Ok(Some(((stay, stay_item.version), card)))
+    Ok(Some(((stay, stay_item.version), card, Some(extra))))
 }
 
 /// The stored-value card that pays for a stay (payType 3): the card bound to

@@ -9,7 +9,9 @@
 //! (decision 14): then it only quotes.
 
 use super::cardlink;
-use super::orders::{self, Order};
+use super::orders::{self, Order, StaySeen};
+use crate::discounts::car_index::{self, CarDiscounts};
+use onecard_core::fields::normalize_plate;
 use super::stays::{self, Stay};
 use super::tariffs;
 use crate::park::cartype;
@@ -47,6 +49,10 @@ pub struct StayQuote {
     /// What discounts that price the stay again need (rule 9); none for a
     /// monthly card's free stay or inside the grace.
     pub pricing: Option<Repricing>,
+    /// The version of the stay priced, when read with it: an order made from
+    /// this quote carries that stay (`Order::stay_seen`), so that paying it
+    /// need not read the stay again.
+    pub stay_version: Option<u64>,
 }
 
 /// Chooses the car type: the caller's (`carType`, -1 = none), else the card's,
@@ -92,6 +98,7 @@ pub async fn quote_stay(
                 price_rule: "月卡车辆免费".into(),
                 fee_detail: "月卡有效期内停车 0.00 元".into(),
                 pricing: None,
+                stay_version: None,
             })
         }
         Some(MonthCover::PriceFrom(t)) => t,
@@ -115,6 +122,7 @@ pub async fn quote_stay(
         price_rule: price_rule_text(&rec.tariff),
         fee_detail: fee_detail(&q),
         pricing: (!in_grace).then(|| Repricing { tariff: rec.tariff.clone(), from, end, settled: stay.settled }),
+        stay_version: None,
     })
 }
 
@@ -236,11 +244,11 @@ pub fn order_for(stay: &Stay, q: &StayQuote, now: NaiveDateTime, order_minutes: 
         partial: false,
         discounts: Default::default(),
         booking_no: None,
+        stay_seen: q.stay_version.map(|version| StaySeen { stay: stay.clone(), version }),
     }
 }
 
-/// Prices the stay a credential names, up to `end`: what `calc` answers and
-/// what a commit without `orderNo` pays.
+/// Prices the stay a credential names, up to `end`.
 pub async fn quote_credential(
     ctx: &Ctx,
     branch: &Branch,
@@ -249,31 +257,84 @@ pub async fn quote_credential(
     car_type: Option<i64>,
     end: NaiveDateTime,
 ) -> ApiResult<(Stay, Option<CardTerms>, StayQuote)> {
+    let found = quote_found(ctx, branch, ctype, credential, car_type, end, false).await?;
+    Ok((found.stay, found.card, found.q))
+}
+
+/// A quote with what it was made from.
+pub struct Quoted {
+    pub stay: Stay,
+    /// The stay's version as read.
+    pub version: u64,
+    pub card: Option<CardTerms>,
+    pub q: StayQuote,
+    /// The car's discount index, when read with the stay.
+    pub discounts: Option<CarDiscounts>,
+}
+
+/// `quote_credential`, answering what the quote was made from; with
+/// `discounts`, the car's discount index is read in the stay's first batch.
+async fn quote_found(
+    ctx: &Ctx,
+    branch: &Branch,
+    ctype: CredentialType,
+    credential: &str,
+    car_type: Option<i64>,
+    end: NaiveDateTime,
+    discounts: bool,
+) -> ApiResult<Quoted> {
     let b = branch.branchno.as_str();
-    // One batch for the stay and the car's card (round trips, issue 11).
-    let ((stay, _), card) = cardlink::find_stay_with_card(ctx, b, ctype, credential).await?.ok_or_else(|| stays::not_in_park(credential))?;
+    // One batch for the index, the plate's card and the car's discounts, one
+    // for the stay and its card (round trips, issue 11).
+    let also = |plate: &str| if discounts { car_index::wanted(b, plate).to_vec() } else { Vec::new() };
+    let ((stay, version), card, extra) =
+        cardlink::find_stay_with_card_and(ctx, b, ctype, credential, also).await?.ok_or_else(|| stays::not_in_park(credential))?;
     if end < stay.entry {
         return Err(ApiError::field(
             "calcendtime",
             format!("is before the entry time {}", onecard_core::time::format(stay.entry)),
         ));
     }
+    let discounts = match extra.filter(|items| discounts && !items.is_empty()) {
+        Some(items) => CarDiscounts::from_items(&normalize_plate(credential), &items)?,
+        None => None,
+    };
     let car_type_id = car_type_for(ctx, b, car_type, card.as_ref()).await?;
-    let q = quote_stay(ctx, branch, &stay, car_type_id, card.as_ref(), end).await?;
-    Ok((stay, card, q))
+    let mut q = quote_stay(ctx, branch, &stay, car_type_id, card.as_ref(), end).await?;
+    q.stay_version = Some(version);
+    Ok(Quoted { stay, version, card, q, discounts })
+}
+
+/// What `calc` stores and a commit without `orderNo` pays: the stay's quote
+/// as an order, with the car's discounts (rule 9) and the stay as read
+/// (`StayQuote::stay_version`).
+#[allow(clippy::too_many_arguments)]
+pub async fn priced_order(
+    ctx: &Ctx,
+    branch: &Branch,
+    ctype: CredentialType,
+    credential: &str,
+    car_type: Option<i64>,
+    end: NaiveDateTime,
+    now: NaiveDateTime,
+    pay_type: Option<PayType>,
+) -> ApiResult<(Quoted, Order)> {
+    let mut found = quote_found(ctx, branch, ctype, credential, car_type, end, true).await?;
+    let mut order = order_for(&found.stay, &found.q, now, branch.settings.order_minutes, pay_type);
+    let known = found.discounts.take();
+    crate::discounts::at_calc(ctx, &branch.branchno, &found.stay, &found.q, &mut order, now, known).await?;
+    Ok((found, order))
 }
 
 async fn calc(ctx: Ctx, req: Req, input: CalcIn) -> ApiResult<CalcOut> {
     let b = req.branchno();
     let ctype = input.credential_type.unwrap_or(CredentialType::Plate);
     let end = input.calcendtime.or_now(req.now);
-    let (stay, card, q) =
-        quote_credential(&ctx, &req.branch, ctype, input.credential.as_str(), input.car_type.map(Int::get), end).await?;
-    let mut order = order_for(&stay, &q, req.now, req.branch.settings.order_minutes, input.pay_type);
+    // The car's coupons, its merchant discounts and its plate discounts (rule 9).
+    let (Quoted { stay, card, q, .. }, mut order) =
+        priced_order(&ctx, &req.branch, ctype, input.credential.as_str(), input.car_type.map(Int::get), end, req.now, input.pay_type).await?;
     order.ws_no = input.ws_no.map(String::from);
     order.oper_id = input.oper_id.map(String::from);
-    // The car's coupons, its merchant discounts and its plate discounts (rule 9).
-    crate::discounts::at_calc(&ctx, b, &stay, &q, &mut order, req.now).await?;
     // What the caller may pay with: an order for a fee above 0. For a fee of 0
     // the seed makes no order (6.1 notes: "停车费为 0 时不生成订单") but 6.2
     // wants a `calcId` to open the exit grace, so a calculation record is kept

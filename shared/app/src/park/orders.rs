@@ -86,6 +86,21 @@ pub struct Order {
     /// same commit, which updates the booking instead of a stay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_no: Option<String>,
+    /// The stay as the quote read it: `commit` pays against it without
+    /// reading the stay again (issue 11: the order is the commit's one read),
+    /// its write conditioned on that version. The stay at that version is
+    /// this stay (every write of a stay moves its version on), so a stay
+    /// changed since fails the transaction, and the retry reads it. Dropped
+    /// once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stay_seen: Option<StaySeen>,
+}
+
+/// A stay and the version it was read at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaySeen {
+    pub stay: Stay,
+    pub version: u64,
 }
 
 pub fn sk(order_no: &str, zero: bool) -> String {
@@ -288,10 +303,47 @@ pub fn number(order: &mut Order) {
 
 /// The order (or zero-fee calculation) paid under the payer's id `trade_no`.
 pub async fn by_trade(ctx: &Ctx, branch: &str, trade_no: &str) -> ApiResult<Option<(String, bool)>> {
-    Ok(ctx.store.get(&keys::parking_trades(branch), trade_no).await?.and_then(|i| {
-        let no = i.body["orderNo"].as_str()?.to_string();
-        Some((no, i.body["zero"].as_bool().unwrap_or(false)))
-    }))
+    Ok(ctx.store.get(&keys::parking_trades(branch), trade_no).await?.as_ref().and_then(traded_order))
+}
+
+/// What a payer's id `trade_no` paid (see `by_trade`) and the order `no`
+/// (`zero`: a calculation) with its version, in one batch get; each None
+/// when not asked or absent.
+#[allow(clippy::type_complexity)]
+pub async fn by_trade_and_order(
+    ctx: &Ctx,
+    branch: &str,
+    trade_no: Option<&str>,
+    order: Option<(&str, bool)>,
+) -> ApiResult<(Option<(String, bool)>, Option<(Order, u64)>)> {
+    let mut wanted = Vec::with_capacity(2);
+    if let Some(t) = trade_no {
+        wanted.push((keys::parking_trades(branch), t.to_string()));
+    }
+    if let Some((no, zero)) = order {
+        wanted.push((keys::orders(branch), sk(no, zero)));
+    }
+    if wanted.is_empty() {
+        return Ok((None, None));
+    }
+    let mut items = ctx.store.get_many(&wanted).await?.into_iter();
+    let traded = match trade_no {
+        Some(_) => items.next().flatten().and_then(|i| traded_order(&i)),
+        None => None,
+    };
+    let order = match order {
+        Some(_) => match items.next().flatten() {
+            Some(i) => Some((i.parse()?, i.version)),
+            None => None,
+        },
+        None => None,
+    };
+    Ok((traded, order))
+}
+
+fn traded_order(i: &Item) -> Option<(String, bool)> {
+    let no = i.body["orderNo"].as_str()?.to_string();
+    Some((no, i.body["zero"].as_bool().unwrap_or(false)))
 }
 
 /// Stores a new order (or calculation), drawing numbers until one is free.

@@ -14,6 +14,12 @@
 //! can match the version; the loser re-reads, finds the order paid and answers
 //! 511 having written nothing. An order quoted before another payment of the
 //! same stay is stale (the stay's settled sum moved): 510, calculate again.
+//!
+//! Round trips (issue 11): the order (with the `thirdPayId` record, one batch
+//! get) is the only read. The stay is the one the order's quote read
+//! (`Order::stay_seen`), written `VersionIs` that version: a stay written
+//! since fails the transaction, and every later attempt reads the stay; a
+//! refusal is never answered on the guess alone.
 
 use super::cardlink;
 use super::fees;
@@ -31,6 +37,7 @@ use onecard_core::retry::{self, Step};
 use onecard_core::{ApiError, ApiResult, Code, Ctx, Fen, Origin, Req};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The envelope's message when a route sets none; 6.20 answers it for a
 /// cancellation, and its own note when there was nothing to cancel.
@@ -260,36 +267,28 @@ fn never_issued(no: &str) -> ApiError {
 /// stored).
 async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, now: NaiveDateTime) -> ApiResult<(Order, Option<u64>)> {
     let b = branch.branchno.as_str();
-    if let Some(trade) = &p.trade_no {
-        if let Some((no, _)) = orders::by_trade(ctx, b, trade).await? {
-            return match &p.target {
-                Target::Order(n) | Target::Calc(n) | Target::Booking { order_no: n, .. } if *n != no => {
-                    Err(ApiError::field("thirdPayId", format!("{trade} already paid order {no}, not {n}")))
-                }
-                _ => Err(ApiError::new(Code::DUPLICATE, format!("payment {trade} is already recorded (order {no})"))),
-            };
-        }
-    }
     let (no, zero) = match &p.target {
         Target::Order(n) => (n, false),
         Target::Calc(n) => (n, true),
         Target::Booking { order_no, .. } => (order_no, false),
         Target::Reprice => {
-            let (stay, _, q) = fees::quote_credential(ctx, branch, p.ctype, &p.credential, None, now).await?;
-            if q.due != p.parkcost {
+            refuse_repeated_trade(p, orders::by_trade_and_order(ctx, b, p.trade_no.as_deref(), None).await?.0)?;
+            let (found, mut order) = fees::priced_order(ctx, branch, p.ctype, &p.credential, None, now, now, Some(p.pay_type)).await?;
+            if found.q.due != p.parkcost {
                 return Err(ApiError::field(
                     "parkcost",
-                    format!("is {} but {} is due now; calculate the fee again", p.parkcost, q.due),
+                    format!("is {} but {} is due now; calculate the fee again", p.parkcost, found.q.due),
                 ));
             }
-            let mut order = fees::order_for(&stay, &q, now, branch.settings.order_minutes, Some(p.pay_type));
-            crate::discounts::at_calc(ctx, b, &stay, &q, &mut order, now).await?;
             check_amount(p, &order)?;
             orders::number(&mut order);
             return Ok((order, None));
         }
     };
-    let Some((order, v)) = orders::get(ctx, b, no, zero).await? else {
+    // The payer's trade id and the order in one batch get.
+    let (traded, order) = orders::by_trade_and_order(ctx, b, p.trade_no.as_deref(), Some((no, zero))).await?;
+    refuse_repeated_trade(p, traded)?;
+    let Some((order, v)) = order else {
         // Calculation records disappear after expiring; an order number that
         // was never issued is as unpayable as a lapsed one (6.2: 510).
         return Err(if zero { expired(no) } else { never_issued(no) });
@@ -307,6 +306,18 @@ async fn order_to_pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayR
     }
     check_amount(p, &order)?;
     Ok((order, Some(v)))
+}
+
+/// 511 when the payer's trade id `traded` already paid an order (a field
+/// error when it paid another order than the one named).
+fn refuse_repeated_trade(p: &PayRequest, traded: Option<(String, bool)>) -> ApiResult<()> {
+    let (Some(trade), Some((no, _))) = (&p.trade_no, traded) else { return Ok(()) };
+    match &p.target {
+        Target::Order(n) | Target::Calc(n) | Target::Booking { order_no: n, .. } if *n != no => {
+            Err(ApiError::field("thirdPayId", format!("{trade} already paid order {no}, not {n}")))
+        }
+        _ => Err(ApiError::new(Code::DUPLICATE, format!("payment {trade} is already recorded (order {no})"))),
+    }
 }
 
 /// Decision 15: the caller does not set the price. Collecting less than the
@@ -335,6 +346,7 @@ fn mark_paid(order: &mut Order, p: &PayRequest, amount: Fen, now: NaiveDateTime)
     order.trade_time = p.trade_time.clone();
     order.ws_no = p.ws_no.clone().or(order.ws_no.take());
     order.oper_id = p.oper_id.clone().or(order.oper_id.take());
+    order.stay_seen = None;
 }
 
 /// The writes every commit makes, whatever it settles: the order as paid
@@ -393,15 +405,55 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
     // A conflict means someone else changed the order, the stay or the card:
     // the next attempt reads again and judges again (paid now -> 511, stay
     // moved on -> 510).
+    // Only the first attempt may pay against the stay the order saw: any
+    // other reads the stay.
+    let first = AtomicBool::new(true);
     let (order, stay, ev) = retry::on_conflict("payment not recorded", || async {
         let (mut order, ov) = order_to_pay(ctx, branch, p, now).await?;
         if let Target::Booking { booking_no, .. } = &p.target {
             let (order, ev, writes) = booking_commit(ctx, b, p, order, ov, booking_no, now).await?;
             return Step::of(ctx.store.transact(writes).await, (order, None, ev));
         }
-        let Some((mut stay, sv)) = stays::get(ctx, b, &order.card_in_id).await? else {
-            return Err(stays::not_in_park(&p.credential));
+        let seen = order.stay_seen.take().filter(|s| first.swap(false, Ordering::SeqCst) && s.stay.card_in_id == order.card_in_id);
+        let Some(seen) = seen else {
+            let Some((stay, sv)) = stays::get(ctx, b, &order.card_in_id).await? else {
+                return Err(stays::not_in_park(&p.credential));
+            };
+            let (order, stay, ev, writes) = settle_stay(ctx, branch, p, order, ov, stay, sv, now).await?;
+            return Step::of(ctx.store.transact(writes).await, (order, Some(stay), ev));
         };
+        // The stay as the quote read it: right while its version is, which
+        // the transaction checks. A refusal is never answered on its word
+        // (the stay may have moved on since): the next attempt reads it.
+        match settle_stay(ctx, branch, p, order, ov, seen.stay, seen.version, now).await {
+            Ok((order, stay, ev, writes)) => Step::of(ctx.store.transact(writes).await, (order, Some(stay), ev)),
+            Err(e) => {
+                tracing::debug!(error = %e, "payment refused against the stay the quote saw; reading the stay");
+                Ok(Step::Conflict)
+            }
+        }
+    })
+    .await?;
+    publish_committed(ctx, &[ev]).await;
+    Ok((order, stay))
+}
+
+/// Judges the payment of `order` against the stay read at version `sv`, and
+/// answers the paid order, the stay as paid, the 13.4 event and the commit
+/// transaction's writes.
+#[allow(clippy::too_many_arguments)]
+async fn settle_stay(
+    ctx: &Ctx,
+    branch: &onecard_core::config::Branch,
+    p: &PayRequest,
+    mut order: Order,
+    ov: Option<u64>,
+    mut stay: Stay,
+    sv: u64,
+    now: NaiveDateTime,
+) -> ApiResult<(Order, Stay, OutEvent, Vec<onecard_core::store::Write>)> {
+    let b = branch.branchno.as_str();
+    {
         if stay.state != StayState::InPark {
             return Err(stays::not_in_park(&p.credential));
         }
@@ -454,11 +506,8 @@ async fn pay(ctx: &Ctx, branch: &onecard_core::config::Branch, p: &PayRequest, n
             writes.extend(crate::cards::debit_writes(ctx, b, &card_no, amount, &order.sk(), now).await?);
         }
         writes.extend(super::commit_extras::writes(ctx, b, &order, &stay, now).await?);
-        Step::of(ctx.store.transact(writes).await, (order, Some(stay), ev))
-    })
-    .await?;
-    publish_committed(ctx, &[ev]).await;
-    Ok((order, stay))
+        Ok((order, stay, ev, writes))
+    }
 }
 
 /// The refusals that do not depend on the payer (511 paid, 510 lapsed or never

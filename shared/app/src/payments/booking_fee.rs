@@ -72,6 +72,7 @@ fn new_order(b: &bookings::Booking, now: NaiveDateTime, order_minutes: i64) -> O
         partial: false,
         discounts: Default::default(),
         booking_no: Some(b.order_no.clone()),
+        stay_seen: None,
     }
 }
 
