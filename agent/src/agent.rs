@@ -233,8 +233,8 @@ impl Agent {
 
     pub fn apply_site_config(&self, s: SiteConfig) {
         let (black, locked) = s.lanes.as_ref().map_or((0, 0), |l| (l.blacklist.len(), l.locked.len()));
-        let doors = s.doors.as_ref().map_or(0, |d| d.doors.len());
-        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, doors, "site config");
+        let (doors, cards) = s.doors.as_ref().map_or((0, 0), |d| (d.doors.len(), d.cards.len()));
+        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, doors, cards, "site config");
         if let Err(e) = self.store.save(&s) {
             tracing::warn!(error = %e, "cannot cache the site config");
         }
