@@ -153,6 +153,13 @@ impl Agent {
         self.read_site().cfg.clone()
     }
 
+    /// Reads the door rules in place: with tens of thousands of cards (and
+    /// plates beside them) a copy of the configuration per door read would
+    /// cost more than the decision.
+    pub fn with_door_rules<R>(&self, f: impl FnOnce(Option<&onecard_core::link::doors::DoorRules>) -> R) -> R {
+        f(self.read_site().cfg.doors.as_ref())
+    }
+
     fn policy(&self) -> OfflinePolicy {
         self.read_site()
             .cfg
