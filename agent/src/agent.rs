@@ -153,6 +153,13 @@ impl Agent {
         self.read_site().cfg.clone()
     }
 
+    /// Reads the door rules in place: with tens of thousands of cards (and
+    /// plates beside them) a copy of the configuration per door read would
+    /// cost more than the decision.
+    pub fn with_door_rules<R>(&self, f: impl FnOnce(Option<&onecard_core::link::doors::DoorRules>) -> R) -> R {
+        f(self.read_site().cfg.doors.as_ref())
+    }
+
     fn policy(&self) -> OfflinePolicy {
         self.read_site()
             .cfg
@@ -233,8 +240,8 @@ impl Agent {
 
     pub fn apply_site_config(&self, s: SiteConfig) {
         let (black, locked) = s.lanes.as_ref().map_or((0, 0), |l| (l.blacklist.len(), l.locked.len()));
-        let doors = s.doors.as_ref().map_or(0, |d| d.doors.len());
-        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, doors, "site config");
+        let (doors, cards) = s.doors.as_ref().map_or((0, 0), |d| (d.doors.len(), d.cards.len()));
+        tracing::info!(version = %s.version, controllers = s.controllers.len(), plates = s.monthly_plates.len(), blacklist = black, locked, doors, cards, "site config");
         if let Err(e) = self.store.save(&s) {
             tracing::warn!(error = %e, "cannot cache the site config");
         }

@@ -152,15 +152,22 @@ fn open_mode(what: &Credential, open: bool) -> (&'static str, &'static str) {
 /// does not know.
 pub async fn on_read(agent: &Agent, read: DoorRead) -> DoorAnswer {
     let now = crate::now_local();
-    let Some(rules) = agent.site_config().doors else {
-        return DoorAnswer { ok: false, open: false, reason: "no door rules from the cloud yet".into() };
-    };
-    let Some(door) = rules.door(&read.device_id).cloned() else {
-        return DoorAnswer { ok: false, open: false, reason: format!("no door '{}' at this site", read.device_id) };
-    };
-    let v: Verdict = match &read.what {
-        Credential::Card(c) => rules.decide_card(&door.device, c, now),
-        Credential::Qr(q) => rules.decide_qr(&door.device, q, now),
+    let decided = agent.with_door_rules(|rules| {
+        let rules = rules.ok_or_else(|| "no door rules from the cloud yet".to_string())?;
+        let door = rules.door(&read.device_id).cloned().ok_or_else(|| format!("no door '{}' at this site", read.device_id))?;
+        let v: Verdict = match &read.what {
+            Credential::Card(c) => rules.decide_card(&door.device, c, now),
+            Credential::Qr(q) => rules.decide_qr(&door.device, q, now),
+        };
+        let order = match &read.what {
+            Credential::Qr(q) => onecard_core::link::doors::Token::verify(&rules.qr_key, q).ok().and_then(|t| t.subject.split_once('/').map(|(o, _)| o.to_string())),
+            Credential::Card(_) => None,
+        };
+        Ok::<_, String>((door, v, order))
+    });
+    let (door, v, order) = match decided {
+        Ok(d) => d,
+        Err(reason) => return DoorAnswer { ok: false, open: false, reason },
     };
     let mut opened = v.open;
     let mut reason = v.reason.clone();
@@ -174,10 +181,6 @@ pub async fn on_read(agent: &Agent, read: DoorRead) -> DoorAnswer {
     }
     tracing::info!(door = %door.device, open = opened, reason = %reason, cloud_up = agent.link.is_up(), "door decision");
     let (mode, mode_name) = open_mode(&read.what, opened);
-    let order = match &read.what {
-        Credential::Qr(q) => onecard_core::link::doors::Token::verify(&rules.qr_key, q).ok().and_then(|t| t.subject.split_once('/').map(|(o, _)| o.to_string())),
-        Credential::Card(_) => None,
-    };
     let card = match &read.what {
         Credential::Card(c) => c.clone(),
         Credential::Qr(_) => v.card.clone(),
@@ -219,8 +222,8 @@ pub fn ensure_sim_doors(agent: &Agent) {
     if !agent.cfg.sim || agent.cfg.devices_from_file {
         return;
     }
-    let Some(rules) = agent.site_config().doors else { return };
-    for d in rules.doors {
+    let Some(doors) = agent.with_door_rules(|r| r.map(|r| r.doors.clone())) else { return };
+    for d in doors {
         if agent.devices.has(&d.device) {
             continue;
         }

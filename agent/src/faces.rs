@@ -68,7 +68,7 @@ async fn silent(agent: &Agent, cmd: &Command) -> Option<Ack> {
 }
 
 async fn face(agent: &Agent, cmd: &Command) -> Ack {
-    let known = agent.site_config().doors.is_some_and(|d| d.terminals.iter().any(|t| t.device == cmd.device));
+    let known = agent.with_door_rules(|d| d.is_some_and(|d| d.terminals.iter().any(|t| t.device == cmd.device)));
     if !known {
         return ack(cmd, ack_code::UNKNOWN_DEVICE, format!("no face terminal '{}' at this site", cmd.device));
     }
@@ -126,7 +126,7 @@ pub const RECOGNITION_UPLINK: &str = "cat.face.record";
 pub async fn on_recognition(agent: &Agent, mut v: Value) -> crate::doors_offline::DoorAnswer {
     let answer = |ok: bool, reason: &str| crate::doors_offline::DoorAnswer { ok, open: false, reason: reason.into() };
     let device = v.get("deviceID").or_else(|| v.get("controllerNo")).and_then(Value::as_str).unwrap_or_default().to_string();
-    let known = agent.site_config().doors.is_some_and(|d| d.terminals.iter().any(|t| t.device == device));
+    let known = agent.with_door_rules(|d| d.is_some_and(|d| d.terminals.iter().any(|t| t.device == device)));
     if !known {
         return answer(false, &format!("no face terminal '{device}' at this site"));
     }

@@ -36,7 +36,7 @@ async fn hello_is_signed_and_bad_secret_is_refused() {
     let hellos = cloud.seen.lock().unwrap().hellos.clone();
     assert!(hellos.iter().filter(|h| !h.verify(SECRET)).count() >= 2, "the wrong secret's hellos do not verify");
     let h = hellos.iter().rev().find(|h| h.verify(SECRET)).cloned().expect("the good agent's hello verifies");
-    assert_eq!((h.branch.as_str(), h.agent_id.as_str(), h.version), (BRANCH, AGENT, 1));
+    assert_eq!((h.branch.as_str(), h.agent_id.as_str(), h.version), (BRANCH, AGENT, onecard_core::link::PROTOCOL_VERSION));
     assert!(cloud.welcomes.load(Ordering::SeqCst) >= 1, "the good agent was welcomed");
     assert!(onecard_core::time::parse(&h.timestamp).is_some());
     // The site config arrived and was cached for offline restarts.

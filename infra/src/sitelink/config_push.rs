@@ -46,7 +46,7 @@ impl ConfigPush {
         };
         if let Some(first) = frames.first() {
             let bytes: usize = frames.iter().map(|f| onecard_core::link::encode(&Msg::SiteConfig(f.clone())).len()).sum();
-            tracing::info!(branchno, version = %first.version, delta = first.delta, frames = frames.len(), bytes, plates = state.plate_count(), "site configuration sent");
+            tracing::info!(branchno, version = %first.version, delta = first.delta, frames = frames.len(), bytes, plates = state.plate_count(), cards = state.card_count(), blacklist = state.blacklist_count(), "site configuration sent");
         }
         for f in frames {
             if !send(out, &Msg::SiteConfig(f)) {

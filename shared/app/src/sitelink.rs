@@ -7,7 +7,7 @@
 use crate::keys;
 use onecard_core::config::{self, Branch};
 use onecard_core::link::sync::SiteState;
-use onecard_core::link::{route, BlackRow, Hello, LaneRules, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
+use onecard_core::link::{self, route, BlackRow, Hello, LaneRules, MonthlyPlate, OfflinePolicy, Refused, Reply, SiteConfig, Uplink, Welcome};
 use onecard_core::store::{Cond, Item, StoreError};
 use onecard_core::idempotency::{self, RequestKey};
 use onecard_core::{dispatch, time, ApiResult, Code, Ctx, Registry};
@@ -39,6 +39,20 @@ pub async fn authenticate(ctx: &Ctx, hello: &Hello, skew_secs: i64) -> Result<Br
     }
     if !site.enabled {
         return Err(refused(Code::NOT_ALLOWED, format!("agent '{}' is disabled", hello.agent_id)));
+    }
+    // An older agent would take a sync without its door cards and blacklist
+    // (they moved to buckets it does not know) as complete: it must not
+    // believe it is current. Checked after the signature, so only the
+    // site's own agent learns why.
+    if hello.version < link::PROTOCOL_VERSION {
+        return Err(refused(
+            Code::BAD_INPUT,
+            format!(
+                "agent protocol {} is older than the cloud's {}: door cards and blacklist rows now travel in sync buckets; update onecard-agent",
+                hello.version,
+                link::PROTOCOL_VERSION
+            ),
+        ));
     }
     let branch = config::get_branch(ctx.store(), &hello.branch)
         .await

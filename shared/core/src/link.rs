@@ -16,8 +16,11 @@ pub mod logs;
 pub mod doors;
 pub mod sync;
 
-/// Bumped only for changes an older peer cannot ignore.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Bumped only for changes an older peer cannot ignore. 2: door cards and
+/// blacklist rows travel in sync buckets (`sync`), no longer inside `doors`
+/// and `lanes`; the cloud refuses a hello of an older protocol, whose agent
+/// would hold a configuration without them.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Agent heartbeat interval. Far below API Gateway's 10-minute idle cut-off so a
 /// lost heartbeat or two still keeps the connection alive.
@@ -317,8 +320,17 @@ pub struct SiteConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lanes: Option<LaneRules>,
     /// Door access the site decides with, offline too (first part; `doors`).
+    /// On the wire its `cards` are empty: they travel in `door_cards`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doors: Option<doors::DoorRules>,
+    /// This part's share of the door cards (`sync` buckets); an assembled
+    /// configuration holds them in `doors.cards` and leaves this empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub door_cards: Vec<doors::DoorCard>,
+    /// This part's share of the blacklist rows (`sync` buckets); an assembled
+    /// configuration holds them in `lanes.blacklist` and leaves this empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blacklist: Vec<BlackRow>,
     /// 0-based index of this frame in its sync.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub part: u32,
@@ -330,7 +342,9 @@ pub struct SiteConfig {
     /// the first part replace the agent's.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delta: bool,
-    /// The buckets a delta replaces (plates of other buckets are kept).
+    /// The buckets a delta replaces (rows of other buckets are kept): plate
+    /// buckets are 0..256, door cards 256..512, blacklist rows 512..768
+    /// (`sync::Kind`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<u32>,
 }
@@ -346,7 +360,7 @@ pub struct Resync {
     pub version: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct MonthlyPlate {
     pub plate_no: String,
@@ -377,7 +391,7 @@ impl Default for OfflinePolicy {
 
 /// One blacklist row as the agent holds it: the car is refused entry while
 /// the agent's clock (branch time) is within `start..=end`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub struct BlackRow {
     /// Normalised plate.
     pub plate: String,

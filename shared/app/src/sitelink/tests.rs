@@ -41,6 +41,23 @@ async fn hello_is_checked_like_a_signed_request() {
     assert_eq!(authenticate(&ctx, &h, 300).await.unwrap_err().code, 403);
 }
 
+#[tokio::test]
+async fn an_agent_of_protocol_1_is_refused_with_the_reason() {
+    let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
+    // It would take a sync without door cards and blacklist as complete.
+    let mut old = Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, 0), "1", DEMO_AGENT_SECRET);
+    old.version = 1;
+    let r = authenticate(&ctx, &old, 300).await.unwrap_err();
+    assert_eq!(r.code, 100001);
+    assert!(r.message.contains("update onecard-agent"), "{}", r.message);
+    // A stranger claiming protocol 1 learns nothing more than before.
+    let mut stranger = Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, 0), "2", "wrong");
+    stranger.version = 1;
+    assert_eq!(authenticate(&ctx, &stranger, 300).await.unwrap_err().code, 100003);
+    let now = Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, 0), "3", DEMO_AGENT_SECRET);
+    assert!(authenticate(&ctx, &now, 300).await.is_ok());
+}
+
 /// What the stand-in upload route reads.
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct Entry {

@@ -1,7 +1,8 @@
 //! Door access as the agent holds it: doors, time groups, permission groups,
 //! the cards that open doors, the key that signs door QR codes and the face
 //! terminals. The cloud builds it (`onecard_app::acss::site`), the link carries
-//! it in the head of every sync (`SiteConfig::doors`), and both sides decide
+//! it in the head of every sync (`SiteConfig::doors`) but for the cards, which
+//! travel in buckets like the monthly plates (`super::sync`), and both sides decide
 //! with the same [`decide`], so a door answers the same with the cloud away.
 //!
 //! QR codes (10.3 visitors, 10.40 doors) are signed tokens, not database rows:
@@ -69,7 +70,7 @@ pub struct GrantRow {
 
 /// A card as the doors know it. Only usable cards are sent (a cancelled or
 /// disabled card is simply absent, so it opens nothing).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub struct DoorCard {
     /// Card number, then the numbers a reader may read instead (physical and
     /// face number).

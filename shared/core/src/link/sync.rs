@@ -2,25 +2,63 @@
 //!
 //! A big car park has 20,000 monthly plates (about 1 MB of JSON), so the
 //! configuration travels as a *sync*: one or more `siteconfig` frames of the
-//! same `version`, each under [`CHUNK_BUDGET`](super::CHUNK_BUDGET). The plates
-//! are split into [`BUCKETS`] buckets by a hash of the plate; each bucket has a
-//! digest and the version is the digest of the controllers, the policy and the
-//! bucket digests. Once a peer holds a copy, a change goes out as a *delta*
+//! same `version`, each under [`CHUNK_BUDGET`](super::CHUNK_BUDGET). The plates,
+//! the door cards and the blacklist rows are each split into [`BUCKETS`]
+//! buckets by a hash of their key ([`Kind`]); each bucket has a digest and the
+//! version is the digest of the head (controllers, policy, the rest of the
+//! lane and door rules) and the bucket digests. Once a peer holds a copy, a change goes out as a *delta*
 //! that replaces only the buckets whose digest moved: one card change costs
-//! one bucket (~80 plates), not the whole list. Replacing a bucket is absolute,
+//! one bucket (~80 plates or door cards), not the whole list. Replacing a bucket is absolute,
 //! so a delta needs no ordering or acknowledgement beyond the transport's; the
 //! agent still checks the result against the version and asks for a full sync
 //! (`resync`) when it does not add up.
 
-use super::{encode_frame, FrameTooLarge, LaneRules, MonthlyPlate, Msg, OfflinePolicy, SiteConfig};
+use super::doors::{DoorCard, DoorRules};
+use super::{encode_frame, BlackRow, FrameTooLarge, LaneRules, MonthlyPlate, Msg, OfflinePolicy, SiteConfig};
 use crate::config::Controller;
-use crate::fields::normalize_plate;
 use std::collections::BTreeSet;
 
-/// Buckets the plates are spread over. Both sides compute buckets with
-/// [`bucket_of`]; a peer with another count ends with another version and is
+mod table;
+use table::{Row, Table};
+
+/// Buckets each kind of row is spread over. Both sides compute buckets with
+/// the same hash; a peer with another count ends with another version and is
 /// sent everything, so changing it stays safe.
 pub const BUCKETS: usize = 256;
+
+/// The kinds of rows that travel in buckets. A delta names buckets in one
+/// index space, `kind * BUCKETS + bucket`, and [`Held::digests`] lists them in
+/// that order, so a record made before a kind was added (fewer digests) just
+/// gets a full sync.
+///
+/// Door cards and blacklist rows are kinds of their own rather than parts of
+/// the head: a branch has tens of thousands of them, which no single frame
+/// holds, and one card change must cost one bucket, as a plate's does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Plate = 0,
+    DoorCard = 1,
+    Black = 2,
+}
+
+pub const KINDS: usize = 3;
+
+impl Kind {
+    /// The kind and its own bucket for a global bucket index.
+    pub fn of(global: usize) -> Option<(Kind, usize)> {
+        let kind = match global / BUCKETS {
+            0 => Kind::Plate,
+            1 => Kind::DoorCard,
+            2 => Kind::Black,
+            _ => return None,
+        };
+        Some((kind, global % BUCKETS))
+    }
+
+    pub fn global(self, bucket: usize) -> usize {
+        self as usize * BUCKETS + bucket
+    }
+}
 
 /// FNV-1a, 64 bit: stable across processes and builds (std's hasher is not),
 /// so two cloud instances and the agent agree on buckets and versions.
@@ -37,123 +75,186 @@ pub fn digest(text: &str) -> String {
     format!("{:016x}", fnv(text.as_bytes()))
 }
 
+/// The plate bucket of a plate (normalised first).
 pub fn bucket_of(plate_no: &str) -> usize {
-    (fnv(normalize_plate(plate_no).as_bytes()) % BUCKETS as u64) as usize
+    table::plate_bucket(plate_no)
 }
 
-fn sort_key(p: &MonthlyPlate) -> (&str, &str, &str, &[String]) {
-    (&p.plate_no, &p.valid_from, &p.valid_to, &p.areas)
+/// The global bucket (see [`Kind`]) of a door card.
+pub fn card_bucket_of(card: &DoorCard) -> usize {
+    Kind::DoorCard.global(card.bucket())
 }
 
-fn bucket_digest(b: &[MonthlyPlate]) -> String {
-    digest(&serde_json::to_string(b).unwrap_or_default())
-}
-
-/// A site configuration indexed by bucket.
+/// A site configuration indexed by bucket. The head (controllers, policy, the
+/// lanes without their blacklist, the doors without their cards) travels
+/// whole in the first frame of every sync; the rows travel in buckets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SiteState {
     pub controllers: Vec<Controller>,
     pub offline: Option<OfflinePolicy>,
-    /// Blacklist and locks: small (hundreds of rows), so they travel whole in
-    /// the head of every sync and delta, like the controllers.
-    pub lanes: Option<LaneRules>,
-    /// Door access, whole in the head like the lanes.
-    pub doors: Option<super::doors::DoorRules>,
-    buckets: Vec<Vec<MonthlyPlate>>,
-    digests: Vec<String>,
+    /// Locked plates and, apart from the head, nothing else: the blacklist
+    /// rows are in `black`.
+    lanes: Option<LaneRules>,
+    /// Doors, time groups, grants, key, revoked codes, terminals: the cards
+    /// are in `cards`.
+    doors: Option<DoorRules>,
+    plates: Table<MonthlyPlate>,
+    cards: Table<DoorCard>,
+    black: Table<BlackRow>,
+}
+
+/// One row of a frame, whatever its kind.
+enum Item<'a> {
+    Plate(&'a MonthlyPlate),
+    Card(&'a DoorCard),
+    Black(&'a BlackRow),
+}
+
+impl Item<'_> {
+    fn cost(&self) -> usize {
+        let text = match self {
+            Item::Plate(r) => serde_json::to_string(r),
+            Item::Card(r) => serde_json::to_string(r),
+            Item::Black(r) => serde_json::to_string(r),
+        };
+        text.map(|t| t.len()).unwrap_or(0) + 1
+    }
+
+    fn put(self, f: &mut SiteConfig) {
+        match self {
+            Item::Plate(r) => f.monthly_plates.push(r.clone()),
+            Item::Card(r) => f.door_cards.push(r.clone()),
+            Item::Black(r) => f.blacklist.push(r.clone()),
+        }
+    }
+}
+
+fn is_empty(f: &SiteConfig) -> bool {
+    f.monthly_plates.is_empty() && f.door_cards.is_empty() && f.blacklist.is_empty()
 }
 
 impl SiteState {
     pub fn new(controllers: Vec<Controller>, plates: impl IntoIterator<Item = MonthlyPlate>, offline: Option<OfflinePolicy>) -> SiteState {
-        let mut buckets = vec![Vec::new(); BUCKETS];
-        for mut p in plates {
-            p.plate_no = normalize_plate(&p.plate_no);
-            if !p.plate_no.is_empty() {
-                buckets[bucket_of(&p.plate_no)].push(p);
-            }
+        SiteState {
+            controllers,
+            offline,
+            lanes: None,
+            doors: None,
+            plates: Table::new(plates),
+            cards: Table::new(Vec::new()),
+            black: Table::new(Vec::new()),
         }
-        let mut s = SiteState { controllers, offline, lanes: None, doors: None, buckets, digests: vec![String::new(); BUCKETS] };
-        for i in 0..BUCKETS {
-            s.settle(i);
-        }
-        s
     }
 
     pub fn from_config(cfg: &SiteConfig) -> SiteState {
-        SiteState::new(cfg.controllers.clone(), cfg.monthly_plates.iter().cloned(), cfg.offline.clone()).with_lanes(cfg.lanes.clone()).with_doors(cfg.doors.clone())
+        SiteState::new(cfg.controllers.clone(), cfg.monthly_plates.iter().cloned(), cfg.offline.clone())
+            .with_lanes(cfg.lanes.clone())
+            .with_doors(cfg.doors.clone())
     }
 
+    /// The lane rules, their blacklist rows put in buckets.
     pub fn with_lanes(mut self, lanes: Option<LaneRules>) -> SiteState {
-        self.lanes = lanes;
+        let (head, rows) = match lanes {
+            Some(mut l) => {
+                let rows = std::mem::take(&mut l.blacklist);
+                (Some(l), rows)
+            }
+            None => (None, Vec::new()),
+        };
+        self.lanes = head;
+        self.black = Table::new(rows);
         self
     }
 
-    pub fn with_doors(mut self, doors: Option<super::doors::DoorRules>) -> SiteState {
-        self.doors = doors;
+    /// The door rules, their cards put in buckets.
+    pub fn with_doors(mut self, doors: Option<DoorRules>) -> SiteState {
+        let (head, rows) = match doors {
+            Some(mut d) => {
+                let rows = std::mem::take(&mut d.cards);
+                (Some(d), rows)
+            }
+            None => (None, Vec::new()),
+        };
+        self.doors = head;
+        self.cards = Table::new(rows);
         self
-    }
-
-    /// Sorts and dedups bucket `i` and refreshes its digest.
-    fn settle(&mut self, i: usize) {
-        let b = &mut self.buckets[i];
-        b.sort_by(|x, y| sort_key(x).cmp(&sort_key(y)));
-        b.dedup();
-        self.digests[i] = bucket_digest(b);
     }
 
     pub fn version(&self) -> String {
-        // Without lanes the head reads as before, so versions held by agents
-        // of a cloud that sends none stay valid.
-        let head = match &self.lanes {
-            None => serde_json::to_string(&(&self.controllers, &self.offline)),
-            Some(l) => serde_json::to_string(&(&self.controllers, &self.offline, l)),
-        }
-        .unwrap_or_default();
-        let head = match &self.doors {
-            None => head,
-            Some(d) => format!("{head}\n{}", serde_json::to_string(d).unwrap_or_default()),
-        };
-        digest(&format!("{head}\n{}", self.digests.join(",")))
+        let head = serde_json::to_string(&(&self.controllers, &self.offline, &self.lanes, &self.doors)).unwrap_or_default();
+        let digests: Vec<&str> = self.all_digests().map(String::as_str).collect();
+        digest(&format!("{head}\n{}", digests.join(",")))
+    }
+
+    fn all_digests(&self) -> impl Iterator<Item = &String> {
+        self.plates.digests().iter().chain(self.cards.digests()).chain(self.black.digests())
     }
 
     pub fn held(&self) -> Held {
-        Held { version: self.version(), digests: self.digests.clone() }
+        Held { version: self.version(), digests: self.all_digests().cloned().collect() }
     }
 
     pub fn plate_count(&self) -> usize {
-        self.buckets.iter().map(Vec::len).sum()
+        self.plates.len()
+    }
+
+    pub fn card_count(&self) -> usize {
+        self.cards.len()
+    }
+
+    pub fn blacklist_count(&self) -> usize {
+        self.black.len()
     }
 
     /// The whole configuration as one (unchunked) value, for the agent's disk
-    /// copy and its lane logic.
+    /// copy and its lane and door logic: the cards back in `doors.cards`, the
+    /// blacklist rows back in `lanes.blacklist`.
     pub fn to_config(&self, version: &str) -> SiteConfig {
+        let lanes = self.lanes.clone().map(|mut l| {
+            l.blacklist = self.black.rows().cloned().collect();
+            l
+        });
+        let doors = self.doors.clone().map(|mut d| {
+            d.cards = self.cards.rows().cloned().collect();
+            d
+        });
         SiteConfig {
             version: version.to_string(),
             controllers: self.controllers.clone(),
-            monthly_plates: self.buckets.iter().flatten().cloned().collect(),
+            monthly_plates: self.plates.rows().cloned().collect(),
             offline: self.offline.clone(),
-            lanes: self.lanes.clone(),
-            doors: self.doors.clone(),
+            lanes,
+            doors,
             ..Default::default()
+        }
+    }
+
+    fn items(&self, global: usize) -> Box<dyn Iterator<Item = Item<'_>> + '_> {
+        match Kind::of(global) {
+            Some((Kind::Plate, b)) => Box::new(self.plates.bucket(b).iter().map(Item::Plate)),
+            Some((Kind::DoorCard, b)) => Box::new(self.cards.bucket(b).iter().map(Item::Card)),
+            Some((Kind::Black, b)) => Box::new(self.black.bucket(b).iter().map(Item::Black)),
+            None => Box::new(std::iter::empty()),
         }
     }
 
     /// The frames that bring a peer holding `held` (None: nothing known) to
     /// this state: nothing when it is current, a delta of the changed buckets
-    /// when its bucket digests are known, else everything. Each frame's plates
+    /// when its bucket digests are known, else everything. Each frame's rows
     /// stay within `budget` bytes; a frame that still exceeds the 32 KiB limit
-    /// (a controller list too big for one frame) is an error, and nothing of
-    /// the sync should be sent.
+    /// (a head too big for one frame) is an error, and nothing of the sync
+    /// should be sent.
     pub fn plan(&self, held: Option<&Held>, budget: usize) -> Result<Vec<SiteConfig>, FrameTooLarge> {
         let version = self.version();
         if held.is_some_and(|h| h.version == version) {
             return Ok(Vec::new());
         }
+        let mine: Vec<&String> = self.all_digests().collect();
         let changed: Option<Vec<usize>> =
-            held.filter(|h| h.digests.len() == BUCKETS).map(|h| (0..BUCKETS).filter(|i| h.digests[*i] != self.digests[*i]).collect());
+            held.filter(|h| h.digests.len() == mine.len()).map(|h| (0..mine.len()).filter(|i| h.digests[*i] != *mine[*i]).collect());
         let (delta, buckets) = match changed {
             Some(c) => (true, c),
-            None => (false, (0..BUCKETS).collect()),
+            None => (false, (0..mine.len()).collect()),
         };
         let head = SiteConfig {
             version: version.clone(),
@@ -165,8 +266,8 @@ impl SiteState {
             buckets: if delta { buckets.iter().map(|b| *b as u32).collect() } else { Vec::new() },
             ..Default::default()
         };
-        let plates = buckets.iter().flat_map(|b| self.buckets[*b].iter());
-        let mut frames = chunk(head, &version, plates, budget);
+        let items = buckets.iter().flat_map(|b| self.items(*b));
+        let mut frames = chunk(head, &version, items, budget);
         let n = frames.len() as u32;
         for (i, f) in frames.iter_mut().enumerate() {
             f.part = i as u32;
@@ -179,25 +280,27 @@ impl SiteState {
     }
 }
 
-/// Greedy split: a new frame starts when the next plate would take this one
+/// Greedy split: a new frame starts when the next row would take this one
 /// past `budget`. The first frame carries the head (controllers, policy,
-/// buckets); the others only the version and their plates.
-fn chunk<'a>(head: SiteConfig, version: &str, plates: impl Iterator<Item = &'a MonthlyPlate>, budget: usize) -> Vec<SiteConfig> {
-    // Room for the part numbers, which are filled in afterwards.
+/// lanes, doors, buckets); the others only the version and their rows.
+fn chunk<'a>(head: SiteConfig, version: &str, items: impl Iterator<Item = Item<'a>>, budget: usize) -> Vec<SiteConfig> {
+    // Room for the part numbers, which are filled in afterwards, and for the
+    // key and brackets of each row list (`"doorCards":[]`), absent while empty.
     const NUMBERS: usize = 32;
-    let size_of = |f: &SiteConfig| super::encode(&Msg::SiteConfig(f.clone())).len() + NUMBERS;
+    const LISTS: usize = 3 * 20;
+    let size_of = |f: &SiteConfig| super::encode(&Msg::SiteConfig(f.clone())).len() + NUMBERS + LISTS;
     let tail = || SiteConfig { version: version.to_string(), ..Default::default() };
     let mut frames = Vec::new();
     let mut cur = head;
     let mut size = size_of(&cur);
-    for p in plates {
-        let cost = serde_json::to_string(p).map(|t| t.len()).unwrap_or(0) + 1;
-        if size + cost > budget && !cur.monthly_plates.is_empty() {
+    for it in items {
+        let cost = it.cost();
+        if size + cost > budget && !is_empty(&cur) {
             frames.push(std::mem::replace(&mut cur, tail()));
             size = size_of(&cur);
         }
         size += cost;
-        cur.monthly_plates.push(p.clone());
+        it.put(&mut cur);
     }
     frames.push(cur);
     frames
@@ -284,36 +387,64 @@ impl Assembler {
         }
         let Some(done) = self.pending.take() else { return Fed::Waiting };
         let mut frames = done.frames.into_iter().flatten();
-        let Some(first) = frames.next() else { return Fed::Waiting };
+        let Some(mut first) = frames.next() else { return Fed::Waiting };
         let version = first.version.clone();
-        let plates: Vec<MonthlyPlate> = first.monthly_plates.iter().cloned().chain(frames.flat_map(|f| f.monthly_plates)).collect();
+        let mut plates = std::mem::take(&mut first.monthly_plates);
+        let mut cards = std::mem::take(&mut first.door_cards);
+        let mut black = std::mem::take(&mut first.blacklist);
+        for f in frames {
+            plates.extend(f.monthly_plates);
+            cards.extend(f.door_cards);
+            black.extend(f.blacklist);
+        }
         if !first.delta {
             // A full sync is taken as sent, even from a cloud that versions
-            // differently: the next hello then simply gets everything again.
-            let state = SiteState::new(first.controllers, plates, first.offline).with_lanes(first.lanes).with_doors(first.doors);
+            // differently (one that sends the cards and blacklist inside
+            // `doors` and `lanes` included): the next hello then simply gets
+            // everything again.
+            let lanes = match first.lanes {
+                Some(mut l) => {
+                    l.blacklist.extend(black);
+                    Some(l)
+                }
+                None if !black.is_empty() => Some(LaneRules { blacklist: black, ..Default::default() }),
+                None => None,
+            };
+            let doors = match first.doors {
+                Some(mut d) => {
+                    d.cards.extend(cards);
+                    Some(d)
+                }
+                None if !cards.is_empty() => Some(DoorRules { cards, ..Default::default() }),
+                None => None,
+            };
+            let state = SiteState::new(first.controllers, plates, first.offline).with_lanes(lanes).with_doors(doors);
             let cfg = state.to_config(&version);
             self.held = Some((state, version));
             return Fed::Applied(cfg);
         }
         let Some((base, _)) = self.held.as_ref() else { return Fed::Resync("delta without a copy to apply it to".into()) };
+        if first.lanes.as_ref().is_some_and(|l| !l.blacklist.is_empty()) || first.doors.as_ref().is_some_and(|d| !d.cards.is_empty()) {
+            return Fed::Resync("delta carries rows in its head instead of buckets".into());
+        }
         let mut state = base.clone();
-        let replaced: BTreeSet<usize> = first.buckets.iter().map(|b| *b as usize).filter(|b| *b < BUCKETS).collect();
+        let replaced: BTreeSet<usize> = first.buckets.iter().map(|b| *b as usize).filter(|b| Kind::of(*b).is_some()).collect();
         if replaced.len() != first.buckets.len() {
             return Fed::Resync("delta names a bucket out of range".into());
         }
-        for b in &replaced {
-            state.buckets[*b].clear();
-        }
-        for mut p in plates {
-            p.plate_no = normalize_plate(&p.plate_no);
-            let b = bucket_of(&p.plate_no);
-            if !replaced.contains(&b) {
-                return Fed::Resync(format!("delta plate {} is outside the buckets it replaces", p.plate_no));
+        for g in &replaced {
+            match Kind::of(*g) {
+                Some((Kind::Plate, b)) => state.plates.clear(b),
+                Some((Kind::DoorCard, b)) => state.cards.clear(b),
+                Some((Kind::Black, b)) => state.black.clear(b),
+                None => {}
             }
-            state.buckets[b].push(p);
         }
-        for b in &replaced {
-            state.settle(*b);
+        if let Err(why) = refill(&mut state.plates, Kind::Plate, plates, &replaced)
+            .and_then(|()| refill(&mut state.cards, Kind::DoorCard, cards, &replaced))
+            .and_then(|()| refill(&mut state.black, Kind::Black, black, &replaced))
+        {
+            return Fed::Resync(why);
         }
         state.controllers = first.controllers;
         state.offline = first.offline;
@@ -327,6 +458,28 @@ impl Assembler {
         self.held = Some((state, version));
         Fed::Applied(cfg)
     }
+}
+
+/// Puts a delta's rows of one kind into their (cleared) buckets and settles
+/// the replaced buckets of that kind. A row outside the buckets the delta
+/// replaces means the frames do not add up.
+fn refill<T: Row>(table: &mut Table<T>, kind: Kind, rows: Vec<T>, replaced: &BTreeSet<usize>) -> Result<(), String> {
+    for r in rows {
+        let Some(r) = r.admit() else { continue };
+        let g = kind.global(r.bucket());
+        if !replaced.contains(&g) {
+            return Err(format!("delta row in bucket {g}, outside the buckets it replaces"));
+        }
+        table.push(r);
+    }
+    for g in replaced {
+        if let Some((k, b)) = Kind::of(*g) {
+            if k == kind {
+                table.settle(b);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

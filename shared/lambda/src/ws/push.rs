@@ -83,7 +83,7 @@ impl ConfigSync {
             Err(e) => return tracing::error!(conn, branch = %branch.branchno, error = %e, "site configuration cannot be framed; not sent"),
         };
         if let Some(first) = frames.first() {
-            tracing::info!(conn, branch = %branch.branchno, version, delta = first.delta, frames = frames.len(), plates = state.plate_count(), "site configuration sent");
+            tracing::info!(conn, branch = %branch.branchno, version, delta = first.delta, frames = frames.len(), plates = state.plate_count(), cards = state.card_count(), blacklist = state.blacklist_count(), "site configuration sent");
         }
         for f in frames {
             if !self.post(conn, &Msg::SiteConfig(f)).await {

@@ -16,6 +16,36 @@ fn controllers() -> Vec<Controller> {
     vec![Controller { device_id: "1".into(), controller_no: "C0000001".into(), name: "入口1".into(), lane: Lane::In, area: "1".into() }]
 }
 
+fn card(i: usize) -> DoorCard {
+    DoorCard {
+        no: format!("{:010}", 3_000_000_000u64 + i as u64 * 7),
+        user: format!("u{i}"),
+        grant: "10".into(),
+        from: "2026-01-01 00:00:00".into(),
+        to: "2026-12-31 23:59:59".into(),
+        ..Default::default()
+    }
+}
+
+fn door_rules(cards: impl IntoIterator<Item = DoorCard>) -> DoorRules {
+    use crate::link::doors::{DoorRow, GrantRow};
+    DoorRules {
+        doors: vec![DoorRow { device: "C1-1".into(), controller_no: "C1".into(), door_no: "1".into(), name: "前门".into() }],
+        grants: vec![GrantRow { id: "10".into(), time_group: String::new(), doors: vec!["C1-1".into()] }],
+        cards: cards.into_iter().collect(),
+        qr_key: "k".into(),
+        ..Default::default()
+    }
+}
+
+fn black(i: usize) -> BlackRow {
+    BlackRow { plate: plate(i).plate_no, start: "2026-01-01 00:00:00".into(), end: "2026-12-31 23:59:59".into(), hint: "黑名单车辆".into() }
+}
+
+fn lanes(rows: impl IntoIterator<Item = BlackRow>) -> LaneRules {
+    LaneRules { blacklist: rows.into_iter().collect(), locked: vec!["沪B00002".into()] }
+}
+
 fn big(n: usize) -> SiteState {
     SiteState::new(controllers(), (0..n).map(plate), Some(OfflinePolicy::default()))
 }
@@ -163,7 +193,10 @@ fn a_blacklist_change_moves_the_version_and_travels_in_a_delta_without_plates() 
     assert_ne!(after.version(), before.version());
     let frames = wire(after.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
     assert_eq!(frames.len(), 1);
-    assert!(frames[0].delta && frames[0].buckets.is_empty() && frames[0].monthly_plates.is_empty());
+    // The blacklist row's bucket and nothing of the plates.
+    assert!(frames[0].delta && frames[0].monthly_plates.is_empty());
+    assert_eq!(frames[0].buckets, vec![Kind::Black.global(bucket_of("浙A00001")) as u32]);
+    assert_eq!(frames[0].blacklist.len(), 1);
     let Fed::Applied(cfg) = feed_all(&mut agent, frames) else { panic!("delta not applied") };
     assert_eq!(cfg.lanes, rules("浙A00001"));
     assert_eq!(cfg.monthly_plates.len(), 500);
@@ -173,4 +206,126 @@ fn a_blacklist_change_moves_the_version_and_travels_in_a_delta_without_plates() 
     assert_ne!(lifted.version(), after.version());
     // The disk copy rebuilds the same state.
     assert_eq!(SiteState::from_config(&cfg).version(), after.version());
+}
+
+#[test]
+fn twenty_thousand_door_cards_and_five_thousand_blacklist_rows_sync_whole_in_frames_under_the_limit() {
+    let cur = big(20_000).with_doors(Some(door_rules((0..20_000).map(card)))).with_lanes(Some(lanes((0..5_000).map(black))));
+    assert_eq!((cur.card_count(), cur.blacklist_count()), (20_000, 5_000));
+    let frames = cur.plan(None, crate::link::CHUNK_BUDGET).unwrap();
+    for f in &frames {
+        let n = encode(&Msg::SiteConfig(f.clone())).len();
+        assert!(n <= crate::link::CHUNK_BUDGET + 64 && n < MAX_FRAME_BYTES, "frame of {n} bytes");
+    }
+    // The head holds no rows: they all ride in buckets.
+    assert!(frames[0].doors.as_ref().unwrap().cards.is_empty());
+    assert!(frames[0].lanes.as_ref().unwrap().blacklist.is_empty());
+    assert_eq!(frames.iter().map(|f| f.door_cards.len()).sum::<usize>(), 20_000);
+    assert_eq!(frames.iter().map(|f| f.blacklist.len()).sum::<usize>(), 5_000);
+    let mut a = Assembler::default();
+    let Fed::Applied(cfg) = feed_all(&mut a, wire(frames)) else { panic!("not applied") };
+    let rules = cfg.doors.clone().unwrap();
+    assert_eq!(rules.cards.len(), 20_000);
+    assert_eq!(cfg.lanes.as_ref().unwrap().blacklist.len(), 5_000);
+    assert_eq!(cfg.lanes.as_ref().unwrap().locked, vec!["沪B00002".to_string()]);
+    assert_eq!(a.version(), cur.version());
+    // The last card opens its door from the assembled copy.
+    let t = chrono::NaiveDateTime::parse_from_str("2026-11-30 09:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+    assert!(rules.decide_card("C1-1", &card(19_999).no, t).open);
+    // The agent's disk copy rebuilds the same state and version after a restart.
+    assert_eq!(SiteState::from_config(&cfg), cur);
+    let restarted = Assembler::new(Some(&cfg));
+    assert_eq!(restarted.version(), cur.version());
+    assert!(cur.plan(Held::version_only(restarted.version()).as_ref(), crate::link::CHUNK_BUDGET).unwrap().is_empty());
+}
+
+#[test]
+fn one_door_card_change_is_a_one_bucket_delta() {
+    let before = big(1_000).with_doors(Some(door_rules((0..20_000).map(card))));
+    let mut a = Assembler::default();
+    assert!(matches!(feed_all(&mut a, wire(before.plan(None, crate::link::CHUNK_BUDGET).unwrap())), Fed::Applied(_)));
+
+    let mut cards: Vec<DoorCard> = (0..20_000).map(card).collect();
+    cards[19_998].to = "2027-06-30 23:59:59".into();
+    let after = big(1_000).with_doors(Some(door_rules(cards.clone())));
+    let frames = wire(after.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
+    assert_eq!(frames.len(), 1);
+    assert!(frames[0].delta);
+    assert_eq!(frames[0].buckets, vec![card_bucket_of(&cards[19_998]) as u32]);
+    assert!(frames[0].monthly_plates.is_empty());
+    // One bucket: about 20,000 / 256 cards.
+    assert!(frames[0].door_cards.len() < 200, "{} cards", frames[0].door_cards.len());
+    let bytes = encode(&Msg::SiteConfig(frames[0].clone())).len();
+    assert!(bytes < 16 * 1024, "delta of {bytes} bytes");
+    let Fed::Applied(cfg) = feed_all(&mut a, frames) else { panic!("delta not applied") };
+    assert_eq!(a.version(), after.version());
+    let got = cfg.doors.unwrap();
+    assert_eq!(got.cards.len(), 20_000);
+    assert_eq!(got.card(&cards[19_998].no).unwrap().to, "2027-06-30 23:59:59");
+
+    // A card removed empties its row from the bucket; a head change (a new
+    // grant) goes with no bucket at all.
+    let mut fewer = cards.clone();
+    let gone = fewer.remove(5);
+    let removed = big(1_000).with_doors(Some(door_rules(fewer.clone())));
+    let frames = wire(removed.plan(Some(&after.held()), crate::link::CHUNK_BUDGET).unwrap());
+    assert_eq!(frames[0].buckets, vec![card_bucket_of(&gone) as u32]);
+    let Fed::Applied(cfg) = feed_all(&mut a, frames) else { panic!("delta not applied") };
+    assert!(cfg.doors.unwrap().card(&gone.no).is_none());
+    let mut rules = door_rules(fewer);
+    rules.grants.push(crate::link::doors::GrantRow { id: "11".into(), ..Default::default() });
+    let regranted = big(1_000).with_doors(Some(rules));
+    let frames = wire(regranted.plan(Some(&removed.held()), crate::link::CHUNK_BUDGET).unwrap());
+    assert!(frames[0].delta && frames[0].buckets.is_empty() && frames[0].door_cards.is_empty());
+    assert!(matches!(feed_all(&mut a, frames), Fed::Applied(_)));
+    assert_eq!(a.version(), regranted.version());
+}
+
+#[test]
+fn a_door_card_delta_that_does_not_add_up_asks_for_a_resync() {
+    let before = big(10).with_doors(Some(door_rules((0..500).map(card))));
+    let after = big(10).with_doors(Some(door_rules((0..501).map(card))));
+    let delta = wire(after.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
+    let mut a = Assembler::new(Some(&before.to_config(&before.version())));
+    // A card outside the bucket the delta claims to replace.
+    let mut forged = delta[0].clone();
+    forged.buckets = vec![Kind::DoorCard.global((card_bucket_of(&card(500)) + 1) % BUCKETS) as u32];
+    assert!(matches!(a.feed(forged), Fed::Resync(_)));
+    // Cards inside the head of a delta.
+    let mut inline = delta[0].clone();
+    inline.doors.as_mut().unwrap().cards.push(card(9_999));
+    assert!(matches!(a.feed(inline), Fed::Resync(_)));
+    // A bucket past the last kind.
+    let mut out = delta[0].clone();
+    out.buckets.push((KINDS * BUCKETS) as u32);
+    assert!(matches!(a.feed(out), Fed::Resync(_)));
+    assert!(matches!(a.feed(delta[0].clone()), Fed::Applied(_)));
+    assert_eq!(a.version(), after.version());
+}
+
+#[test]
+fn a_full_sync_with_cards_inside_the_head_is_still_taken() {
+    // What a cloud of protocol 1 sends: the cards inside `doors`, the
+    // blacklist inside `lanes`.
+    let frame = SiteConfig {
+        version: "old".into(),
+        controllers: controllers(),
+        doors: Some(door_rules((0..3).map(card))),
+        lanes: Some(lanes((0..2).map(black))),
+        ..Default::default()
+    };
+    let Fed::Applied(cfg) = Assembler::default().feed(frame) else { panic!("not applied") };
+    assert_eq!(cfg.doors.unwrap().cards.len(), 3);
+    assert_eq!(cfg.lanes.unwrap().blacklist.len(), 2);
+}
+
+#[test]
+fn a_peer_record_of_plate_digests_only_gets_a_full_sync() {
+    // A connection recorded by a cloud of before the door-card buckets.
+    let cur = big(100).with_doors(Some(door_rules((0..10).map(card))));
+    let held = cur.held();
+    let old = Held { version: "x".into(), digests: held.digests[..BUCKETS].to_vec() };
+    let frames = cur.plan(Some(&old), crate::link::CHUNK_BUDGET).unwrap();
+    assert!(!frames[0].delta);
+    assert_eq!(held.digests.len(), KINDS * BUCKETS);
 }
