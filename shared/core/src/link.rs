@@ -16,10 +16,10 @@ pub mod logs;
 pub mod doors;
 pub mod sync;
 
-/// Bumped only for changes an older peer cannot ignore. 2: door cards and
-/// blacklist rows travel in sync buckets (`sync`), no longer inside `doors`
-/// and `lanes`; the cloud refuses a hello of an older protocol, whose agent
-/// would hold a configuration without them.
+/// Bumped only for changes an older peer cannot ignore. 2: door cards,
+/// blacklist rows and locked plates travel in sync buckets (`sync`), no
+/// longer inside `doors` and `lanes`; the cloud refuses a hello of an older
+/// protocol, whose agent would hold a configuration without them.
 pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Agent heartbeat interval. Far below API Gateway's 10-minute idle cut-off so a
@@ -317,6 +317,8 @@ pub struct SiteConfig {
     pub offline: Option<OfflinePolicy>,
     /// Blacklist entries and locked plates the lanes honour offline (first
     /// part). Absent from an older cloud, and then nothing is refused for them.
+    /// On the wire its `blacklist` and `locked` are empty: they travel in
+    /// `blacklist` and `locked` below.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lanes: Option<LaneRules>,
     /// Door access the site decides with, offline too (first part; `doors`).
@@ -331,6 +333,10 @@ pub struct SiteConfig {
     /// configuration holds them in `lanes.blacklist` and leaves this empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blacklist: Vec<BlackRow>,
+    /// This part's share of the locked plates (`sync` buckets); an assembled
+    /// configuration holds them in `lanes.locked` and leaves this empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<String>,
     /// 0-based index of this frame in its sync.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub part: u32,
@@ -343,8 +349,8 @@ pub struct SiteConfig {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delta: bool,
     /// The buckets a delta replaces (rows of other buckets are kept): plate
-    /// buckets are 0..256, door cards 256..512, blacklist rows 512..768
-    /// (`sync::Kind`).
+    /// buckets are 0..256, door cards 256..512, blacklist rows 512..768,
+    /// locked plates 768..1024 (`sync::Kind`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<u32>,
 }
@@ -409,7 +415,8 @@ pub struct BlackRow {
 pub struct LaneRules {
     #[serde(default)]
     pub blacklist: Vec<BlackRow>,
-    /// Normalised plates held at every exit.
+    /// Normalised plates held at every exit. On the wire they travel in the
+    /// sync's `locked` buckets, and this is empty.
     #[serde(default)]
     pub locked: Vec<String>,
 }

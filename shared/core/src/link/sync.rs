@@ -3,10 +3,10 @@
 //! A big car park has 20,000 monthly plates (about 1 MB of JSON), so the
 //! configuration travels as a *sync*: one or more `siteconfig` frames of the
 //! same `version`, each under [`CHUNK_BUDGET`](super::CHUNK_BUDGET). The plates,
-//! the door cards and the blacklist rows are each split into [`BUCKETS`]
-//! buckets by a hash of their key ([`Kind`]); each bucket has a digest and the
-//! version is the digest of the head (controllers, policy, the rest of the
-//! lane and door rules) and the bucket digests. Once a peer holds a copy, a change goes out as a *delta*
+//! the door cards, the blacklist rows and the locked plates are each split into
+//! [`BUCKETS`] buckets by a hash of their key ([`Kind`]); each bucket has a
+//! digest and the version is the digest of the head (controllers, policy, the
+//! rest of the lane and door rules) and the bucket digests. Once a peer holds a copy, a change goes out as a *delta*
 //! that replaces only the buckets whose digest moved: one card change costs
 //! one bucket (~80 plates or door cards), not the whole list. Replacing a bucket is absolute,
 //! so a delta needs no ordering or acknowledgement beyond the transport's; the
@@ -31,17 +31,19 @@ pub const BUCKETS: usize = 256;
 /// that order, so a record made before a kind was added (fewer digests) just
 /// gets a full sync.
 ///
-/// Door cards and blacklist rows are kinds of their own rather than parts of
-/// the head: a branch has tens of thousands of them, which no single frame
-/// holds, and one card change must cost one bucket, as a plate's does.
+/// Door cards, blacklist rows and locked plates are kinds of their own rather
+/// than parts of the head: a branch has thousands of them, which no single
+/// frame holds (about 1,500 locked plates already fill one), and one card
+/// change or one lock must cost one bucket, as a plate's does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Plate = 0,
     DoorCard = 1,
     Black = 2,
+    Locked = 3,
 }
 
-pub const KINDS: usize = 3;
+pub const KINDS: usize = 4;
 
 impl Kind {
     /// The kind and its own bucket for a global bucket index.
@@ -50,6 +52,7 @@ impl Kind {
             0 => Kind::Plate,
             1 => Kind::DoorCard,
             2 => Kind::Black,
+            3 => Kind::Locked,
             _ => return None,
         };
         Some((kind, global % BUCKETS))
@@ -86,14 +89,15 @@ pub fn card_bucket_of(card: &DoorCard) -> usize {
 }
 
 /// A site configuration indexed by bucket. The head (controllers, policy, the
-/// lanes without their blacklist, the doors without their cards) travels
+/// lanes without their blacklist and locked plates, the doors without their
+/// cards) travels
 /// whole in the first frame of every sync; the rows travel in buckets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SiteState {
     pub controllers: Vec<Controller>,
     pub offline: Option<OfflinePolicy>,
-    /// Locked plates and, apart from the head, nothing else: the blacklist
-    /// rows are in `black`.
+    /// The head of the lane rules only: the blacklist rows are in `black`,
+    /// the locked plates in `locked`.
     lanes: Option<LaneRules>,
     /// Doors, time groups, grants, key, revoked codes, terminals: the cards
     /// are in `cards`.
@@ -101,6 +105,7 @@ pub struct SiteState {
     plates: Table<MonthlyPlate>,
     cards: Table<DoorCard>,
     black: Table<BlackRow>,
+    locked: Table<String>,
 }
 
 /// One row of a frame, whatever its kind.
@@ -108,6 +113,7 @@ enum Item<'a> {
     Plate(&'a MonthlyPlate),
     Card(&'a DoorCard),
     Black(&'a BlackRow),
+    Locked(&'a String),
 }
 
 impl Item<'_> {
@@ -116,6 +122,7 @@ impl Item<'_> {
             Item::Plate(r) => serde_json::to_string(r),
             Item::Card(r) => serde_json::to_string(r),
             Item::Black(r) => serde_json::to_string(r),
+            Item::Locked(r) => serde_json::to_string(r),
         };
         text.map(|t| t.len()).unwrap_or(0) + 1
     }
@@ -125,12 +132,13 @@ impl Item<'_> {
             Item::Plate(r) => f.monthly_plates.push(r.clone()),
             Item::Card(r) => f.door_cards.push(r.clone()),
             Item::Black(r) => f.blacklist.push(r.clone()),
+            Item::Locked(r) => f.locked.push(r.clone()),
         }
     }
 }
 
 fn is_empty(f: &SiteConfig) -> bool {
-    f.monthly_plates.is_empty() && f.door_cards.is_empty() && f.blacklist.is_empty()
+    f.monthly_plates.is_empty() && f.door_cards.is_empty() && f.blacklist.is_empty() && f.locked.is_empty()
 }
 
 impl SiteState {
@@ -143,6 +151,7 @@ impl SiteState {
             plates: Table::new(plates),
             cards: Table::new(Vec::new()),
             black: Table::new(Vec::new()),
+            locked: Table::new(Vec::new()),
         }
     }
 
@@ -152,17 +161,19 @@ impl SiteState {
             .with_doors(cfg.doors.clone())
     }
 
-    /// The lane rules, their blacklist rows put in buckets.
+    /// The lane rules, their blacklist rows and locked plates put in buckets.
     pub fn with_lanes(mut self, lanes: Option<LaneRules>) -> SiteState {
-        let (head, rows) = match lanes {
+        let (head, rows, locked) = match lanes {
             Some(mut l) => {
                 let rows = std::mem::take(&mut l.blacklist);
-                (Some(l), rows)
+                let locked = std::mem::take(&mut l.locked);
+                (Some(l), rows, locked)
             }
-            None => (None, Vec::new()),
+            None => (None, Vec::new(), Vec::new()),
         };
         self.lanes = head;
         self.black = Table::new(rows);
+        self.locked = Table::new(locked);
         self
     }
 
@@ -187,7 +198,7 @@ impl SiteState {
     }
 
     fn all_digests(&self) -> impl Iterator<Item = &String> {
-        self.plates.digests().iter().chain(self.cards.digests()).chain(self.black.digests())
+        self.plates.digests().iter().chain(self.cards.digests()).chain(self.black.digests()).chain(self.locked.digests())
     }
 
     pub fn held(&self) -> Held {
@@ -206,12 +217,18 @@ impl SiteState {
         self.black.len()
     }
 
+    pub fn locked_count(&self) -> usize {
+        self.locked.len()
+    }
+
     /// The whole configuration as one (unchunked) value, for the agent's disk
     /// copy and its lane and door logic: the cards back in `doors.cards`, the
-    /// blacklist rows back in `lanes.blacklist`.
+    /// blacklist rows back in `lanes.blacklist`, the locked plates back in
+    /// `lanes.locked`.
     pub fn to_config(&self, version: &str) -> SiteConfig {
         let lanes = self.lanes.clone().map(|mut l| {
             l.blacklist = self.black.rows().cloned().collect();
+            l.locked = self.locked.rows().cloned().collect();
             l
         });
         let doors = self.doors.clone().map(|mut d| {
@@ -234,6 +251,7 @@ impl SiteState {
             Some((Kind::Plate, b)) => Box::new(self.plates.bucket(b).iter().map(Item::Plate)),
             Some((Kind::DoorCard, b)) => Box::new(self.cards.bucket(b).iter().map(Item::Card)),
             Some((Kind::Black, b)) => Box::new(self.black.bucket(b).iter().map(Item::Black)),
+            Some((Kind::Locked, b)) => Box::new(self.locked.bucket(b).iter().map(Item::Locked)),
             None => Box::new(std::iter::empty()),
         }
     }
@@ -287,7 +305,7 @@ fn chunk<'a>(head: SiteConfig, version: &str, items: impl Iterator<Item = Item<'
     // Room for the part numbers, which are filled in afterwards, and for the
     // key and brackets of each row list (`"doorCards":[]`), absent while empty.
     const NUMBERS: usize = 32;
-    const LISTS: usize = 3 * 20;
+    const LISTS: usize = KINDS * 20;
     let size_of = |f: &SiteConfig| super::encode(&Msg::SiteConfig(f.clone())).len() + NUMBERS + LISTS;
     let tail = || SiteConfig { version: version.to_string(), ..Default::default() };
     let mut frames = Vec::new();
@@ -392,22 +410,25 @@ impl Assembler {
         let mut plates = std::mem::take(&mut first.monthly_plates);
         let mut cards = std::mem::take(&mut first.door_cards);
         let mut black = std::mem::take(&mut first.blacklist);
+        let mut locked = std::mem::take(&mut first.locked);
         for f in frames {
             plates.extend(f.monthly_plates);
             cards.extend(f.door_cards);
             black.extend(f.blacklist);
+            locked.extend(f.locked);
         }
         if !first.delta {
             // A full sync is taken as sent, even from a cloud that versions
-            // differently (one that sends the cards and blacklist inside
-            // `doors` and `lanes` included): the next hello then simply gets
-            // everything again.
+            // differently (one that sends the cards, blacklist and locked
+            // plates inside `doors` and `lanes` included): the next hello then
+            // simply gets everything again.
             let lanes = match first.lanes {
                 Some(mut l) => {
                     l.blacklist.extend(black);
+                    l.locked.extend(locked);
                     Some(l)
                 }
-                None if !black.is_empty() => Some(LaneRules { blacklist: black, ..Default::default() }),
+                None if !black.is_empty() || !locked.is_empty() => Some(LaneRules { blacklist: black, locked }),
                 None => None,
             };
             let doors = match first.doors {
@@ -424,7 +445,7 @@ impl Assembler {
             return Fed::Applied(cfg);
         }
         let Some((base, _)) = self.held.as_ref() else { return Fed::Resync("delta without a copy to apply it to".into()) };
-        if first.lanes.as_ref().is_some_and(|l| !l.blacklist.is_empty()) || first.doors.as_ref().is_some_and(|d| !d.cards.is_empty()) {
+        if first.lanes.as_ref().is_some_and(|l| !l.blacklist.is_empty() || !l.locked.is_empty()) || first.doors.as_ref().is_some_and(|d| !d.cards.is_empty()) {
             return Fed::Resync("delta carries rows in its head instead of buckets".into());
         }
         let mut state = base.clone();
@@ -437,12 +458,14 @@ impl Assembler {
                 Some((Kind::Plate, b)) => state.plates.clear(b),
                 Some((Kind::DoorCard, b)) => state.cards.clear(b),
                 Some((Kind::Black, b)) => state.black.clear(b),
+                Some((Kind::Locked, b)) => state.locked.clear(b),
                 None => {}
             }
         }
         if let Err(why) = refill(&mut state.plates, Kind::Plate, plates, &replaced)
             .and_then(|()| refill(&mut state.cards, Kind::DoorCard, cards, &replaced))
             .and_then(|()| refill(&mut state.black, Kind::Black, black, &replaced))
+            .and_then(|()| refill(&mut state.locked, Kind::Locked, locked, &replaced))
         {
             return Fed::Resync(why);
         }

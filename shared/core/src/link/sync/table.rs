@@ -1,5 +1,5 @@
-//! The rows of one kind (monthly plates, door cards, blacklist rows) spread
-//! over [`BUCKETS`] buckets, each with a digest, so that two peers can tell
+//! The rows of one kind (monthly plates, door cards, blacklist rows, locked
+//! plates) spread over [`BUCKETS`] buckets, each with a digest, so that two peers can tell
 //! which buckets differ without exchanging the rows.
 
 use super::{digest, fnv, BUCKETS};
@@ -47,6 +47,17 @@ impl Row for BlackRow {
     }
     fn bucket(&self) -> usize {
         plate_bucket(&self.plate)
+    }
+}
+
+/// A locked plate: the normalised plate and nothing else.
+impl Row for String {
+    fn admit(self) -> Option<Self> {
+        let plate = normalize_plate(&self);
+        (!plate.is_empty()).then_some(plate)
+    }
+    fn bucket(&self) -> usize {
+        plate_bucket(self)
     }
 }
 

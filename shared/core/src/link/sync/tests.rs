@@ -193,10 +193,11 @@ fn a_blacklist_change_moves_the_version_and_travels_in_a_delta_without_plates() 
     assert_ne!(after.version(), before.version());
     let frames = wire(after.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
     assert_eq!(frames.len(), 1);
-    // The blacklist row's bucket and nothing of the plates.
+    // The blacklist row's bucket, the locked plate's bucket and nothing of
+    // the plates.
     assert!(frames[0].delta && frames[0].monthly_plates.is_empty());
-    assert_eq!(frames[0].buckets, vec![Kind::Black.global(bucket_of("浙A00001")) as u32]);
-    assert_eq!(frames[0].blacklist.len(), 1);
+    assert_eq!(frames[0].buckets, vec![Kind::Black.global(bucket_of("浙A00001")) as u32, Kind::Locked.global(bucket_of("沪B00002")) as u32]);
+    assert_eq!((frames[0].blacklist.len(), frames[0].locked.len()), (1, 1));
     let Fed::Applied(cfg) = feed_all(&mut agent, frames) else { panic!("delta not applied") };
     assert_eq!(cfg.lanes, rules("浙A00001"));
     assert_eq!(cfg.monthly_plates.len(), 500);
@@ -328,4 +329,90 @@ fn a_peer_record_of_plate_digests_only_gets_a_full_sync() {
     let frames = cur.plan(Some(&old), crate::link::CHUNK_BUDGET).unwrap();
     assert!(!frames[0].delta);
     assert_eq!(held.digests.len(), KINDS * BUCKETS);
+}
+
+fn locked_lanes(n: usize) -> LaneRules {
+    LaneRules { blacklist: (0..3).map(black).collect(), locked: (0..n).map(|i| plate(50_000 + i).plate_no).collect() }
+}
+
+#[test]
+fn five_thousand_locked_plates_sync_whole_in_frames_under_the_limit_and_one_lock_is_a_one_bucket_delta() {
+    let before = big(1_000).with_lanes(Some(locked_lanes(5_000)));
+    assert_eq!(before.locked_count(), 5_000);
+    let frames = before.plan(None, crate::link::CHUNK_BUDGET).unwrap();
+    assert!(frames.len() > 1, "5,000 locked plates do not fit one frame");
+    for f in &frames {
+        let n = encode(&Msg::SiteConfig(f.clone())).len();
+        assert!(n <= crate::link::CHUNK_BUDGET + 64 && n < MAX_FRAME_BYTES, "frame of {n} bytes");
+    }
+    // The head holds no locked plates: they all ride in buckets.
+    assert!(frames[0].lanes.as_ref().unwrap().locked.is_empty());
+    assert_eq!(frames.iter().map(|f| f.locked.len()).sum::<usize>(), 5_000);
+    let mut a = Assembler::default();
+    let Fed::Applied(cfg) = feed_all(&mut a, wire(frames)) else { panic!("not applied") };
+    let lanes = cfg.lanes.clone().unwrap();
+    assert_eq!((lanes.locked.len(), lanes.blacklist.len()), (5_000, 3));
+    assert!(lanes.locked.contains(&plate(54_999).plate_no));
+    assert_eq!(a.version(), before.version());
+
+    // The agent's disk copy rebuilds the same state and version after a restart.
+    assert_eq!(SiteState::from_config(&cfg), before);
+    let mut restarted = Assembler::new(Some(&cfg));
+    assert_eq!(restarted.version(), before.version());
+    assert!(before.plan(Held::version_only(restarted.version()).as_ref(), crate::link::CHUNK_BUDGET).unwrap().is_empty());
+
+    // One car locked: one bucket of locked plates, nothing else.
+    let mut rules = locked_lanes(5_000);
+    rules.locked.push("粤B12345".into());
+    let locked = big(1_000).with_lanes(Some(rules.clone()));
+    assert_ne!(locked.version(), before.version());
+    let frames = wire(locked.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
+    assert_eq!(frames.len(), 1);
+    assert!(frames[0].delta && frames[0].monthly_plates.is_empty() && frames[0].blacklist.is_empty());
+    assert_eq!(frames[0].buckets, vec![Kind::Locked.global(bucket_of("粤B12345")) as u32]);
+    // One bucket: about 5,000 / 256 plates.
+    assert!(frames[0].locked.len() < 100, "{} locked plates", frames[0].locked.len());
+    assert!(frames[0].lanes.as_ref().unwrap().locked.is_empty());
+    let Fed::Applied(cfg) = feed_all(&mut restarted, frames.clone()) else { panic!("delta not applied") };
+    assert_eq!(restarted.version(), locked.version());
+    assert!(cfg.lanes.unwrap().locked.contains(&"粤B12345".to_string()));
+
+    // Unlocked again: the same one bucket, back to the first version.
+    let frames = wire(before.plan(Some(&locked.held()), crate::link::CHUNK_BUDGET).unwrap());
+    assert_eq!(frames[0].buckets, vec![Kind::Locked.global(bucket_of("粤B12345")) as u32]);
+    let Fed::Applied(cfg) = feed_all(&mut restarted, frames) else { panic!("delta not applied") };
+    assert!(!cfg.lanes.as_ref().unwrap().locked.contains(&"粤B12345".to_string()));
+    assert_eq!(restarted.version(), before.version());
+    assert_eq!(SiteState::from_config(&cfg).version(), before.version());
+}
+
+#[test]
+fn a_locked_plate_delta_that_does_not_add_up_asks_for_a_resync() {
+    let before = big(10).with_lanes(Some(locked_lanes(500)));
+    let after = big(10).with_lanes(Some(locked_lanes(501)));
+    let delta = wire(after.plan(Some(&before.held()), crate::link::CHUNK_BUDGET).unwrap());
+    let new = plate(50_500).plate_no;
+    assert_eq!(delta[0].buckets, vec![Kind::Locked.global(bucket_of(&new)) as u32]);
+    let mut a = Assembler::new(Some(&before.to_config(&before.version())));
+    // A locked plate outside the bucket the delta claims to replace.
+    let mut forged = delta[0].clone();
+    forged.buckets = vec![Kind::Locked.global((bucket_of(&new) + 1) % BUCKETS) as u32];
+    assert!(matches!(a.feed(forged), Fed::Resync(_)));
+    // Locked plates inside the head of a delta.
+    let mut inline = delta[0].clone();
+    inline.lanes.as_mut().unwrap().locked.push("粤B99999".into());
+    assert!(matches!(a.feed(inline), Fed::Resync(_)));
+    assert!(matches!(a.feed(delta[0].clone()), Fed::Applied(_)));
+    assert_eq!(a.version(), after.version());
+}
+
+#[test]
+fn a_full_sync_with_locked_plates_inside_the_head_is_still_taken() {
+    let frame = SiteConfig { version: "old".into(), controllers: controllers(), lanes: Some(locked_lanes(4)), ..Default::default() };
+    let Fed::Applied(cfg) = Assembler::default().feed(frame) else { panic!("not applied") };
+    assert_eq!(cfg.lanes.unwrap().locked.len(), 4);
+    // Locked plates without any lanes head still make lane rules.
+    let frame = SiteConfig { version: "x".into(), locked: vec!["沪B00002".into()], ..Default::default() };
+    let Fed::Applied(cfg) = Assembler::default().feed(frame) else { panic!("not applied") };
+    assert_eq!(cfg.lanes.unwrap().locked, vec!["沪B00002".to_string()]);
 }
