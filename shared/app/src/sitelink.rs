@@ -40,15 +40,15 @@ pub async fn authenticate(ctx: &Ctx, hello: &Hello, skew_secs: i64) -> Result<Br
     if !site.enabled {
         return Err(refused(Code::NOT_ALLOWED, format!("agent '{}' is disabled", hello.agent_id)));
     }
-    // An older agent would take a sync without its door cards and blacklist
-    // (they moved to buckets it does not know) as complete: it must not
-    // believe it is current. Checked after the signature, so only the
-    // site's own agent learns why.
+    // An older agent would take a sync without its door cards, blacklist and
+    // locked plates (they moved to buckets it does not know) as complete: it
+    // must not believe it is current. Checked after the signature, so only
+    // the site's own agent learns why.
     if hello.version < link::PROTOCOL_VERSION {
         return Err(refused(
             Code::BAD_INPUT,
             format!(
-                "agent protocol {} is older than the cloud's {}: door cards and blacklist rows now travel in sync buckets; update onecard-agent",
+                "agent protocol {} is older than the cloud's {}: door cards, blacklist rows and locked plates now travel in sync buckets; update onecard-agent",
                 hello.version,
                 link::PROTOCOL_VERSION
             ),

@@ -44,7 +44,7 @@ async fn hello_is_checked_like_a_signed_request() {
 #[tokio::test]
 async fn an_agent_of_protocol_1_is_refused_with_the_reason() {
     let (ctx, _) = ctx_with(Arc::new(NoSites)).await;
-    // It would take a sync without door cards and blacklist as complete.
+    // It would take a sync without door cards, blacklist and locked plates as complete.
     let mut old = Hello::new_signed(DEMO_BRANCH, DEMO_AGENT, &now_text(&ctx, 0), "1", DEMO_AGENT_SECRET);
     old.version = 1;
     let r = authenticate(&ctx, &old, 300).await.unwrap_err();
