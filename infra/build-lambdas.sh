@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the OneCard Lambda bootstraps for arm64 (Graviton, provided.al2023)
-# with the `lambda` profile (size-optimised, fat LTO, stripped), each function
+# with the `lambda` profile (size-optimised, fat LTO), stripped, each function
 # on its own so it links only its group's handlers, and prints each size.
 #
 #   infra/build-lambdas.sh                 # all nine functions
@@ -46,13 +46,18 @@ done
 expected_features() {
   case "$1" in
     # park and pub change cards, so they carry the site link ("ws") to push
-    # the agents' configuration when a card changes (issue 10).
-    park) echo "cat park parking ws" ;;
-    pub) echo "cat parking pub ws" ;;
-    acss) echo "acss parking" ;;
-    cat) echo "cat parking" ;;
-    push) echo "parking push" ;;
-    ws) echo "cat parking ws" ;;
+    # the agents' configuration when a card changes (issue 10); the site link
+    # serves the site routes of cat, park and partner.
+    park | ws) echo "cat park parking partner people ws" ;;
+    pub) echo "cat park parking partner people pub ws" ;;
+    # Every other group reads the parking modules (stays, cards, lanes) and
+    # the people modules (doors, visitors) and nothing else.
+    acss) echo "acss parking people" ;;
+    cat) echo "cat parking people" ;;
+    gate) echo "gate parking people" ;;
+    partner) echo "parking partner people" ;;
+    pls) echo "parking people pls" ;;
+    push) echo "parking people push" ;;
     *) echo "$1" ;;
   esac
 }
@@ -80,6 +85,7 @@ case "$ARCH" in
       export CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++
       export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
       BUILD=(cargo build)
+      STRIP=aarch64-linux-gnu-strip
     elif command -v cargo-zigbuild >/dev/null 2>&1; then
       # zig links against the glibc version named in the triple.
       BUILD=(cargo zigbuild)
@@ -92,9 +98,17 @@ case "$ARCH" in
   x86_64)
     TRIPLE=x86_64-unknown-linux-gnu
     BUILD=(cargo build)
+    STRIP=strip
     ;;
   *) echo "ONECARD_LAMBDA_ARCH is arm64 or x86_64, not '$ARCH'" >&2; exit 2 ;;
 esac
+
+# The lambda profile keeps symbols (for cargo bloat); the bootstrap shipped is
+# stripped here. llvm-strip reads either architecture.
+if [ -z "${STRIP:-}" ] || ! command -v "$STRIP" >/dev/null 2>&1; then
+  STRIP=llvm-strip
+  command -v "$STRIP" >/dev/null 2>&1 || { echo "no strip tool: apt-get install binutils-aarch64-linux-gnu or llvm" >&2; exit 1; }
+fi
 
 echo "building ${BINS[*]} for $ARCH ($TRIPLE, profile lambda) into $TARGET_DIR; load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 start=$(date +%s)
@@ -104,7 +118,7 @@ for b in "${BINS[@]}"; do
   (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "${BUILD[@]}" --locked --profile lambda --target "${TRIPLE_ARG:-$TRIPLE}" -p "fn-$b" --bin "$b")
   SECS[$b]=$(( $(date +%s) - t ))
   mkdir -p "$TARGET_DIR/lambda/$b"
-  cp "$TARGET_DIR/$TRIPLE/lambda/$b" "$TARGET_DIR/lambda/$b/bootstrap"
+  "$STRIP" --strip-all -o "$TARGET_DIR/lambda/$b/bootstrap" "$TARGET_DIR/$TRIPLE/lambda/$b"
 done
 elapsed=$(( $(date +%s) - start ))
 

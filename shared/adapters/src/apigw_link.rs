@@ -277,7 +277,7 @@ impl ManagementApi {
     async fn client(&self) -> &aws_sdk_apigatewaymanagement::Client {
         self.client
             .get_or_init(|| async {
-                let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+                let conf = crate::sdk_config::load().await;
                 let c = aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(&self.endpoint).build();
                 aws_sdk_apigatewaymanagement::Client::from_conf(c)
             })

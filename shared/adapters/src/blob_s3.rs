@@ -30,7 +30,7 @@ impl S3Blobs {
     /// it at an S3-compatible server (moto) with path-style addressing, which
     /// such servers need.
     pub async fn from_env(bucket: &str, endpoint_url: Option<&str>) -> Self {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let conf = crate::sdk_config::load().await;
         let mut b = aws_sdk_s3::config::Builder::from(&conf);
         if let Some(url) = endpoint_url {
             b = b.endpoint_url(url).force_path_style(true);

@@ -38,7 +38,7 @@ impl DynamoStore {
     /// A client from the default AWS configuration chain; `endpoint_url` points
     /// it at DynamoDB Local instead of AWS.
     pub async fn from_env(table: &str, endpoint_url: Option<&str>) -> Self {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let conf = crate::sdk_config::load().await;
         let mut b = aws_sdk_dynamodb::config::Builder::from(&conf);
         if let Some(url) = endpoint_url {
             b = b.endpoint_url(url);

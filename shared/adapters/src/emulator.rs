@@ -13,6 +13,7 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(credentials())
+        .http_client(crate::sdk_config::http_client())
         .endpoint_url(endpoint)
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
@@ -23,6 +24,7 @@ pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(credentials())
+        .http_client(crate::sdk_config::http_client())
         .endpoint_url(endpoint)
         .build();
     aws_sdk_sqs::Client::from_conf(conf)
@@ -34,6 +36,7 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(credentials())
+        .http_client(crate::sdk_config::http_client())
         .endpoint_url(endpoint)
         .force_path_style(true)
         .build();

@@ -25,7 +25,7 @@ pub struct HyperOutbound {
 
 impl HyperOutbound {
     pub fn new(timeout: Duration) -> Self {
-        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
             Ok(b) => b,
             Err(e) => {

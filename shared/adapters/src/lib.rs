@@ -10,6 +10,7 @@ pub mod dynamo_store;
 pub mod embedded_dlq;
 pub mod emulator;
 pub mod http_out;
+pub mod sdk_config;
 pub mod embedded_queue;
 pub mod sqlite_store;
 mod sqlite_writer;

@@ -51,7 +51,7 @@ impl SqsDeadLetters {
     }
 
     pub async fn from_env(url: &str, endpoint_url: Option<&str>) -> Self {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let conf = crate::sdk_config::load().await;
         let mut b = aws_sdk_sqs::config::Builder::from(&conf);
         if let Some(e) = endpoint_url {
             b = b.endpoint_url(e);

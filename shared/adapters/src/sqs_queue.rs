@@ -30,7 +30,7 @@ impl SqsQueue {
     /// A client from the default AWS configuration chain; `endpoint_url` points
     /// it at a local SQS-compatible server instead of AWS.
     pub async fn from_env(queue_url: &str, endpoint_url: Option<&str>) -> Self {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let conf = crate::sdk_config::load().await;
         let mut b = aws_sdk_sqs::config::Builder::from(&conf);
         if let Some(url) = endpoint_url {
             b = b.endpoint_url(url);

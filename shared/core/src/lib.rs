@@ -20,6 +20,7 @@ pub mod kit;
 pub mod link;
 pub mod memstore;
 pub mod money;
+#[cfg(feature = "schemas")]
 pub mod openapi;
 pub mod outbound;
 pub mod providers;

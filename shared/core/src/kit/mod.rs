@@ -102,7 +102,11 @@ pub struct RouteDef {
     /// The handler function's path (`onecard_app::park::cartype::add`): one hop
     /// from a route name to its code.
     pub source: &'static str,
+    /// For the OpenAPI document only: a Lambda leaves them out, as a pointer
+    /// kept here would link every route's schema code into the bootstrap.
+    #[cfg(feature = "schemas")]
     pub input_schema: fn(&mut SchemaGenerator) -> Schema,
+    #[cfg(feature = "schemas")]
     pub output_schema: fn(&mut SchemaGenerator) -> Schema,
     /// Codes this route answers beyond the common ones (e.g. 9.14's 521).
     pub codes: &'static [(i64, &'static str)],
@@ -166,7 +170,9 @@ fn def<I: Input, O: Output, F: RouteFn<I, O>>(name: &'static str, effect: Effect
         effect,
         handler,
         source: std::any::type_name::<F>(),
+        #[cfg(feature = "schemas")]
         input_schema: |g| g.subschema_for::<I>(),
+        #[cfg(feature = "schemas")]
         output_schema: |g| g.subschema_for::<O>(),
         codes: &[],
         refusal: None,
