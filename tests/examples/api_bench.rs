@@ -10,7 +10,10 @@
 //! profile is paced instead (a fixed rate), latency counted from when each
 //! request was due, so a stall is not hidden by the generator waiting.
 //!
-//! `cargo build --release --bin onecard && cargo run --release -p onecard-tests --example api_bench -- [--secs 3] [--conns 16] [--cars 12000] [--rate 1000]`
+//! `cargo build --release --bin onecard && cargo run --release -p onecard-tests --example api_bench -- [--secs 3] [--conns 16] [--cars 12000] [--rate 1000] [--only 6.3,calc]`
+//!
+//! To profile one route: `--only 6.9 --secs 20`, and attach `perf record -p`
+//! to the server pid printed at the start once the entries are done.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -35,15 +38,25 @@ struct Args {
     conns: usize,
     cars: usize,
     rate: f64,
+    /// Phases to run (empty: all). The phases a wanted one needs run too
+    /// (the entries always; calc for 6.26, commit and mixed), so that one
+    /// route can be driven alone under a profiler.
+    only: Vec<String>,
+}
+
+impl Args {
+    fn wants(&self, phase: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == phase)
+    }
 }
 
 fn args() -> Args {
-    let mut a = Args { secs: 3.0, conns: 16, cars: 12_000, rate: 1000.0 };
+    let mut a = Args { secs: 3.0, conns: 16, cars: 12_000, rate: 1000.0, only: Vec::new() };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for w in argv.chunks(2) {
         let v = w.get(1).map(String::as_str).unwrap_or("");
         let bad = || -> ! {
-            eprintln!("usage: api_bench [--secs S] [--conns N] [--cars N] [--rate R]");
+            eprintln!("usage: api_bench [--secs S] [--conns N] [--cars N] [--rate R] [--only 6.3,6.9,calc,6.26,commit,mixed]");
             std::process::exit(2)
         };
         match w[0].as_str() {
@@ -51,6 +64,7 @@ fn args() -> Args {
             "--conns" => a.conns = v.parse().unwrap_or_else(|_| bad()),
             "--cars" => a.cars = v.parse().unwrap_or_else(|_| bad()),
             "--rate" => a.rate = v.parse().unwrap_or_else(|_| bad()),
+            "--only" => a.only = v.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
             _ => bad(),
         }
     }
@@ -304,6 +318,7 @@ fn bench(a: &Args) {
     let (_floor, floor_port) = start_floor();
     let data_dir = onecard_tests::temp_dir("api-bench");
     let srv = Server::start_with(&data_dir, &["--no-demo-site"]);
+    println!("server pid {}", srv.child.id());
     let tag: String = {
         let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let l = |k: u128| (b'A' + (n / k % 26) as u8) as char;
@@ -371,111 +386,124 @@ fn bench(a: &Args) {
     );
     rows.push(Row { name: "entry".into(), out: entries });
 
-    let o = run(api, Phase { name: "6.3 park.lot.status.total".into(), make: timed(Box::new(move |_| ("park.lot.status.total", lot()))), check: Box::new(any_ok), rate: None }, a.conns);
-    rows.push(Row { name: "6.3 lot.status.total".into(), out: o });
+    if a.wants("6.3") {
+        let o = run(api, Phase { name: "6.3 park.lot.status.total".into(), make: timed(Box::new(move |_| ("park.lot.status.total", lot()))), check: Box::new(any_ok), rate: None }, a.conns);
+        rows.push(Row { name: "6.3 lot.status.total".into(), out: o });
+    }
 
     let p = plates.clone();
-    let o = run(
-        api,
-        Phase {
-            name: "6.9 park.in.info".into(),
-            make: timed(Box::new(move |i| ("park.in.info", format!(r#"{{"credentialtype":"1","credential":"{}"}}"#, p[i as usize % p.len()])))),
-            check: Box::new(any_ok),
-            rate: None,
-        },
-        a.conns,
-    );
-    rows.push(Row { name: "6.9 in.info".into(), out: o });
+    if a.wants("6.9") {
+        let o = run(
+            api,
+            Phase {
+                name: "6.9 park.in.info".into(),
+                make: timed(Box::new(move |i| ("park.in.info", format!(r#"{{"credentialtype":"1","credential":"{}"}}"#, p[i as usize % p.len()])))),
+                check: Box::new(any_ok),
+                rate: None,
+            },
+            a.conns,
+        );
+        rows.push(Row { name: "6.9 in.info".into(), out: o });
+    }
+    let needs_orders = ["calc", "6.26", "commit", "mixed"].iter().any(|p| a.wants(p));
+    let mut mixed = None;
+    if needs_orders {
+        // calc: every plate of A and B at least once (their orders are paid later).
+        let p = plates.clone();
+        let ab = a_len + b_len;
+        let keep = orders.clone();
+        let o = run(
+            api,
+            Phase {
+                name: "6.1 calc".into(),
+                make: Box::new(move |i, el| {
+                    let i = i as usize;
+                    (i < ab || el < secs).then(|| ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","calcendtime":"1970-01-01 00:00:00","carType":"{car_type}"}}"#, p[i % ab])))
+                }),
+                check: Box::new(move |i, _, body| {
+                    let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
+                    let d = &v["data"];
+                    let Some(no) = d["orderNo"].as_str().filter(|_| v["status"] == true) else { return false };
+                    let plate = d["carno"].as_str().unwrap_or_default().to_string();
+                    keep.lock().unwrap()[i as usize % ab] =
+                        Some(Order { plate, order_no: no.to_string(), parkcost: d["parkcost"].clone(), amount: d["amount"].clone() });
+                    true
+                }),
+                rate: None,
+            },
+            a.conns,
+        );
+        rows.push(Row { name: "6.1 calc".into(), out: o });
 
-    // calc: every plate of A and B at least once (their orders are paid later).
-    let p = plates.clone();
-    let ab = a_len + b_len;
-    let keep = orders.clone();
-    let o = run(
-        api,
-        Phase {
-            name: "6.1 calc".into(),
-            make: Box::new(move |i, el| {
-                let i = i as usize;
-                (i < ab || el < secs).then(|| ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","calcendtime":"1970-01-01 00:00:00","carType":"{car_type}"}}"#, p[i % ab])))
-            }),
-            check: Box::new(move |i, _, body| {
-                let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
-                let d = &v["data"];
-                let Some(no) = d["orderNo"].as_str().filter(|_| v["status"] == true) else { return false };
-                let plate = d["carno"].as_str().unwrap_or_default().to_string();
-                keep.lock().unwrap()[i as usize % ab] =
-                    Some(Order { plate, order_no: no.to_string(), parkcost: d["parkcost"].clone(), amount: d["amount"].clone() });
-                true
-            }),
-            rate: None,
-        },
-        a.conns,
-    );
-    rows.push(Row { name: "6.1 calc".into(), out: o });
+        let all: Vec<Order> = orders.lock().unwrap().iter().flatten().cloned().collect();
+        let (a_orders, b_orders): (Vec<Order>, Vec<Order>) = {
+            let o = orders.lock().unwrap();
+            (o[..a_len].iter().flatten().cloned().collect(), o[a_len..a_len + b_len].iter().flatten().cloned().collect())
+        };
+        assert!(!all.is_empty(), "calc produced no orders");
+        let all = Arc::new(all);
+        let order_get = move |all: &Arc<Vec<Order>>, i: u64| format!(r#"{{"orderNo":"{}"}}"#, all[i as usize % all.len()].order_no);
+        let al = all.clone();
+        if a.wants("6.26") {
+            let o = run(api, Phase { name: "6.26 park.order.get".into(), make: timed(Box::new(move |i| ("park.order.get", order_get(&al, i)))), check: Box::new(any_ok), rate: None }, a.conns);
+            rows.push(Row { name: "6.26 order.get".into(), out: o });
+        }
 
-    let all: Vec<Order> = orders.lock().unwrap().iter().flatten().cloned().collect();
-    let (a_orders, b_orders): (Vec<Order>, Vec<Order>) = {
-        let o = orders.lock().unwrap();
-        (o[..a_len].iter().flatten().cloned().collect(), o[a_len..a_len + b_len].iter().flatten().cloned().collect())
-    };
-    assert!(!all.is_empty(), "calc produced no orders");
-    let all = Arc::new(all);
-    let order_get = move |all: &Arc<Vec<Order>>, i: u64| format!(r#"{{"orderNo":"{}"}}"#, all[i as usize % all.len()].order_no);
-    let al = all.clone();
-    let o = run(api, Phase { name: "6.26 park.order.get".into(), make: timed(Box::new(move |i| ("park.order.get", order_get(&al, i)))), check: Box::new(any_ok), rate: None }, a.conns);
-    rows.push(Row { name: "6.26 order.get".into(), out: o });
+        let commit = |o: &Order| {
+            json!({"credentialtype": "1", "credential": o.plate, "parkcost": o.parkcost, "amount": o.amount, "payType": "7",
+                   "orderNo": o.order_no, "thirdPayId": format!("bench-{}", o.order_no)})
+            .to_string()
+        };
+        let ao = Arc::new(a_orders);
+        if a.wants("commit") {
+            let o = run(
+                api,
+                Phase {
+                    name: "6.2 commit".into(),
+                    make: Box::new(move |i, _| ao.get(i as usize).map(|o| ("commit", commit(o)))),
+                    check: Box::new(any_ok),
+                    rate: None,
+                },
+                a.conns,
+            );
+            rows.push(Row { name: "6.2 commit".into(), out: o });
+        }
 
-    let commit = |o: &Order| {
-        json!({"credentialtype": "1", "credential": o.plate, "parkcost": o.parkcost, "amount": o.amount, "payType": "7",
-               "orderNo": o.order_no, "thirdPayId": format!("bench-{}", o.order_no)})
-        .to_string()
-    };
-    let ao = Arc::new(a_orders);
-    let o = run(
-        api,
-        Phase {
-            name: "6.2 commit".into(),
-            make: Box::new(move |i, _| ao.get(i as usize).map(|o| ("commit", commit(o)))),
-            check: Box::new(any_ok),
-            rate: None,
-        },
-        a.conns,
-    );
-    rows.push(Row { name: "6.2 commit".into(), out: o });
-
-    // Mixed: 70 % reads (6.3, 6.9, 6.26), 20 % calc, 10 % commit.
-    let (p, al, bo) = (plates.clone(), all.clone(), Arc::new(b_orders));
-    let c_start = a_len + b_len;
-    let o = run(
-        api,
-        Phase {
-            name: format!("mixed 70/20/10 @{}/s", a.rate),
-            make: Box::new(move |i, el| {
-                if el >= secs {
-                    return None;
-                }
-                let slot = i % 10;
-                let round = (i / 10) as usize;
-                Some(match slot {
-                    0..=6 => match (i as usize) % 3 {
-                        0 => ("park.lot.status.total", lot()),
-                        1 => ("park.in.info", format!(r#"{{"credentialtype":"1","credential":"{}"}}"#, p[(i as usize * 7) % p.len()])),
-                        _ => ("park.order.get", order_get(&al, i)),
-                    },
-                    7 | 8 => ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","calcendtime":"1970-01-01 00:00:00","carType":"{car_type}"}}"#, p[c_start + (2 * round + slot as usize - 7) % c_len])),
-                    _ => match bo.get(round) {
-                        Some(o) => ("commit", commit(o)),
-                        None => ("park.lot.status.total", lot()),
-                    },
-                })
-            }),
-            check: Box::new(any_ok),
-            rate: Some(a.rate),
-        },
-        a.conns,
-    );
-    let mixed = o;
+        // Mixed: 70 % reads (6.3, 6.9, 6.26), 20 % calc, 10 % commit.
+        let (p, al, bo) = (plates.clone(), all.clone(), Arc::new(b_orders));
+        let c_start = a_len + b_len;
+        if a.wants("mixed") {
+            let o = run(
+                api,
+                Phase {
+                    name: format!("mixed 70/20/10 @{}/s", a.rate),
+                    make: Box::new(move |i, el| {
+                        if el >= secs {
+                            return None;
+                        }
+                        let slot = i % 10;
+                        let round = (i / 10) as usize;
+                        Some(match slot {
+                            0..=6 => match (i as usize) % 3 {
+                                0 => ("park.lot.status.total", lot()),
+                                1 => ("park.in.info", format!(r#"{{"credentialtype":"1","credential":"{}"}}"#, p[(i as usize * 7) % p.len()])),
+                                _ => ("park.order.get", order_get(&al, i)),
+                            },
+                            7 | 8 => ("calc", format!(r#"{{"credentialtype":"1","credential":"{}","calcendtime":"1970-01-01 00:00:00","carType":"{car_type}"}}"#, p[c_start + (2 * round + slot as usize - 7) % c_len])),
+                            _ => match bo.get(round) {
+                                Some(o) => ("commit", commit(o)),
+                                None => ("park.lot.status.total", lot()),
+                            },
+                        })
+                    }),
+                    check: Box::new(any_ok),
+                    rate: Some(a.rate),
+                },
+                a.conns,
+            );
+            mixed = Some(o);
+        }
+    }
 
     let floor_last = run(floor, Phase { name: "floor again".into(), make: timed(Box::new(move |_| ("park.lot.status.total", lot()))), check: Box::new(any_ok), rate: None }, a.conns);
     let floor_rps = (floor_first.rps() + floor_last.rps()) / 2.0;
@@ -487,7 +515,9 @@ fn bench(a: &Args) {
     for r in &rows {
         println!("| {} | {:.0} | {:.3}× | {:.2} | {:.2} | {} |", r.name, r.out.rps(), r.out.rps() / floor_rps, r.out.pct_ms(0.5), r.out.pct_ms(0.99), r.out.failed);
     }
-    println!("| mixed 70/20/10 at {} req/s | {:.0} | (paced) | {:.2} | {:.2} | {} |", a.rate, mixed.rps(), mixed.pct_ms(0.5), mixed.pct_ms(0.99), mixed.failed);
+    if let Some(mixed) = &mixed {
+        println!("| mixed 70/20/10 at {} req/s | {:.0} | (paced) | {:.2} | {:.2} | {} |", a.rate, mixed.rps(), mixed.pct_ms(0.5), mixed.pct_ms(0.99), mixed.failed);
+    }
     println!("load average at the end: {}", load());
     drop(srv);
     let _ = std::fs::remove_dir_all(&data_dir);

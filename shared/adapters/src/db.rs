@@ -28,11 +28,18 @@ pub(crate) fn open(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// Prepared statements a reader connection keeps (see `open_reader`).
+const READER_STATEMENTS: usize = 64;
+
 /// A connection for reads only, beside a writer's: WAL gives it the last
 /// committed state without waiting for the writer.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, String> {
     let conn = open(path)?;
     conn.execute_batch("PRAGMA query_only=ON;").map_err(|e| e.to_string())?;
+    // A query's text carries its limit and which bounds it has, so a reader sees more
+    // distinct statements than rusqlite's default cache of 16 holds; an
+    // evicted one is parsed again on its next use.
+    conn.set_prepared_statement_cache_capacity(READER_STATEMENTS);
     Ok(conn)
 }
 
@@ -51,6 +58,16 @@ pub(crate) struct Shared(std::sync::Arc<std::sync::Mutex<Connection>>);
 impl Shared {
     pub(crate) fn new(conn: Connection) -> Self {
         Shared(std::sync::Arc::new(std::sync::Mutex::new(conn)))
+    }
+
+    /// The connection when no one holds it now (a poisoned lock is taken as
+    /// `run` takes it); `None` rather than waiting.
+    pub(crate) fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        match self.0.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Runs `f` on the connection off the async runtime; `joined` turns a

@@ -174,15 +174,20 @@ fn site_sk(branch: &str, agent: &str) -> String {
     format!("{branch}#{agent}")
 }
 
+/// Every request reads its caller and branch through here: the item is
+/// ours, so its body is moved into the record (`Item::parse` borrows, and
+/// would copy the whole tree first).
 async fn get_as<T: serde::de::DeserializeOwned>(s: &dyn ItemStore, pk: &str, sk: &str) -> StoreResult<Option<T>> {
-    match s.get(pk, sk).await? {
-        Some(item) => Ok(Some(item.parse()?)),
-        None => Ok(None),
-    }
+    s.get(pk, sk).await?.map(into_record).transpose()
 }
 
 async fn list_as<T: serde::de::DeserializeOwned>(s: &dyn ItemStore, pk: &str) -> StoreResult<Vec<T>> {
-    s.query_all(&Query::partition(pk)).await?.iter().map(Item::parse).collect()
+    s.query_all(&Query::partition(pk)).await?.into_iter().map(into_record).collect()
+}
+
+/// `Item::parse` for an item the caller is done with (the same error).
+fn into_record<T: serde::de::DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_json::from_value(item.body).map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", item.pk, item.sk)))
 }
 
 fn to_item<T: Serialize>(pk: &str, sk: &str, v: &T) -> Item {

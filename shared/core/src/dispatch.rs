@@ -161,9 +161,8 @@ async fn authenticate(ctx: &Ctx, spec: &RouteSpec, env: &RequestEnvelope, charse
         .await?
         .filter(|c| c.enabled)
         .ok_or_else(|| ApiError::auth("unknown or disabled caller"))?;
-    let signing = sign::signing_string(from, ts_text, nonce, &env.data_text);
-    let signed = sign::verify(&caller.secret, &signing, sign_given)
-        || charset.is_some_and(|cs| cs.verify(&caller.secret, &signing, sign_given));
+    let signed = sign::verify_parts(&caller.secret, from, ts_text, nonce, &env.data_text, sign_given)
+        || charset.is_some_and(|cs| cs.verify(&caller.secret, &sign::signing_string(from, ts_text, nonce, &env.data_text), sign_given));
     if !signed {
         return Err(ApiError::auth("signature does not match"));
     }

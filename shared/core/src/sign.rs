@@ -31,6 +31,21 @@ pub fn verify(secret: &str, signing: &str, given: &str) -> bool {
     want.as_bytes().ct_eq(given.trim().as_bytes()).into()
 }
 
+/// `verify` over `signing_string(from, timestamp, nonce, data_text)` without
+/// building S: the MAC takes the parts in order, so the request's `data`
+/// (the bulk of S) is not copied on every request just to be hashed.
+pub fn verify_parts(secret: &str, from: &str, timestamp: &str, nonce: &str, data_text: &str, given: &str) -> bool {
+    let mut parts = [from, timestamp, nonce];
+    parts.sort_unstable();
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p.as_bytes());
+    }
+    mac.update(data_text.as_bytes());
+    let want = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    want.as_bytes().ct_eq(given.trim().as_bytes()).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +66,25 @@ mod tests {
         assert!(!verify("k2", &s, &sig));
         assert!(!verify("k", &s, "AAAA"));
         assert!(!verify("k", &s, ""));
+    }
+
+    /// The in-place MAC must accept exactly what `verify` over the built
+    /// string accepts, whatever order the three parts sort in.
+    #[test]
+    fn verify_parts_is_verify_over_the_signing_string() {
+        let cases = [("demo", "2026-01-01 00:00:00", "7", "{}"), ("4010228", "2015-06-11 11:52:48", "82", r#"{"a":"浙 A"}"#), ("b", "a", "", ""), ("", "", "", "")];
+        for (from, ts, nonce, data) in cases {
+            let s = signing_string(from, ts, nonce, data);
+            let good = sign("k", &s);
+            assert!(verify_parts("k", from, ts, nonce, data, &good), "{s}");
+            assert!(verify_parts("k", from, ts, nonce, data, &format!(" {good} ")), "trimmed like verify");
+            assert!(!verify_parts("k2", from, ts, nonce, data, &good));
+            assert!(!verify_parts("k", from, ts, nonce, &format!("{data} "), &good));
+            assert!(!verify_parts("k", from, ts, nonce, data, ""));
+        }
+        // The parts are sorted before hashing, as in `signing_string`.
+        let good = sign("k", &signing_string("x", "y", "z", "d"));
+        assert!(verify_parts("k", "z", "x", "y", "d", &good));
+        assert!(!verify_parts("k", "x", "y", "z", "e", &good));
     }
 }
