@@ -34,6 +34,35 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().expect("addr").port()
 }
 
+/// A fresh table named `{prefix}-{random}` on DynamoDB Local
+/// (`ONECARD_DYNAMODB_ENDPOINT`, as `infra/scripts/dynamodb-local.sh` prints
+/// it). None when `ONECARD_SKIP_DYNAMODB=1` says to skip; without either, the
+/// test fails and says how to start it.
+pub async fn dynamodb_table(prefix: &str) -> Option<onecard_adapters::DynamoStore> {
+    let endpoint = match std::env::var("ONECARD_DYNAMODB_ENDPOINT") {
+        Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
+        _ if std::env::var("ONECARD_SKIP_DYNAMODB").as_deref() == Ok("1") => {
+            eprintln!("SKIPPED: ONECARD_DYNAMODB_ENDPOINT is not set and ONECARD_SKIP_DYNAMODB=1");
+            return None;
+        }
+        _ => panic!(
+            "ONECARD_DYNAMODB_ENDPOINT is not set. Start DynamoDB Local with \
+             `infra/scripts/dynamodb-local.sh start` and export ONECARD_DYNAMODB_ENDPOINT=<the URL it prints>, \
+             or set ONECARD_SKIP_DYNAMODB=1 to skip this test."
+        ),
+    };
+    // DynamoDB Local takes any credentials, but the SDK must find some.
+    for (k, v) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")] {
+        if std::env::var(k).is_err() {
+            std::env::set_var(k, v);
+        }
+    }
+    let table = format!("{prefix}-{}-{}", std::process::id(), rand_suffix());
+    let store = onecard_adapters::DynamoStore::from_env(&table, Some(&endpoint)).await;
+    store.create_table().await.expect("create table");
+    Some(store)
+}
+
 pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("onecard-{tag}-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&d).expect("temp dir");

@@ -7,7 +7,7 @@
 //! `ONECARD_DYNAMODB_ENDPOINT`; without it the test fails, unless
 //! `ONECARD_SKIP_DYNAMODB=1`.
 
-use onecard_adapters::{DynamoStore, EmbeddedQueue, SqliteStore};
+use onecard_adapters::{EmbeddedQueue, SqliteStore};
 use onecard_app::keys;
 use onecard_core::config::{self, Branch};
 use onecard_core::dispatch;
@@ -83,25 +83,6 @@ async fn sqlite_old_index_gives_the_same_discounts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_old_index_gives_the_same_discounts() {
-    let endpoint = match std::env::var("ONECARD_DYNAMODB_ENDPOINT") {
-        Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
-        _ if std::env::var("ONECARD_SKIP_DYNAMODB").as_deref() == Ok("1") => {
-            eprintln!("SKIPPED: ONECARD_DYNAMODB_ENDPOINT is not set and ONECARD_SKIP_DYNAMODB=1");
-            return;
-        }
-        _ => panic!(
-            "ONECARD_DYNAMODB_ENDPOINT is not set. Start DynamoDB Local with \
-             `infra/scripts/dynamodb-local.sh start` and export ONECARD_DYNAMODB_ENDPOINT=<the URL it prints>, \
-             or set ONECARD_SKIP_DYNAMODB=1 to skip this test."
-        ),
-    };
-    for (k, v) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")] {
-        if std::env::var(k).is_err() {
-            std::env::set_var(k, v);
-        }
-    }
-    let table = format!("onecard-discidx-{:016x}", rand::random::<u64>());
-    let store = DynamoStore::from_env(&table, Some(&endpoint)).await;
-    store.create_table().await.expect("create table");
+    let Some(store) = onecard_tests::dynamodb_table("onecard-discidx").await else { return };
     old_index_gives_the_same_discounts(Arc::new(store), "di-dynamo").await;
 }

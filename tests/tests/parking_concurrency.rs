@@ -6,7 +6,7 @@
 //! `ONECARD_DYNAMODB_ENDPOINT` (start it with `infra/scripts/dynamodb-local.sh
 //! start`); without it the test fails, unless `ONECARD_SKIP_DYNAMODB=1`.
 
-use onecard_adapters::{DynamoStore, EmbeddedQueue, SqliteStore};
+use onecard_adapters::{EmbeddedQueue, SqliteStore};
 use onecard_core::config::{demo_branch, put_branch, Branch};
 use onecard_core::dispatch;
 use onecard_core::sitelink::NoSites;
@@ -107,26 +107,6 @@ async fn sqlite_sixteen_concurrent_commits_pay_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn dynamodb_sixteen_concurrent_commits_pay_once() {
-    let endpoint = match std::env::var("ONECARD_DYNAMODB_ENDPOINT") {
-        Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
-        _ if std::env::var("ONECARD_SKIP_DYNAMODB").as_deref() == Ok("1") => {
-            eprintln!("SKIPPED: ONECARD_DYNAMODB_ENDPOINT is not set and ONECARD_SKIP_DYNAMODB=1");
-            return;
-        }
-        _ => panic!(
-            "ONECARD_DYNAMODB_ENDPOINT is not set. Start DynamoDB Local with \
-             `infra/scripts/dynamodb-local.sh start` and export ONECARD_DYNAMODB_ENDPOINT=<the URL it prints>, \
-             or set ONECARD_SKIP_DYNAMODB=1 to skip this test."
-        ),
-    };
-    // DynamoDB Local takes any credentials, but the SDK must find some.
-    for (k, v) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")] {
-        if std::env::var(k).is_err() {
-            std::env::set_var(k, v);
-        }
-    }
-    let table = format!("onecard-parking-{}", uuid_like());
-    let store = DynamoStore::from_env(&table, Some(&endpoint)).await;
-    store.create_table().await.expect("create table");
+    let Some(store) = onecard_tests::dynamodb_table("onecard-parking").await else { return };
     sixteen_commits_pay_once(Arc::new(store), "pc-dynamo").await;
 }

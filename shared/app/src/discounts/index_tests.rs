@@ -4,14 +4,9 @@
 //! bound, used up by a payment and so gone from the index.
 
 use super::car_index::{self, Entry};
-use onecard_adapters::embedded_queue::EmbeddedQueue;
 use onecard_core::config::{self, Branch};
-use onecard_core::memstore::MemStore;
-use onecard_core::sitelink::NoSites;
-use onecard_core::time::{parse, to_utc, FixedClock, DEFAULT_TZ};
-use onecard_core::{dispatch, Ctx, Origin, Ports, Registry};
+use onecard_core::{dispatch, Ctx, Origin, Registry};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 struct Park {
     ctx: Ctx,
@@ -21,16 +16,8 @@ struct Park {
 
 impl Park {
     async fn new() -> Park {
-        let dir = std::env::temp_dir().join(format!("onecard-index-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mem = Arc::new(MemStore::new());
-        config::seed_demo(&*mem).await.unwrap();
-        let clock = FixedClock::new(to_utc(parse("2026-03-02 14:00:00").unwrap(), DEFAULT_TZ));
-        let queue = Arc::new(EmbeddedQueue::open(&dir.join("queue.db")).unwrap());
-        let ctx = Ctx::new(Ports { store: mem, queue, sites: Arc::new(NoSites), clock });
-        crate::seed_demo(&ctx).await.unwrap();
-        let branch = config::get_branch(ctx.store(), config::DEMO_BRANCH).await.unwrap().unwrap();
-        Park { ctx, reg: crate::registry(), branch }
+        let (ctx, reg, branch) = super::race_tests::setup().await;
+        Park { ctx, reg, branch }
     }
 
     async fn ok(&self, route: &str, data: Value) -> Value {

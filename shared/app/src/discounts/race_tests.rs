@@ -17,7 +17,9 @@ use onecard_core::{dispatch, Ctx, Fen, Origin, Ports, Registry};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-async fn setup() -> (Ctx, Registry, Branch) {
+/// The demo park on a fresh in-memory store, at 2026-03-02 14:00 (the
+/// discount tests share it).
+pub(super) async fn setup() -> (Ctx, Registry, Branch) {
     let dir = std::env::temp_dir().join(format!("onecard-disc-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let mem = Arc::new(MemStore::new());
