@@ -1,5 +1,4 @@
-//! The configuration every AWS SDK client starts from, with the one HTTP
-//! client they share.
+//! The configuration every AWS SDK client starts from, and its HTTP client.
 //!
 //! The SDKs' `default-https-client` feature would pick rustls on aws-lc-rs;
 //! naming the client here keeps rustls on ring, the provider the outbound
@@ -11,13 +10,16 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::Builder;
 use aws_sdk_dynamodb::config::SharedHttpClient;
-use std::sync::OnceLock;
 
-/// One client, hence one connection pool and one reading of the system's root
-/// certificates, for DynamoDB, SQS, S3 and the WebSocket management API.
+/// An HTTP client for the SDK clients made from one configuration (a
+/// `load()`), over rustls on ring.
+///
+/// Not one client for the process: a client's pooled connections are tasks
+/// of the runtime that opened them, so a client kept across runtimes (each
+/// `#[tokio::test]` has its own) fails with "runtime dropped the dispatch
+/// task" once the first runtime is gone.
 pub fn http_client() -> SharedHttpClient {
-    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
-    CLIENT.get_or_init(|| Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()).clone()
+    Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 /// The default AWS configuration chain (environment, profile, container and
@@ -37,7 +39,7 @@ mod tests {
     /// set up when the first connection is made), it reaches the network and
     /// fails only because nothing listens there.
     #[tokio::test]
-    async fn sdk_requests_reach_the_network_over_the_shared_client() {
+    async fn sdk_requests_reach_the_network_over_our_client() {
         for endpoint in ["http://127.0.0.1:1", "https://127.0.0.1:1"] {
             let conf = aws_sdk_dynamodb::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
