@@ -110,6 +110,14 @@ if [ -z "${STRIP:-}" ] || ! command -v "$STRIP" >/dev/null 2>&1; then
   command -v "$STRIP" >/dev/null 2>&1 || { echo "no strip tool: apt-get install binutils-aarch64-linux-gnu or llvm" >&2; exit 1; }
 fi
 
+# A non-PIE executable: a position-independent one carries a dynamic
+# relocation for every pointer in its read-only data (vtables, string
+# tables: 1.27 MiB of `.rela.dyn` in park) and the loader applies them all
+# at every cold start. Only the target's crates get the flag (build scripts
+# and proc macros run on the host as usual).
+TRIPLE_ENV=$(echo "$TRIPLE" | tr 'a-z-' 'A-Z_')
+export "CARGO_TARGET_${TRIPLE_ENV}_RUSTFLAGS=-C relocation-model=static"
+
 echo "building ${BINS[*]} for $ARCH ($TRIPLE, profile lambda) into $TARGET_DIR; load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 start=$(date +%s)
 declare -A SECS
