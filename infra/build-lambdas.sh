@@ -45,11 +45,12 @@ done
 # every group again. Checked before building, from Cargo's own resolution.
 expected_features() {
   case "$1" in
-    # park and pub change cards, so they carry the site link ("ws") to push
-    # the agents' configuration when a card changes (issue 10); the site link
-    # serves the site routes of cat, park and partner.
-    park | ws) echo "cat park parking partner people ws" ;;
-    pub) echo "cat park parking partner people pub ws" ;;
+    # park and pub change cards, so they carry the site configuration
+    # ("sitelink") to push it to the agents when a card changes (issue 10);
+    # the ws function serves the site routes of cat, park and partner.
+    park) echo "park parking people sitelink" ;;
+    pub) echo "parking people pub sitelink" ;;
+    ws) echo "cat park parking partner people sitelink ws" ;;
     # Every other group reads the parking modules (stays, cards, lanes) and
     # the people modules (doors, visitors) and nothing else.
     acss) echo "acss parking people" ;;
@@ -84,7 +85,7 @@ case "$ARCH" in
       export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
       export CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++
       export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
-      BUILD=(cargo build)
+      BUILD=(cargo rustc)
       STRIP=aarch64-linux-gnu-strip
     elif command -v cargo-zigbuild >/dev/null 2>&1; then
       # zig links against the glibc version named in the triple.
@@ -97,7 +98,7 @@ case "$ARCH" in
     ;;
   x86_64)
     TRIPLE=x86_64-unknown-linux-gnu
-    BUILD=(cargo build)
+    BUILD=(cargo rustc)
     STRIP=strip
     ;;
   *) echo "ONECARD_LAMBDA_ARCH is arm64 or x86_64, not '$ARCH'" >&2; exit 2 ;;
@@ -110,20 +111,22 @@ if [ -z "${STRIP:-}" ] || ! command -v "$STRIP" >/dev/null 2>&1; then
   command -v "$STRIP" >/dev/null 2>&1 || { echo "no strip tool: apt-get install binutils-aarch64-linux-gnu or llvm" >&2; exit 1; }
 fi
 
-# A non-PIE executable: a position-independent one carries a dynamic
-# relocation for every pointer in its read-only data (vtables, string
-# tables: 1.27 MiB of `.rela.dyn` in park) and the loader applies them all
-# at every cold start. Only the target's crates get the flag (build scripts
-# and proc macros run on the host as usual).
-TRIPLE_ENV=$(echo "$TRIPLE" | tr 'a-z-' 'A-Z_')
-export "CARGO_TARGET_${TRIPLE_ENV}_RUSTFLAGS=-C relocation-model=static"
-
 echo "building ${BINS[*]} for $ARCH ($TRIPLE, profile lambda) into $TARGET_DIR; load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 start=$(date +%s)
 declare -A SECS
 for b in "${BINS[@]}"; do
   t=$(date +%s)
-  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "${BUILD[@]}" --locked --profile lambda --target "${TRIPLE_ARG:-$TRIPLE}" -p "fn-$b" --bin "$b")
+  # `cargo rustc` hands the flags after `--` to the bootstrap's own crate
+  # only. With fat LTO that crate's code generation is the whole program's,
+  # so the bootstrap is a non-PIE executable: a position-independent one
+  # carries a dynamic relocation for every pointer in its read-only data
+  # (vtables, string tables: 1.27 MiB of `.rela.dyn` in park), which the
+  # loader applies at every cold start. The dependencies keep their default
+  # flags (crc-fast builds a cdylib, which cannot be linked non-PIC), so
+  # they are not rebuilt for it. (cargo zigbuild takes no such flags.)
+  extra=()
+  [ "${BUILD[1]}" = rustc ] && extra=(-- -C relocation-model=static)
+  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "${BUILD[@]}" --locked --profile lambda --target "${TRIPLE_ARG:-$TRIPLE}" -p "fn-$b" --bin "$b" "${extra[@]}")
   SECS[$b]=$(( $(date +%s) - t ))
   mkdir -p "$TARGET_DIR/lambda/$b"
   "$STRIP" --strip-all -o "$TARGET_DIR/lambda/$b/bootstrap" "$TARGET_DIR/$TRIPLE/lambda/$b"

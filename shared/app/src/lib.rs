@@ -63,7 +63,7 @@ pub mod pictures;
 pub mod pls;
 #[cfg(feature = "parking")]
 pub mod push;
-#[cfg(feature = "ws")]
+#[cfg(feature = "sitelink")]
 pub mod sitelink;
 #[cfg(feature = "people")]
 pub mod tariff;

@@ -67,22 +67,26 @@ impl LambdaEnv {
 /// Structured logs: JSON lines on Lambda (CloudWatch Logs Insights reads the
 /// fields; the runtime's span carries the request id), plain text elsewhere.
 /// The level comes from `RUST_LOG`, else `LOG_LEVEL`, else Lambda's own
-/// `AWS_LAMBDA_LOG_LEVEL`, else `info`. Safe to call twice.
+/// `AWS_LAMBDA_LOG_LEVEL`, else `info`, as `level` or `target=level,...`
+/// directives (`Targets`: the same syntax as `RUST_LOG` without its regular
+/// expressions, so the bootstrap links no regex engine). Safe to call twice.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let level = get("RUST_LOG")
         .or_else(|| get("LOG_LEVEL"))
         .or_else(|| get("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_else(|| "info".into())
         .to_lowercase();
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = level.parse::<Targets>().unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
     let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let fmt = tracing_subscriber::fmt().with_target(false);
     let _ = if on_lambda {
-        fmt.json().flatten_event(true).with_current_span(true).with_span_list(false).with_ansi(false).try_init()
+        fmt.json().flatten_event(true).with_current_span(true).with_span_list(false).with_ansi(false).finish().with(filter).try_init()
     } else {
-        fmt.try_init()
+        fmt.finish().with(filter).try_init()
     };
 }
 
@@ -151,8 +155,8 @@ impl Clients {
                 // Functions that change cards (park, pub) push the agents'
                 // configuration themselves when a card changes; they are built
                 // with the site link ("ws"), the others need no pusher.
-                #[cfg(feature = "ws")]
-                let link = link.with_config_pusher(crate::ws::push::pusher(store, poster));
+                #[cfg(feature = "config-push")]
+                let link = link.with_config_pusher(crate::config_push::pusher(store, poster));
                 Arc::new(link)
             }
             None => Arc::new(NoSites),

@@ -15,6 +15,9 @@
 pub mod http;
 pub mod init;
 pub mod routes;
+#[cfg(feature = "config-push")]
+#[path = "ws/push.rs"]
+pub mod config_push;
 #[cfg(feature = "ws")]
 pub mod ws;
 

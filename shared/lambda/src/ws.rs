@@ -31,7 +31,7 @@ use push::{ConfigSync, Known};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub mod push;
+pub use crate::config_push as push;
 
 /// How far a hello's timestamp may be from the server clock.
 const HELLO_SKEW_SECS: i64 = onecard_core::dispatch::TIMESTAMP_WINDOW_SECS;
