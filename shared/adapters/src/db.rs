@@ -35,7 +35,10 @@ const READER_STATEMENTS: usize = 64;
 /// committed state without waiting for the writer.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, String> {
     let conn = open(path)?;
-    conn.execute_batch("PRAGMA query_only=ON;").map_err(|e| e.to_string())?;
+    // Pages of the database file are read through a memory map (no read
+    // call, no copy into the cache, which a write by the writer invalidates
+    // anyway); pages still in the WAL are read as before.
+    conn.execute_batch("PRAGMA query_only=ON; PRAGMA mmap_size=268435456;").map_err(|e| e.to_string())?;
     // A query's text carries its limit and which bounds it has, so a reader sees more
     // distinct statements than rusqlite's default cache of 16 holds; an
     // evicted one is parsed again on its next use.

@@ -59,7 +59,12 @@ pub(crate) enum Mode {
 pub(crate) struct Writer {
     tx: mpsc::Sender<Job>,
     commits: Arc<AtomicU64>,
+    /// Held by every clone: the checkpointer stops once the last is gone.
+    alive: Arc<()>,
 }
+
+/// How often the checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Writer {
     /// Starts the writer thread on `conn`; it ends when every `Writer` is dropped.
@@ -72,7 +77,29 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || run(conn, rx, &counted, &stop))
             .expect("spawn the SQLite writer thread");
-        Writer { tx, commits }
+        Writer { tx, commits, alive: Arc::new(()) }
+    }
+
+    /// Runs WAL checkpoints on `conn` (its own connection to the same file)
+    /// on a thread of its own, so the writer thread spends its time on
+    /// transactions. A PASSIVE checkpoint never blocks the writer or the
+    /// readers: it copies the frames no reader still needs, and SQLite starts
+    /// the WAL over at the next write once all were copied. Durability is
+    /// unchanged: a commit is on disk once its WAL frames are synced.
+    pub(crate) fn with_checkpointer(self, conn: Connection) -> Writer {
+        let alive = Arc::downgrade(&self.alive);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while alive.strong_count() > 0 {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; the next one tries again");
+                    }
+                }
+            })
+            .expect("spawn the SQLite checkpoint thread");
+        self
     }
 
     /// Group transactions committed so far (tests prove grouping with it).
@@ -307,5 +334,33 @@ mod tests {
         assert!(again.is_err(), "{again:?}");
         w.write(insert("b")).await.unwrap().unwrap();
         assert_eq!(committed(&path), vec!["a".to_string(), "b".to_string()]);
+    }
+
+    /// The checkpointer, not the writer, copies committed pages into the
+    /// database file: with the writer's automatic checkpoint off, the file
+    /// grows only through it, and it stops with the last handle.
+    #[tokio::test]
+    async fn the_checkpointer_copies_the_wal_into_the_database_file() {
+        let (w, path) = writer();
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        let conn = crate::db::open(&path).unwrap();
+        let w2 = w.clone();
+        w2.send(Box::new(|c: Option<&Connection>| {
+            c.unwrap().execute_batch("PRAGMA wal_autocheckpoint=0").unwrap();
+            Box::new(|_| ())
+        }))
+        .unwrap();
+        let w = w.with_checkpointer(conn);
+        for i in 0..200 {
+            let k: &'static str = Box::leak(format!("key-{i:0>200}").into_boxed_str());
+            w.write(insert(k)).await.unwrap().unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() <= before {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint in 10 s: {} bytes", size());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(committed(&path).len(), 200);
     }
 }
