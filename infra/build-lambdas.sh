@@ -15,6 +15,9 @@
 #                         machine without an aarch64 linker; the template
 #                         says arm64, so such bootstraps are for measuring).
 #   ONECARD_LAMBDA_MAX_MB fail when a bootstrap is larger (default 8).
+#   ONECARD_LAMBDA_LANES  functions built at once after the first (default:
+#                         the number of cores); each lane is a hard-linked
+#                         copy of the target dir, $CARGO_TARGET_DIR-laneN.
 #
 # Linking for aarch64 needs one of: the GNU cross toolchain
 # (`apt-get install gcc-aarch64-linux-gnu`, preferred: it also compiles
@@ -112,25 +115,62 @@ if [ -z "${STRIP:-}" ] || ! command -v "$STRIP" >/dev/null 2>&1; then
 fi
 
 echo "building ${BINS[*]} for $ARCH ($TRIPLE, profile lambda) into $TARGET_DIR; load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+# `cargo rustc` hands the flags after `--` to the bootstrap's own crate
+# only. With fat LTO that crate's code generation is the whole program's,
+# so the bootstrap is a non-PIE executable: a position-independent one
+# carries a dynamic relocation for every pointer in its read-only data
+# (vtables, string tables: 1.27 MiB of `.rela.dyn` in park), which the
+# loader applies at every cold start. The dependencies keep their default
+# flags (crc-fast builds a cdylib, which cannot be linked non-PIC), so
+# they are not rebuilt for it. (cargo zigbuild takes no such flags.)
+EXTRA=()
+[ "${BUILD[1]}" = rustc ] && EXTRA=(-- -C relocation-model=static)
+
+# build_one BIN DIR: builds BIN in target dir DIR, strips it into
+# $TARGET_DIR/lambda/BIN/bootstrap, and records its seconds in DIR/BIN.secs.
+build_one() {
+  local b=$1 dir=$2 t
+  t=$(date +%s)
+  (cd "$ROOT" && CARGO_TARGET_DIR="$dir" "${BUILD[@]}" --locked --profile lambda --target "${TRIPLE_ARG:-$TRIPLE}" -p "fn-$b" --bin "$b" "${EXTRA[@]}")
+  mkdir -p "$TARGET_DIR/lambda/$b"
+  "$STRIP" --strip-all -o "$TARGET_DIR/lambda/$b/bootstrap" "$dir/$TRIPLE/lambda/$b"
+  echo $(( $(date +%s) - t )) > "$dir/$b.secs"
+}
+
+# Lanes: the first function builds every dependency (cargo uses every core).
+# After it, each function only recompiles onecard-app for its features and
+# does its fat-LTO link, one thread each (`codegen-units = 1`), so the rest
+# are built LANES at a time, each lane in its own target dir: a hard-linked
+# copy of the first (cargo locks a target dir for one build at a time).
+LANES="${ONECARD_LAMBDA_LANES:-$(nproc)}"
 start=$(date +%s)
 declare -A SECS
-for b in "${BINS[@]}"; do
-  t=$(date +%s)
-  # `cargo rustc` hands the flags after `--` to the bootstrap's own crate
-  # only. With fat LTO that crate's code generation is the whole program's,
-  # so the bootstrap is a non-PIE executable: a position-independent one
-  # carries a dynamic relocation for every pointer in its read-only data
-  # (vtables, string tables: 1.27 MiB of `.rela.dyn` in park), which the
-  # loader applies at every cold start. The dependencies keep their default
-  # flags (crc-fast builds a cdylib, which cannot be linked non-PIC), so
-  # they are not rebuilt for it. (cargo zigbuild takes no such flags.)
-  extra=()
-  [ "${BUILD[1]}" = rustc ] && extra=(-- -C relocation-model=static)
-  (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" "${BUILD[@]}" --locked --profile lambda --target "${TRIPLE_ARG:-$TRIPLE}" -p "fn-$b" --bin "$b" "${extra[@]}")
-  SECS[$b]=$(( $(date +%s) - t ))
-  mkdir -p "$TARGET_DIR/lambda/$b"
-  "$STRIP" --strip-all -o "$TARGET_DIR/lambda/$b/bootstrap" "$TARGET_DIR/$TRIPLE/lambda/$b"
-done
+build_one "${BINS[0]}" "$TARGET_DIR"
+SECS[${BINS[0]}]=$(cat "$TARGET_DIR/${BINS[0]}.secs")
+REST=("${BINS[@]:1}")
+if [ ${#REST[@]} -gt 0 ]; then
+  [ "$LANES" -gt ${#REST[@]} ] && LANES=${#REST[@]}
+  pids=()
+  for ((k = 0; k < LANES; k++)); do
+    dir="$TARGET_DIR"
+    if [ $k -gt 0 ]; then
+      dir="$TARGET_DIR-lane$k"
+      rm -rf "$dir" && mkdir -p "$dir"
+      cp -al "$TARGET_DIR/." "$dir/"
+    fi
+    (
+      for ((i = k; i < ${#REST[@]}; i += LANES)); do build_one "${REST[$i]}" "$dir" || exit 1; done
+    ) &
+    pids+=($!)
+  done
+  failed=0
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  [ $failed -eq 0 ] || { echo "a function failed to build" >&2; exit 1; }
+  for ((i = 0; i < ${#REST[@]}; i++)); do
+    k=$(( i % LANES )); dir="$TARGET_DIR"; [ $k -gt 0 ] && dir="$TARGET_DIR-lane$k"
+    SECS[${REST[$i]}]=$(cat "$dir/${REST[$i]}.secs")
+  done
+fi
 elapsed=$(( $(date +%s) - start ))
 
 # Sizes: the bootstrap as built and as the zip Lambda receives (limits:

@@ -154,7 +154,7 @@ impl Clients {
                 let link = ApiGwLink::new(store.clone(), poster.clone());
                 // Functions that change cards (park, pub) push the agents'
                 // configuration themselves when a card changes; they are built
-                // with the site link ("ws"), the others need no pusher.
+                // with the site configuration ("config-push"), the others need no pusher.
                 #[cfg(feature = "config-push")]
                 let link = link.with_config_pusher(crate::config_push::pusher(store, poster));
                 Arc::new(link)
