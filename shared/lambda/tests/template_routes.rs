@@ -137,11 +137,19 @@ fn the_picture_upload_goes_to_cat_which_keeps_pictures_in_the_bucket() {
     let cat = t.function("cat");
     assert_eq!(env(cat, "ONECARD_BUCKET"), "Ref:PictureBucket");
     assert!(policies(cat).contains("S3CrudPolicy"), "{}", policies(cat));
-    // 6.9/6.10 getphoto and 13.7 read pictures back.
-    for bin in ["park", "push"] {
+    // Every function reads pictures back (6.9/6.10 getphoto, 13.7, faces,
+    // maps, positions); those whose routes or uplinks store them write too:
+    // pls (8.x maps, 9.17), pub (visitors' and faces' pictures), ws (the
+    // site uplinks' records and recognitions), cat (above).
+    for bin in ["park", "push", "acss", "partner", "gate"] {
         let f = t.function(bin);
         assert_eq!(env(f, "ONECARD_BUCKET"), "Ref:PictureBucket", "{bin}");
         assert!(policies(f).contains("S3ReadPolicy"), "{bin}");
+    }
+    for bin in ["pls", "pub", "ws"] {
+        let f = t.function(bin);
+        assert_eq!(env(f, "ONECARD_BUCKET"), "Ref:PictureBucket", "{bin}");
+        assert!(policies(f).contains("S3CrudPolicy"), "{bin}");
     }
     // cat's one invoke permission covers the PUT.
     let perm = t
