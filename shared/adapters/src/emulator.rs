@@ -30,15 +30,9 @@ pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(conf)
 }
 
-/// S3 on moto: path-style, as emulators serve no per-bucket host names.
-pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .http_client(crate::sdk_config::http_client())
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+/// The blob store on moto, in `bucket`: path-style, as emulators serve no
+/// per-bucket host names.
+pub fn s3_blobs(endpoint: &str, bucket: &str) -> crate::S3Blobs {
+    let creds = aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials());
+    crate::S3Blobs::new(bucket, "us-east-1", Some(endpoint), Some(creds))
 }

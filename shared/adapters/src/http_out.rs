@@ -25,6 +25,19 @@ pub struct HyperOutbound {
 
 impl HyperOutbound {
     pub fn new(timeout: Duration) -> Self {
+        HyperOutbound { inner: https_client(), timeout }
+    }
+
+    /// The port, shared.
+    pub fn shared(timeout: Duration) -> std::sync::Arc<dyn Outbound> {
+        std::sync::Arc::new(HyperOutbound::new(timeout))
+    }
+}
+
+/// A pooled HTTP/1.1 client for http and https URLs, over rustls on ring with
+/// the system's root certificates (the S3 blob store uses it too).
+pub(crate) fn https_client() -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+    {
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
             Ok(b) => b,
@@ -42,13 +55,7 @@ impl HyperOutbound {
             }
         };
         let connector = builder.https_or_http().enable_http1().build();
-        let inner = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
-        HyperOutbound { inner, timeout }
-    }
-
-    /// The port, shared.
-    pub fn shared(timeout: Duration) -> std::sync::Arc<dyn Outbound> {
-        std::sync::Arc::new(HyperOutbound::new(timeout))
+        Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector)
     }
 }
 
@@ -88,7 +95,7 @@ impl Default for HyperOutbound {
 }
 
 /// hyper's errors say "client error (Connect)"; the cause says why.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -18,10 +18,9 @@ async fn open_dir() -> Option<Blobs> {
 /// A fresh bucket per test, so cases never see each other's objects.
 async fn open_s3() -> Option<Blobs> {
     let endpoint = common::endpoint("ONECARD_S3_ENDPOINT", "ONECARD_SKIP_S3", "infra/scripts/sqs-local.sh")?;
-    let client = onecard_adapters::emulator::s3_client(&endpoint);
-    let bucket = common::unique("onecard-contract");
-    S3Blobs::create_bucket(&client, &bucket).await.expect("create bucket");
-    Some(Arc::new(S3Blobs::new(client, bucket)))
+    let blobs: S3Blobs = onecard_adapters::emulator::s3_blobs(&endpoint, &common::unique("onecard-contract"));
+    blobs.create_bucket().await.expect("create bucket");
+    Some(Arc::new(blobs))
 }
 
 mod cases {
