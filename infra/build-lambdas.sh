@@ -157,6 +157,8 @@ if [ ${#REST[@]} -gt 0 ]; then
       dir="$TARGET_DIR-lane$k"
       rm -rf "$dir" && mkdir -p "$dir"
       cp -al "$TARGET_DIR/." "$dir/"
+      # A hard-linked lock file is the same lock: each lane gets its own.
+      find "$dir" -name .cargo-lock -delete
     fi
     (
       for ((i = k; i < ${#REST[@]}; i += LANES)); do build_one "${REST[$i]}" "$dir" || exit 1; done
