@@ -37,6 +37,11 @@ impl HyperOutbound {
 /// A pooled HTTP/1.1 client for http and https URLs, over rustls on ring with
 /// the system's root certificates (the S3 blob store uses it too).
 pub(crate) fn https_client() -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+    https_client_with(None)
+}
+
+/// `https_client` whose connection attempts give up after `connect_timeout`.
+pub(crate) fn https_client_with(connect_timeout: Option<Duration>) -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
     {
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
@@ -54,7 +59,11 @@ pub(crate) fn https_client() -> Client<HttpsConnector<HttpConnector>, Full<Bytes
                 HttpsConnectorBuilder::new().with_tls_config(config)
             }
         };
-        let connector = builder.https_or_http().enable_http1().build();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(connect_timeout);
+        http.set_nodelay(true);
+        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
         Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector)
     }
 }

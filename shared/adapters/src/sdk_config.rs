@@ -1,25 +1,82 @@
 //! The configuration every AWS SDK client starts from, and its HTTP client.
 //!
-//! The SDKs' `default-https-client` feature would pick rustls on aws-lc-rs;
-//! naming the client here keeps rustls on ring, the provider the outbound
-//! partner client (`http_out`) uses too, so a Lambda links one crypto library
-//! (aws-lc-rs weighed 0.6 MB in the park bootstrap). Without a client
-//! named, an SDK request fails with "a http_client is required".
+//! The SDK clients send their requests through the adapters' own HTTP/1.1
+//! client (`http_out`: hyper over rustls on ring), not the SDK's
+//! `aws-smithy-http-client`, which always builds in HTTP/2 (`h2`) and its
+//! own TLS set-up. DynamoDB, SQS and the Management API speak HTTP/1.1, so
+//! every Lambda links one HTTP stack and one crypto library (h2 and the
+//! SDK client weighed about 0.25 MB of each bootstrap).
 
+use crate::http_out::{error_chain, https_client_with};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient};
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-use aws_smithy_http_client::Builder;
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::body::SdkBody;
 use aws_types::SdkConfig;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::{connect::HttpConnector as Tcp, Client};
+use std::time::Duration;
+
+/// The SDK's own default for a connection attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// An HTTP client for the SDK clients made from one configuration (a
-/// `load()`), over rustls on ring.
+/// `load()`): one connection pool, shared by their connectors.
 ///
 /// Not one client for the process: a client's pooled connections are tasks
 /// of the runtime that opened them, so a client kept across runtimes (each
 /// `#[tokio::test]` has its own) fails with "runtime dropped the dispatch
 /// task" once the first runtime is gone.
 pub fn http_client() -> SharedHttpClient {
-    Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+    let client = https_client_with(Some(CONNECT_TIMEOUT));
+    http_client_fn(move |settings: &HttpConnectorSettings, _| {
+        SharedHttpConnector::new(Connector { client: client.clone(), read_timeout: settings.read_timeout() })
+    })
+}
+
+/// One SDK client's connector: the shared pool and that client's read timeout.
+#[derive(Clone)]
+struct Connector {
+    client: Client<HttpsConnector<Tcp>, Full<Bytes>>,
+    read_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector").field("read_timeout", &self.read_timeout).finish()
+    }
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let this = self.clone();
+        HttpConnectorFuture::new(async move {
+            let req = request.try_into_http1x().map_err(|e| ConnectorError::user(e.into()))?;
+            let (parts, body) = req.into_parts();
+            // The JSON services' requests are in memory; a streaming body
+            // (an S3 upload) is not something these clients send.
+            let bytes = body.bytes().map(Bytes::copy_from_slice).ok_or_else(|| ConnectorError::user("a streaming request body is not supported".into()))?;
+            let req = http::Request::from_parts(parts, Full::new(bytes));
+            let call = async {
+                // Any failure on the way is an I/O error to the SDK, which
+                // retries it as transient (as it does its own client's).
+                let resp = this.client.request(req).await.map_err(|e| ConnectorError::io(error_chain(&e).into()))?;
+                let (parts, body) = resp.into_parts();
+                let body = body.collect().await.map_err(|e| ConnectorError::io(e.into()))?.to_bytes();
+                Ok::<_, ConnectorError>(http::Response::from_parts(parts, SdkBody::from(body)))
+            };
+            let resp = match this.read_timeout {
+                Some(t) => tokio::time::timeout(t, call).await.map_err(|_| ConnectorError::timeout(format!("no answer within {} ms", t.as_millis()).into()))??,
+                None => call.await?,
+            };
+            HttpResponse::try_from(resp).map_err(|e| ConnectorError::other(e.into(), None))
+        })
+    }
 }
 
 /// The default AWS configuration chain (environment, profile, container and
