@@ -53,7 +53,7 @@ expected_features() {
     # the ws function serves the site routes of cat, park and partner.
     park) echo "park parking people sitelink" ;;
     pub) echo "parking people pub sitelink" ;;
-    ws) echo "cat park parking partner people sitelink ws" ;;
+    ws) echo "cat parking people sitelink ws" ;;
     # Every other group reads the parking modules (stays, cards, lanes) and
     # the people modules (doors, visitors) and nothing else.
     acss) echo "acss parking people" ;;

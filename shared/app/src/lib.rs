@@ -45,7 +45,8 @@ pub mod org;
 pub mod merchants;
 #[cfg(feature = "parking")]
 pub mod park;
-#[cfg(feature = "partner")]
+// The ws function serves three partners' site routes (`partners::register_site`).
+#[cfg(any(feature = "partner", feature = "ws"))]
 pub mod partners;
 /// Chapter 11's outbound hooks at the lanes: the entry code calls them, so
 /// they build with parking even where no partner route does.
@@ -91,9 +92,11 @@ pub const GROUPS: &[Group] = &[
 ];
 
 /// The groups of the site routes (`Actor::Site`) the `ws` function serves
-/// through the uplink: the `ws` feature enables exactly these. A site route
-/// built in another group must be added here and to the feature (a test
-/// checks it).
+/// through the uplink. Every cat route is a site route; of park and partner
+/// only six are (6.103; 11.24, 11.25, 11.30, 11.38, 11.39), so the `ws`
+/// feature enables cat and registers those six alone (`registry`): the ws
+/// bootstrap links none of park's or the partners' other handlers. A test
+/// checks that a build with `ws` serves every built site route.
 pub const WS_GROUPS: &[Group] = &[Group::Cat, Group::Park, Group::Partner];
 
 /// Every route of the spec with the handlers of the enabled groups; the rest
@@ -136,6 +139,12 @@ pub fn registry() -> Registry {
         // 6.102 charging records and 6.103 plate reports (a park route of the site).
         add(&mut reg, [pls::routes(), cat::plate_reports::routes()]);
     }
+    // The ws function without the park and partner groups: their site routes
+    // alone (see `WS_GROUPS`).
+    #[cfg(all(feature = "ws", not(feature = "park")))]
+    reg.add(cat::plate_reports::routes());
+    #[cfg(all(feature = "ws", not(feature = "partner")))]
+    partners::register_site(&mut reg);
     reg
 }
 

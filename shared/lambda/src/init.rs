@@ -67,7 +67,8 @@ impl LambdaEnv {
 /// Structured logs: JSON lines on Lambda (CloudWatch Logs Insights reads the
 /// fields; the runtime's span carries the request id), plain text elsewhere.
 /// The level comes from `RUST_LOG`, else `LOG_LEVEL`, else Lambda's own
-/// `AWS_LAMBDA_LOG_LEVEL`, else `info`, as `level` or `target=level,...`
+/// `AWS_LAMBDA_LOG_LEVEL`, else `info` (the bootstraps compile out debug and
+/// trace events: their crates set `release_max_level_info`), as `level` or `target=level,...`
 /// directives (`Targets`: the same syntax as `RUST_LOG` without its regular
 /// expressions, so the bootstrap links no regex engine). Safe to call twice.
 pub fn init_tracing() {

@@ -23,6 +23,16 @@ pub mod zjdx;
 
 use onecard_core::Registry;
 
+/// The partners' site routes (`Actor::Site`): Lvdeng's lane requests (11.24,
+/// 11.25), Dongling's reservation upload (11.30) and Yanji Bailicheng's
+/// charge query and payment (11.38, 11.39). The ws function registers these
+/// alone; `register` includes them.
+pub fn register_site(reg: &mut Registry) {
+    reg.add(lvdeng::routes());
+    reg.add(dongling::routes());
+    reg.add(yanji::routes());
+}
+
 pub fn register(reg: &mut Registry) {
     reg.add(upark::routes());
     reg.add(jinying::routes());
