@@ -10,6 +10,7 @@
 //! tables of its checksums) and was one of the slowest crates to build.
 
 use crate::http_out::{error_chain, https_client};
+use crate::throttle;
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
@@ -33,9 +34,6 @@ use std::time::{Duration, SystemTime};
 pub const URL_TTL: Duration = Duration::from_secs(3600);
 /// One call's limit, its retries included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts of a call that failed on the way or answered 500/503 (S3's
-/// "slow down"): both calls are idempotent (a key's bytes never change).
-const ATTEMPTS: u32 = 3;
 
 #[derive(Clone)]
 pub struct S3Blobs(Arc<Inner>);
@@ -162,36 +160,40 @@ impl S3Blobs {
         Ok(req)
     }
 
-    /// Sends a signed call, retrying what failed on the way or was refused as
-    /// a server error, within `CALL_TIMEOUT`.
+    /// Sends a signed call within `CALL_TIMEOUT`. What failed on the way or
+    /// was refused as a server error (500, or 503: S3's "slow down") is tried
+    /// again with the stores' backoff (`throttle::with_backoff`): both calls
+    /// are idempotent, a key's bytes never change.
     async fn call(&self, method: &str, url: &str, body: Bytes, content_type: Option<&str>) -> Result<Answer, String> {
-        let attempts = async {
-            let mut last = String::new();
-            for attempt in 0..ATTEMPTS {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(50 << (2 * attempt))).await;
-                }
-                // Signed again each time: the signature carries the time.
-                let req = self.request(method, url, body.clone(), content_type, false).await?;
-                match self.0.http.request(req).await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        let body = resp.into_body().collect().await.map_err(|e| format!("{method} {url}: reading the answer: {e}"))?.to_bytes();
-                        if status == 500 || status == 503 {
-                            last = format!("{method} {url}: HTTP {status}: {}", text(&body));
-                            continue;
-                        }
-                        return Ok(Answer { status, body });
-                    }
-                    Err(e) => last = format!("{method} {url}: {}", error_chain(&e)),
-                }
-            }
-            Err(last)
-        };
-        tokio::time::timeout(CALL_TIMEOUT, attempts)
-            .await
-            .unwrap_or_else(|_| Err(format!("{method} {url}: no answer within {} s", CALL_TIMEOUT.as_secs())))
+        let tries = throttle::with_backoff(|| self.call_once(method, url, body.clone(), content_type), |f: &Failure| f.transient);
+        match tokio::time::timeout(CALL_TIMEOUT, tries).await {
+            Ok(r) => r.map_err(|f| f.message),
+            Err(_) => Err(format!("{method} {url}: no answer within {} s", CALL_TIMEOUT.as_secs())),
+        }
     }
+
+    /// One try, signed afresh (the signature carries the time).
+    async fn call_once(&self, method: &str, url: &str, body: Bytes, content_type: Option<&str>) -> Result<Answer, Failure> {
+        let req = self.request(method, url, body, content_type, false).await.map_err(|message| Failure { transient: false, message })?;
+        let resp = self.0.http.request(req).await.map_err(|e| Failure { transient: true, message: format!("{method} {url}: {}", error_chain(&e)) })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Failure { transient: true, message: format!("{method} {url}: reading the answer: {e}") })?
+            .to_bytes();
+        if status == 500 || status == 503 {
+            return Err(Failure { transient: true, message: format!("{method} {url}: HTTP {status}: {}", text(&body)) });
+        }
+        Ok(Answer { status, body })
+    }
+}
+
+/// A failed try, and whether another may succeed.
+struct Failure {
+    transient: bool,
+    message: String,
 }
 
 /// The start of an error answer (S3's XML names the code).

@@ -42,30 +42,28 @@ pub(crate) fn https_client() -> Client<HttpsConnector<HttpConnector>, Full<Bytes
 
 /// `https_client` whose connection attempts give up after `connect_timeout`.
 pub(crate) fn https_client_with(connect_timeout: Option<Duration>) -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
-    {
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
-            Ok(b) => b,
-            Err(e) => {
-                // Plain http partners still work; https ones fail with a clear
-                // certificate error in the delivery log.
-                tracing::warn!(error = %e, "no system root certificates: https partners cannot be verified");
-                let config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map(|b| b.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth())
-                    .unwrap_or_else(|_| {
-                        rustls::ClientConfig::builder().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()
-                    });
-                HttpsConnectorBuilder::new().with_tls_config(config)
-            }
-        };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(connect_timeout);
-        http.set_nodelay(true);
-        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-        Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector)
-    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
+        Ok(b) => b,
+        Err(e) => {
+            // Plain http partners still work; https ones fail with a clear
+            // certificate error in the delivery log.
+            tracing::warn!(error = %e, "no system root certificates: https partners cannot be verified");
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth())
+                .unwrap_or_else(|_| {
+                    rustls::ClientConfig::builder().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()
+                });
+            HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(connect_timeout);
+    http.set_nodelay(true);
+    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
+    Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector)
 }
 
 #[async_trait::async_trait]
