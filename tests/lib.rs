@@ -57,21 +57,31 @@ pub async fn dynamodb_table(prefix: &str) -> Option<onecard_adapters::DynamoStor
             std::env::set_var(k, v);
         }
     }
-    let table = format!("{prefix}-{}-{}", std::process::id(), rand_suffix());
+    let table = unique(prefix);
     let store = onecard_adapters::DynamoStore::from_env(&table, Some(&endpoint)).await;
     store.create_table().await.expect("create table");
     Some(store)
 }
 
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("onecard-{tag}-{}-{}", std::process::id(), rand_suffix()));
+    let d = std::env::temp_dir().join(unique(&format!("onecard-{tag}")));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
 
+/// A name no other test of any run shares: `name-pid-time-counter`.
+/// The counter matters: tests start side by side, and on a machine whose
+/// clock ticks coarsely two of them read the same nanoseconds (CI once gave
+/// two tests one SQS queue that way, as CreateQueue is idempotent).
+pub fn unique(name: &str) -> String {
+    format!("{name}-{}-{}", std::process::id(), rand_suffix())
+}
+
 fn rand_suffix() -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:x}", n & 0xffff_ffff)
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:x}{n}", t & 0xffff_ffff)
 }
 
 /// A running `onecard serve`, killed on drop.

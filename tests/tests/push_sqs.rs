@@ -42,11 +42,7 @@ fn endpoint() -> Option<String> {
 }
 
 use onecard_adapters::emulator::sqs_client;
-
-fn unique(name: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{name}-{}-{}", std::process::id(), n % 1_000_000_000)
-}
+use onecard_tests::unique;
 
 struct Rig {
     sqs: aws_sdk_sqs::Client,

@@ -14,7 +14,9 @@ async fn hub() -> (Arc<Hub>, u16) {
 }
 
 async fn hub_with(cfg: HubConfig) -> (Arc<Hub>, u16) {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    // Time and a counter: tests start side by side and a coarse clock gives two of them one name.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = format!("{}-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let dir = std::env::temp_dir().join(format!("onecard-hub-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.join("s.db")).unwrap());

@@ -48,7 +48,8 @@ impl Poster for FakeGateway {
 }
 
 fn store() -> Arc<dyn ItemStore> {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    // A uuid, not the time: tests start side by side and a coarse clock gives two of them one name.
+    let n = uuid::Uuid::new_v4().simple();
     let dir = std::env::temp_dir().join(format!("onecard-apigw-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     Arc::new(SqliteStore::open(&dir.join("s.db")).unwrap())

@@ -48,7 +48,8 @@ impl SiteLink for FakeSites {
 }
 
 pub(crate) fn temp_dir(tag: &str) -> PathBuf {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    // A uuid, not the time: tests start side by side and a coarse clock gives two of them one name.
+    let n = uuid::Uuid::new_v4().simple();
     let d = std::env::temp_dir().join(format!("onecard-app-{tag}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -46,7 +46,9 @@ async fn setup() -> (Arc<Ws>, Arc<Recorder>, Arc<dyn ItemStore>) {
 /// The ws function on a clock the test moves; its sites link pushes card
 /// changes through the same recorder.
 async fn setup_at(clock: Arc<FixedClock>) -> (Arc<Ws>, Arc<Recorder>, Arc<dyn ItemStore>, Arc<FixedClock>) {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    // Time and a counter: tests start side by side and a coarse clock gives two of them one name.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = format!("{}-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let dir = std::env::temp_dir().join(format!("onecard-ws-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::open(&dir.join("s.db")).unwrap());

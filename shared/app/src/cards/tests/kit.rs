@@ -24,8 +24,7 @@ pub struct Kit {
 }
 
 fn temp_dir() -> std::path::PathBuf {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let d = std::env::temp_dir().join(format!("onecard-cards-{}-{n}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+        let d = std::env::temp_dir().join(format!("onecard-cards-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
