@@ -11,7 +11,7 @@ const PER_CASE: std::time::Duration = std::time::Duration::from_millis(700);
 fn vectors() -> serde_json::Value {
     let path = match std::env::var_os("TARIFF_VECTORS") {
         Some(p) => std::path::PathBuf::from(p),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/tariff-vectors.json"),
+        None => std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())).join("../../../shared/spec/tariff-vectors.json"),
     };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         eprintln!("cannot read {}: {e} (set TARIFF_VECTORS to the file)", path.display());

@@ -21,8 +21,10 @@ struct Template {
 }
 
 fn template() -> Template {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // The manifest dir cargo gives the running test, not the one compiled in:
+    // a shared target dir can hand over a binary built in another checkout.
+    let path = format!("{}/../../template.yaml", std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut docs = YamlLoader::load_from_str(&text).expect("template.yaml is plain YAML");
     assert_eq!(docs.len(), 1);
     Template { text, doc: docs.remove(0) }

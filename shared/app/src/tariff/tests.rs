@@ -17,7 +17,7 @@ fn vectors() -> Value {
     // TARIFF_VECTORS lets the module be tested from a scratch crate elsewhere.
     let path = match std::env::var_os("TARIFF_VECTORS") {
         Some(p) => std::path::PathBuf::from(p),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/tariff-vectors.json"),
+        None => std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())).join("../../../shared/spec/tariff-vectors.json"),
     };
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("tariff vectors not found at {} ({e}); the spec kit must be at /work/shared", path.display()));
