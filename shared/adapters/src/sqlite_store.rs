@@ -365,3 +365,31 @@ impl ItemStore for SqliteStore {
         self.outbox_queue.get().is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// A cached query is planned once: binding new values (another partition,
+    /// another range, a later TTL bound) does not make SQLite parse it again.
+    /// Without the planner's stability guarantee (`db::open`) every use of a
+    /// range query was a re-prepare.
+    #[test]
+    fn a_cached_query_is_not_prepared_again_for_new_values() {
+        let dir = std::env::temp_dir().join(format!("onecard-qpsg-{}", uuid::Uuid::new_v4().simple()));
+        let conn = db::open(&dir.join("s.db")).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        for (pk, sk) in [("a", "x1"), ("a", "x2"), ("b", "x1")] {
+            conn.execute("INSERT INTO items (pk, sk, version, body) VALUES (?1, ?2, 1, '{}')", params![pk, sk]).unwrap();
+        }
+        for (pk, prefix, n) in [("a", "x", 2), ("b", "x", 1), ("a", "x2", 1), ("b", "y", 0)] {
+            let page = query_page(&conn, &Query::prefix(pk, prefix)).unwrap();
+            assert_eq!(page.items.len(), n, "{pk} {prefix}");
+        }
+        let sql = "SELECT pk, sk, version, ttl, body FROM items WHERE pk = ?1 AND (ttl IS NULL OR ttl >= ?2) AND sk >= ?3 AND sk < ?4 ORDER BY sk ASC";
+        let st = conn.prepare_cached(sql).unwrap();
+        assert_eq!(st.get_status(StatementStatus::Run), 4, "one cached statement served the four queries");
+        assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "the query was planned again");
+    }
+}
