@@ -108,8 +108,8 @@ impl SqliteStore {
     /// descent in a page-cached table takes a few microseconds, less than the
     /// blocking pool's hand-off (a thread woken to run it, the task woken to
     /// resume): futex wake-ups and context switches were a third of the
-    /// server's samples under 6.3 and 6.9. Queries (unbounded rows) always go
-    /// through `read`.
+    /// server's samples under 6.3 and 6.9. A query is read here within a
+    /// row budget (`INLINE_ROWS`) and goes through `read` past it.
     fn read_here<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Option<T> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -219,7 +219,13 @@ fn to_item(pk: String, sk: String, version: i64, ttl: Option<i64>, body: String)
     Ok(Item { pk, sk, version: version as u64, ttl, body })
 }
 
-fn query_page(conn: &Connection, q: &Query) -> StoreResult<Page> {
+/// Rows a query may read on the calling task before it is handed to the
+/// blocking pool (see `query`): about the cost of the hand-off it saves.
+const INLINE_ROWS: usize = 64;
+
+/// One page of `q`; `None` when more than `budget` rows (and the one past
+/// the limit that tells whether a next page exists) had to be read.
+fn query_page(conn: &Connection, q: &Query, budget: usize) -> StoreResult<Option<Page>> {
     let mut sql = String::from(
         "SELECT pk, sk, version, ttl, body FROM items WHERE pk = ?1 AND (ttl IS NULL OR ttl >= ?2)",
     );
@@ -257,6 +263,9 @@ fn query_page(conn: &Connection, q: &Query) -> StoreResult<Page> {
         .map_err(backend)?;
     let mut items = Vec::new();
     for row in rows {
+        if items.len() > budget {
+            return Ok(None);
+        }
         let (pk, sk, v, ttl, body) = row.map_err(backend)?;
         items.push(to_item(pk, sk, v, ttl, body)?);
     }
@@ -265,7 +274,7 @@ fn query_page(conn: &Connection, q: &Query) -> StoreResult<Page> {
         items.truncate(n);
     }
     let cursor = if more { items.last().map(|i| cursor::encode(&i.sk)) } else { None };
-    Ok(Page { items, cursor })
+    Ok(Some(Page { items, cursor }))
 }
 
 fn get_one(c: &Connection, pk: &str, sk: &str, now: i64) -> StoreResult<Option<Item>> {
@@ -352,8 +361,16 @@ impl ItemStore for SqliteStore {
         if q.limit == Some(0) {
             return Err(StoreError::Invalid("query limit must be positive".into()));
         }
+        // A small page is read here like a get; one that runs past the
+        // budget goes to the blocking pool, so a big partition never holds a
+        // runtime worker for long.
+        match self.read_here(|c| query_page(c, q, INLINE_ROWS)) {
+            Some(Ok(Some(page))) => return Ok(page),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(None)) | None => {}
+        }
         let q = q.clone();
-        self.read(move |c| query_page(c, &q)).await
+        self.read(move |c| query_page(c, &q, usize::MAX)?.ok_or_else(|| StoreError::Backend("a query without a budget ran past it".into()))).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
@@ -384,12 +401,34 @@ mod tests {
             conn.execute("INSERT INTO items (pk, sk, version, body) VALUES (?1, ?2, 1, '{}')", params![pk, sk]).unwrap();
         }
         for (pk, prefix, n) in [("a", "x", 2), ("b", "x", 1), ("a", "x2", 1), ("b", "y", 0)] {
-            let page = query_page(&conn, &Query::prefix(pk, prefix)).unwrap();
+            let page = query_page(&conn, &Query::prefix(pk, prefix), usize::MAX).unwrap().unwrap();
             assert_eq!(page.items.len(), n, "{pk} {prefix}");
         }
         let sql = "SELECT pk, sk, version, ttl, body FROM items WHERE pk = ?1 AND (ttl IS NULL OR ttl >= ?2) AND sk >= ?3 AND sk < ?4 ORDER BY sk ASC";
         let st = conn.prepare_cached(sql).unwrap();
         assert_eq!(st.get_status(StatementStatus::Run), 4, "one cached statement served the four queries");
         assert_eq!(st.get_status(StatementStatus::RePrepare), 0, "the query was planned again");
+    }
+
+    /// A query past the inline budget is handed to the pool and still
+    /// answers every row; a page within it is read here.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_query_past_the_inline_budget_still_answers_every_row() {
+        let dir = std::env::temp_dir().join(format!("onecard-budget-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let writes = (0..150).map(|i| Write::put(Item::new("p", format!("k{i:03}"), serde_json::json!({"i": i})), Cond::None)).collect::<Vec<_>>();
+        for chunk in writes.chunks(25) {
+            store.transact(chunk.to_vec()).await.unwrap();
+        }
+        let conn = db::open_reader(&path).unwrap();
+        assert!(query_page(&conn, &Query::partition("p"), INLINE_ROWS).unwrap().is_none(), "150 rows are past the budget");
+        let page = query_page(&conn, &Query::partition("p").limit(INLINE_ROWS), INLINE_ROWS).unwrap().expect("a page of the budget's size is read here");
+        assert_eq!((page.items.len(), page.cursor.is_some()), (INLINE_ROWS, true));
+        let all = store.query(&Query::partition("p")).await.unwrap();
+        assert_eq!(all.items.len(), 150);
+        assert_eq!(all.items[149].sk, "k149");
+        let next = store.query(&Query::partition("p").limit(100).after(page.cursor)).await.unwrap();
+        assert_eq!((next.items.len(), next.items[0].sk.as_str(), next.cursor), (86, "k064", None));
     }
 }
