@@ -37,9 +37,10 @@ impl Item {
         self.version = v;
         self
     }
-    /// Deserialise the body into a domain record.
+    /// Deserialise the body into a domain record (read in place: no copy of
+    /// the body's tree).
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(self.body.clone())
+        T::deserialize(&self.body)
             .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.pk, self.sk)))
     }
 }
