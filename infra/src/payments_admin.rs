@@ -71,7 +71,8 @@ pub enum PaymentsCmd {
         public_base: Option<String>,
     },
     /// Turns the stand-ins on (or `--off`) and sets which operations fail:
-    /// micropay, withhold, wap, invoice, redpacket (`--fail` repeated; none
+    /// micropay, withhold, withhold-lost, query, wap, refund, invoice,
+    /// redpacket (`--fail` repeated; none
     /// given clears them).
     Standin {
         #[command(flatten)]
