@@ -6,6 +6,8 @@
 //! car coming keeps the fee (a no-show: the space was held for it). A booking
 //! whose fee was not paid refunds nothing. A booking whose car entered is
 //! used: it can be neither cancelled nor rejected, so nothing is refunded.
+//! Cancelling a booking already over is still a cancellation, but a no-show
+//! does not become a refund by being cancelled late.
 //!
 //! Exactly once, crash-safe:
 //! 1. The transaction that marks the booking cancelled or rejected (over the
@@ -73,6 +75,10 @@ pub enum Outcome {
 /// refund as owed on it and answers the write that files it among the owed
 /// ones, for the closing transaction.
 pub fn owe_on_close(b: &mut Booking, branch: &str, now: NaiveDateTime) -> Option<Write> {
+    if b.window_end().is_none_or(|end| end < now) {
+        // Over before it was closed: a no-show, whose fee stays.
+        return None;
+    }
     let fee = b.fee_paid.as_mut()?;
     if fee.refund.is_some() {
         return None;

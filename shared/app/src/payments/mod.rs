@@ -12,6 +12,8 @@
 
 pub mod booking_fee;
 pub mod booking_refund;
+#[cfg(test)]
+mod booking_refund_tests;
 pub mod collect;
 pub mod invoices;
 pub mod micropay;
