@@ -350,6 +350,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refund_asked_again_or_at_once_pays_out_once_and_another_amount_is_refused() {
+        let s = standin(&[]);
+        s.micropay(&charge("CA6-M1", 800), "134567890123450001").await.unwrap();
+        assert!(matches!(s.refund("CA6-M1", Fen(900)).await, Err(ProviderError::Refused(_))), "more than was paid");
+        let answers = futures::future::join_all((0..8).map(|_| s.refund("CA6-M1", Fen(800)))).await;
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        let t = s.trade("CA6-M1").await.unwrap().unwrap();
+        assert_eq!((t.state.as_str(), t.refunded, t.refund_asks), ("refunded", Some(Fen(800)), 9));
+        assert!(matches!(s.refund("CA6-M1", Fen(100)).await, Err(ProviderError::Refused(_))), "a repeat with another amount");
+        assert!(matches!(s.refund("CA-none", Fen(100)).await, Err(ProviderError::Refused(_))));
+        let failing = StandinPay { cfg: Providers { fail: vec!["refund".into()], ..s.cfg.clone() }, ..s };
+        assert!(matches!(failing.refund("CA6-M1", Fen(800)).await, Err(ProviderError::Unreachable(_))));
+    }
+
+    #[tokio::test]
     async fn a_confirming_payer_is_paid_after_some_queries_and_a_lost_answer_is_found_by_query() {
         let s = standin(&[]);
         assert_eq!(s.micropay(&charge("CA2-M1", 500), "134567890123459992").await.unwrap(), TradeState::Paying);
