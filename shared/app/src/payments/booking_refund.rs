@@ -28,7 +28,9 @@
 //! A provider that refuses or does not answer leaves the refund owed; the
 //! cancellation itself has succeeded. The reconciliation (`reconcile`, every
 //! minute) retries every owed refund until it is done, and a repeated
-//! cancellation tries once more.
+//! cancellation tries once more. A fee with no provider trade of ours to
+//! refund (none today: a booking's fee is only paid through a provider)
+//! stays owed and is logged at every tick, for the operator to settle.
 //!
 //! The fee's order keeps status 1 (paid): `OrderStatus` (6.26's 0 awaiting, 1
 //! paid, 2 cancelled) has no refunded state, and 6.26/6.29 have no field for
@@ -145,9 +147,9 @@ async fn finish(ctx: &Ctx, b: &str, booking_no: &str, trade: &Trade, now: NaiveD
         refunded.reason = Some(format!("refunded: booking {booking_no} closed before its car came"));
         let writes = vec![
             booking.write_over(b, bv)?,
-            // Trades are written last-writer-wins (`trades::set`); the
-            // booking's version above is what makes this transaction once.
-            Write::put(Item::new(keys::provider_trades(b), refunded.out_trade_no.clone(), serde_json::to_value(&refunded).map_err(ApiError::system)?), Cond::None),
+            // Trades are written last-writer-wins; the booking's version
+            // above is what makes this transaction once.
+            trades::decided_write(b, &refunded)?,
             Write::delete(keys::owed_booking_refunds(b), booking_no.to_string(), Cond::None),
             order.reversal_write(b, now, trade.amount, &trade.out_trade_no),
         ];
