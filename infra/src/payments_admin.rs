@@ -71,7 +71,8 @@ pub enum PaymentsCmd {
         public_base: Option<String>,
     },
     /// Turns the stand-ins on (or `--off`) and sets which operations fail:
-    /// micropay, withhold, wap, invoice, redpacket (`--fail` repeated; none
+    /// micropay, withhold, withhold-lost, query, wap, refund, invoice,
+    /// redpacket (`--fail` repeated; none
     /// given clears them).
     Standin {
         #[command(flatten)]
@@ -93,7 +94,8 @@ pub enum PaymentsCmd {
     },
     /// Asks the provider about every trade left undecided for `--after-secs`
     /// and books it through the 6.2 commit, or refunds it when its order can
-    /// no longer be paid (`onecard serve` does this every minute).
+    /// no longer be paid, and retries the booking fees owed back (`onecard
+    /// serve` does this every minute).
     Reconcile {
         #[command(flatten)]
         store: StoreArgs,

@@ -452,6 +452,43 @@ fn a_booking_fee_is_paid_once_through_the_one_commit_whatever_races() {
     assert!(paid_orders(&c, "粤B60002").is_empty());
 }
 
+#[test]
+fn a_paid_booking_cancelled_gets_its_fee_back_once_even_when_the_provider_answers_late() {
+    let srv = Server::start();
+    let c = srv.client();
+    let dir = srv.data_dir.to_str().unwrap();
+    admin(&srv, &["lanes", "booking-config", "--branch", "1001", "--type", "3", "--charge", "8.00"]);
+    let no = c.ok("park.booking.create", json!({"licensePlate": "粤B61001", "startTime": today("00:00:00"), "endTime": today("23:59:59")}))["orderno"].as_str().unwrap().to_string();
+    let order = c.ok("park.booking.onlinepay", json!({"orderNo": no, "payType": "5"}))["order"].as_str().unwrap().to_string();
+    let out_trade_no = format!("{order}-W1");
+    let pay_wap = || onecard(&["payments", "pay-wap", "--data-dir", dir, "--branch", "1001", "--out-trade-no", &out_trade_no]).trim().to_string();
+    let form = pay_wap();
+    let notify = "/alipay.wappay.aspx/notify?branchno=1001";
+    assert_eq!(post_form(srv.port, notify, &form), (200, "success".to_string()));
+    assert_eq!(order_status(&c, &order), "1");
+
+    // The provider does not answer refunds: the cancellation stands, the fee is owed.
+    admin(&srv, &["payments", "standin", "--fail", "refund"]);
+    c.ok("park.booking.cancel", json!({"orderNo": no}));
+    assert!(pay_wap().contains("trade_status=TRADE_SUCCESS"), "not refunded yet");
+    assert_eq!(reconcile(&srv), "asked 0: booked 0, refunded 0, failed 0, still open 0; booking fees refunded 0, still owed 1");
+
+    // It answers again: the reconciliation gives the fee back (or the
+    // server's own minute tick did, a moment before).
+    admin(&srv, &["payments", "standin"]);
+    let r = reconcile(&srv);
+    assert!(r.ends_with("booking fees refunded 1, still owed 0") || r == "asked 0: booked 0, refunded 0, failed 0, still open 0", "{r}");
+    assert!(pay_wap().contains("trade_status=TRADE_CLOSED"), "refunded at the provider");
+    // Once: nothing is owed any more, cancelling again and the provider's
+    // repeated notification change nothing, and the payment stays recorded
+    // (6.26 has no refunded status).
+    c.ok("park.booking.cancel", json!({"orderNo": no}));
+    assert_eq!(post_form(srv.port, notify, &form), (200, "success".to_string()));
+    assert_eq!(reconcile(&srv), "asked 0: booked 0, refunded 0, failed 0, still open 0");
+    assert_eq!(order_status(&c, &order), "1");
+    assert_eq!(paid_orders(&c, "粤B61001").len(), 1);
+}
+
 fn reconcile(srv: &Server) -> String {
     let dir = srv.data_dir.to_str().unwrap();
     onecard(&["payments", "reconcile", "--data-dir", dir, "--branch", "1001", "--after-secs", "0"]).trim().to_string()

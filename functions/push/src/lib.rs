@@ -66,12 +66,21 @@ pub async fn handle_sqs(p: &Pusher, event: SqsEvent) -> SqsBatchResponse {
 
 /// The schedule: outbox sweep and heartbeat, then the trades no one asks
 /// about again (a withholding whose answer was lost, a WAP page whose
-/// notification never came) are settled or refunded.
+/// notification never came) are settled or refunded, and the booking fees
+/// owed back to cancelled or rejected bookings are refunded.
 pub async fn handle_tick(p: &Pusher) -> Value {
     p.tick().await;
     use onecard_app::payments::reconcile;
     let reconciled = match reconcile::all(&p.ctx, reconcile::DEFAULT_AFTER_SECS).await {
-        Ok(r) => json!({"asked": r.asked, "booked": r.booked, "refunded": r.refunded, "failed": r.failed, "open": r.open}),
+        Ok(r) => json!({
+            "asked": r.asked,
+            "booked": r.booked,
+            "refunded": r.refunded,
+            "failed": r.failed,
+            "open": r.open,
+            "bookingFeesRefunded": r.fee_refunds.refunded,
+            "bookingFeesOwed": r.fee_refunds.owed,
+        }),
         Err(e) => {
             // The next minute asks again; the sweep and heartbeat are done.
             tracing::error!(error = %e, "payments reconciliation failed");

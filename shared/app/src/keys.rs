@@ -234,6 +234,13 @@ pub fn bookings(branch: &str) -> String {
     branch_part(branch, "booking")
 }
 
+/// Bookings whose fee refund is owed (`payments::booking_refund`): what the
+/// reconciliation retries, without reading every booking; sk = the booking
+/// number.
+pub fn owed_booking_refunds(branch: &str) -> String {
+    branch_part(branch, "booking-refund-owed")
+}
+
 /// The branch's booking configuration (6.12 and its slots for 6.79), admin
 /// written; one item, sk = "config".
 pub fn booking_config(branch: &str) -> String {

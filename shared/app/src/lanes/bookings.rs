@@ -14,15 +14,20 @@
 //!
 //! A paid booking's fee (6.15, `payments::booking_fee`) is an order of its
 //! own, paid through the one 6.2 commit, which marks the booking paid
-//! (`fee_paid`, written `VersionIs` in the payment's transaction).
+//! (`fee_paid`, written `VersionIs` in the payment's transaction). Cancelling
+//! or rejecting a paid booking before its car came gives the fee back
+//! (`payments::booking_refund`): the refund is recorded as owed in the
+//! closing transaction and paid out after it.
 //!
 //! Not built yet: keeping the booking's `photo` (accepted and size-checked,
 //! not stored: decision 16 wants it in the blob store).
 
 use crate::keys;
 use crate::park::stays::{self, Journal};
+use crate::payments::booking_refund::{self, Refund};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use onecard_core::kit::{self, stamp, DateTime, Flag, Int, Null, Page, Plate, RouteDef, Text};
+use onecard_core::retry::{self, Step};
 use onecard_core::store::{Cond, Item, ItemStore, Query, Write};
 use onecard_core::{ApiError, ApiResult, Ctx, Fen, Req};
 use schemars::JsonSchema;
@@ -131,6 +136,10 @@ pub struct FeePaid {
     pub order_no: String,
     pub paid_at: String,
     pub trade_no: Option<String>,
+    /// Set when the booking is cancelled or rejected before its car came
+    /// (`payments::booking_refund`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
 }
 
 impl Booking {
@@ -385,17 +394,34 @@ pub struct UpdateKey {
 }
 
 /// 6.101 replaces the booking: fields not sent are cleared, except `needLock`
-/// (absent leaves it as it was).
+/// (absent leaves it as it was). `approvalResult` 2 rejects it, which gives
+/// a paid fee back (`booking_refund`); a booking whose car entered is used
+/// and cannot be rejected.
 async fn update(ctx: Ctx, req: Req, kit::Both(key, input): kit::Both<UpdateKey, BookingIn>) -> ApiResult<BookingOut> {
     let b = req.branchno();
-    let old_item = ctx.store.get(&keys::bookings(b), key.order_no.as_str()).await?.ok_or_else(|| ApiError::field("orderno", format!("booking {} does not exist", key.order_no.as_str())))?;
-    let old: Booking = old_item.parse()?;
-    if old.state != State::Booked {
-        return Err(ApiError::failed(format!("booking {} is {:?} and cannot be changed", old.order_no, old.state).to_lowercase()));
+    let no = key.order_no.as_str();
+    let new = retry::on_conflict("booking not updated", || async {
+        let (old, version) = get(&ctx, b, no).await?.ok_or_else(|| ApiError::field("orderno", format!("booking {no} does not exist")))?;
+        if old.state != State::Booked {
+            return Err(ApiError::failed(format!("booking {} is {:?} and cannot be changed", old.order_no, old.state).to_lowercase()));
+        }
+        // A change keeps what was paid: the fee belongs to the booking, not to its times.
+        let mut new = Booking { created_at: old.created_at.clone(), fee_order: old.fee_order.clone(), fee_paid: old.fee_paid.clone(), ..build(&ctx, &req, old.order_no.clone(), &input, Some(&old.order_no), Some(old.need_lock)).await? };
+        let mut writes = Vec::with_capacity(2);
+        if new.state == State::Rejected {
+            if entries_of(&ctx, b, &old).await? > 0 {
+                return Err(ApiError::failed(format!("the car of booking {} has entered; it cannot be rejected", old.order_no)));
+            }
+            writes.extend(booking_refund::owe_on_close(&mut new, b, req.now));
+        }
+        writes.insert(0, new.write_over(b, version)?);
+        Step::of(ctx.store.transact(writes).await, new)
+    })
+    .await?;
+    if new.state == State::Rejected {
+        super::locks::drop_awaiting(&ctx, b, &new.plate, &new.order_no).await?;
+        booking_refund::try_now(&ctx, &req.branch, &new.order_no).await;
     }
-    // A change keeps what was paid: the fee belongs to the booking, not to its times.
-    let new = Booking { created_at: old.created_at.clone(), fee_order: old.fee_order.clone(), fee_paid: old.fee_paid.clone(), ..build(&ctx, &req, old.order_no.clone(), &input, Some(&old.order_no), Some(old.need_lock)).await? };
-    ctx.store.put(new.item(b)?.with_version(old_item.version + 1), Cond::VersionIs(old_item.version)).await?;
     lock_if_asked(&ctx, b, &new, input.need_lock, req.now).await?;
     Ok(BookingOut::from(&new))
 }
@@ -407,22 +433,33 @@ pub struct CancelIn {
 }
 
 /// 6.14: cancelling twice is one cancellation; a booking whose car entered
-/// is used and cannot be cancelled.
+/// is used and cannot be cancelled. A paid fee is given back
+/// (`booking_refund`): owed in the cancelling transaction, paid out after;
+/// a refund the provider has not made yet leaves the cancellation standing
+/// (and a repeated cancellation tries it again).
 async fn cancel(ctx: Ctx, req: Req, input: CancelIn) -> ApiResult<Null> {
     let b = req.branchno();
-    let item = ctx.store.get(&keys::bookings(b), input.order_no.as_str()).await?.ok_or_else(|| ApiError::field("orderNo", format!("booking {} does not exist", input.order_no.as_str())))?;
-    let old: Booking = item.parse()?;
-    match old.state {
-        State::Cancelled => return Ok(Null),
-        State::Rejected => return Err(ApiError::failed(format!("booking {} was rejected", old.order_no))),
-        State::Booked => {}
+    let no = input.order_no.as_str();
+    let cancelled = retry::on_conflict("booking not cancelled", || async {
+        let (old, version) = get(&ctx, b, no).await?.ok_or_else(|| ApiError::field("orderNo", format!("booking {no} does not exist")))?;
+        match old.state {
+            State::Cancelled => return Ok(Step::Done(old)),
+            State::Rejected => return Err(ApiError::failed(format!("booking {} was rejected", old.order_no))),
+            State::Booked => {}
+        }
+        if entries_of(&ctx, b, &old).await? > 0 {
+            return Err(ApiError::failed(format!("the car of booking {} has entered; it cannot be cancelled", old.order_no)));
+        }
+        let mut new = Booking { state: State::Cancelled, ..old };
+        let owed = booking_refund::owe_on_close(&mut new, b, req.now);
+        let writes: Vec<Write> = std::iter::once(new.write_over(b, version)).chain(owed.map(Ok)).collect::<ApiResult<_>>()?;
+        Step::of(ctx.store.transact(writes).await, new)
+    })
+    .await?;
+    super::locks::drop_awaiting(&ctx, b, &cancelled.plate, &cancelled.order_no).await?;
+    if cancelled.fee_paid.as_ref().is_some_and(|f| matches!(f.refund, Some(Refund::Owed { .. }))) {
+        booking_refund::try_now(&ctx, &req.branch, &cancelled.order_no).await;
     }
-    if entries_of(&ctx, b, &old).await? > 0 {
-        return Err(ApiError::failed(format!("the car of booking {} has entered; it cannot be cancelled", old.order_no)));
-    }
-    let new = Booking { state: State::Cancelled, ..old };
-    ctx.store.put(new.item(b)?.with_version(item.version + 1), Cond::VersionIs(item.version)).await?;
-    super::locks::drop_awaiting(&ctx, b, &new.plate, &new.order_no).await?;
     Ok(Null)
 }
 

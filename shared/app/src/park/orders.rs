@@ -186,6 +186,17 @@ impl Order {
         ]
     }
 
+    /// The journal entry that reverses this order's payment when its money is
+    /// given back at `at` (a booking's fee, `payments::booking_refund`). The
+    /// payment's own entry stays: the journal only grows, and a window that
+    /// holds both shows the money taken and returned. `MustNotExist`: one
+    /// reversal per order.
+    pub fn reversal_write(&self, branch: &str, at: NaiveDateTime, amount: Fen, out_trade_no: &str) -> Write {
+        let sk = keys::log_sk(&onecard_core::time::format(at), &format!("{}#reversal", self.sk()));
+        let body = json!({ "orderNo": self.order_no, "zero": self.zero, "cardInId": self.card_in_id, REVERSAL: { "amount": amount, "outTradeNo": out_trade_no } });
+        Write::put(Item::new(keys::payment_log(branch), sk, body), Cond::MustNotExist)
+    }
+
     /// The writes that record a payment by the payer's id `trade_no`: the
     /// first payment under it wins, a repeat finds it taken.
     pub fn trade_write(&self, branch: &str, trade_no: &str) -> Write {
@@ -371,14 +382,50 @@ pub async fn put_over(ctx: &Ctx, branch: &str, order: &Order, version: u64) -> o
     ctx.store.put(order.item(branch, version + 1), Cond::VersionIs(version)).await
 }
 
-/// Orders paid in [from, to) (open ends when None), oldest payment first.
-pub async fn paid_in_window(ctx: &Ctx, branch: &str, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> ApiResult<Vec<Order>> {
+/// The body field that marks a journal entry as a reversal.
+const REVERSAL: &str = "reversal";
+
+/// A payment given back, as the journal records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reversal {
+    pub order_no: String,
+    /// When it was given back (the journal's time, branch-local).
+    pub at: String,
+    pub amount: Fen,
+    pub out_trade_no: String,
+}
+
+async fn journal_in_window(ctx: &Ctx, branch: &str, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> ApiResult<Vec<Item>> {
     let lo = from.map(onecard_core::time::format).unwrap_or_else(|| "0".into());
     // '#' sorts before the digits of a time, so "{to}#" excludes `to` itself.
     let hi = to.map(|t| format!("{}#", onecard_core::time::format(t))).unwrap_or_else(|| "~".into());
-    let items = ctx.store.query_all(&Query::between(keys::payment_log(branch), lo, hi)).await?;
+    Ok(ctx.store.query_all(&Query::between(keys::payment_log(branch), lo, hi)).await?)
+}
+
+/// Payments given back in [from, to) (open ends when None), oldest first.
+pub async fn reversals_in_window(ctx: &Ctx, branch: &str, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> ApiResult<Vec<Reversal>> {
+    let items = journal_in_window(ctx, branch, from, to).await?;
+    Ok(items
+        .iter()
+        .filter_map(|i| {
+            let r = i.body.get(REVERSAL)?;
+            Some(Reversal {
+                order_no: i.body["orderNo"].as_str()?.to_string(),
+                at: i.sk.split_once('#').map(|(at, _)| at.to_string()).unwrap_or_default(),
+                amount: serde_json::from_value(r["amount"].clone()).ok()?,
+                out_trade_no: r["outTradeNo"].as_str().unwrap_or_default().to_string(),
+            })
+        })
+        .collect())
+}
+
+/// Orders paid in [from, to) (open ends when None), oldest payment first.
+/// A payment given back later is still a payment made then: the reversal is
+/// an entry of its own (`reversals_in_window`), not listed here.
+pub async fn paid_in_window(ctx: &Ctx, branch: &str, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> ApiResult<Vec<Order>> {
+    let items = journal_in_window(ctx, branch, from, to).await?;
     let mut out = Vec::with_capacity(items.len());
-    for i in items {
+    for i in items.into_iter().filter(|i| i.body.get(REVERSAL).is_none()) {
         let (Some(no), zero) = (i.body["orderNo"].as_str(), i.body["zero"].as_bool().unwrap_or(false)) else { continue };
         if let Some((o, _)) = get(ctx, branch, no, zero).await? {
             out.push(o);

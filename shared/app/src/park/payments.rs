@@ -391,7 +391,7 @@ async fn booking_commit(
     }
     mark_paid(&mut order, p, p.amount, now);
     order.charge_seq_no = 1;
-    booking.fee_paid = Some(crate::lanes::bookings::FeePaid { order_no: order.order_no.clone(), paid_at: kit::stamp(now), trade_no: p.trade_no.clone() });
+    booking.fee_paid = Some(crate::lanes::bookings::FeePaid { order_no: order.order_no.clone(), paid_at: kit::stamp(now), trade_no: p.trade_no.clone(), refund: None });
     let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record_of(&booking.plate_text, booking.open_id.as_deref().unwrap_or_default()), now);
     let mut writes = paid_order_writes(b, &order, ov, p, &ev, now);
     writes.push(booking.write_over(b, bv)?);

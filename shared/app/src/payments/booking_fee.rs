@@ -8,7 +8,8 @@
 //! id, the journal and the 13.4 event, and the booking marked paid in place of
 //! a stay, in one transaction. A booking already paid answers 511; one
 //! cancelled, rejected or over answers 510 (and a payment arriving for it
-//! then is refunded by `settle::paid`).
+//! then is refunded by `settle::paid`). A paid booking cancelled or rejected
+//! before its car came gets the fee back (`booking_refund`).
 
 use super::collect::ALIPAY;
 use super::wap::{self, Form};

@@ -11,6 +11,9 @@
 //! deployment turns them on (decision 21) and by 501 otherwise.
 
 pub mod booking_fee;
+pub mod booking_refund;
+#[cfg(test)]
+mod booking_refund_tests;
 pub mod collect;
 pub mod invoices;
 pub mod micropay;

@@ -5,9 +5,12 @@
 //! trade still open after `after_secs` and settles it the one way any news
 //! of a trade is settled (`settle::paid`): booked through the 6.2 commit, or
 //! refunded when its order can no longer be paid (paid another way, lapsed,
-//! the car gone). Run by `onecard payments reconcile` and every minute by
-//! `onecard serve`.
+//! the car gone). It also retries the booking fee refunds left owed
+//! (`booking_refund`: a provider that did not answer when the booking was
+//! cancelled or rejected). Run by `onecard payments reconcile` and every
+//! minute by `onecard serve` and the push function's schedule.
 
+use super::booking_refund;
 use super::micropay;
 use super::providers;
 use super::trades::{self, TradeStatus};
@@ -35,6 +38,8 @@ pub struct Report {
     pub failed: usize,
     /// Still undecided (the provider did not answer or the payer is still paying).
     pub open: usize,
+    /// Booking fees given back now, and those still owed.
+    pub fee_refunds: booking_refund::Retried,
 }
 
 impl Report {
@@ -44,12 +49,19 @@ impl Report {
         self.refunded += o.refunded;
         self.failed += o.failed;
         self.open += o.open;
+        self.fee_refunds.refunded += o.fee_refunds.refunded;
+        self.fee_refunds.owed += o.fee_refunds.owed;
     }
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "asked {}: booked {}, refunded {}, failed {}, still open {}", self.asked, self.booked, self.refunded, self.failed, self.open)
+        write!(f, "asked {}: booked {}, refunded {}, failed {}, still open {}", self.asked, self.booked, self.refunded, self.failed, self.open)?;
+        let fr = self.fee_refunds;
+        if fr != booking_refund::Retried::default() {
+            write!(f, "; booking fees refunded {}, still owed {}", fr.refunded, fr.owed)?;
+        }
+        Ok(())
     }
 }
 
@@ -63,6 +75,13 @@ pub async fn all(ctx: &Ctx, after_secs: i64) -> ApiResult<Report> {
 }
 
 pub async fn branch(ctx: &Ctx, branch: &Branch, after_secs: i64) -> ApiResult<Report> {
+    let mut r = trades_of(ctx, branch, after_secs).await?;
+    r.fee_refunds = booking_refund::retry_owed(ctx, branch).await?;
+    Ok(r)
+}
+
+/// The open trades of a branch, asked about and settled.
+async fn trades_of(ctx: &Ctx, branch: &Branch, after_secs: i64) -> ApiResult<Report> {
     let mut r = Report::default();
     let now_unix = ctx.clock.now().timestamp();
     let stale: Vec<_> = trades::open_ones(ctx, &branch.branchno).await?.into_iter().filter(|t| now_unix - t.opened_unix >= after_secs).collect();

@@ -119,7 +119,8 @@ pub struct Providers {
     /// The stand-ins' signing key (what a real provider's merchant key is).
     pub key: String,
     /// Operations the stand-ins are told to fail (`micropay`, `withhold`,
-    /// `wap`, `invoice`, `redpacket`), so that tests reach failure paths.
+    /// `wap`, `refund`, `invoice`, `redpacket`), so that tests reach failure
+    /// paths.
     pub fail: Vec<String>,
 }
 
@@ -135,8 +136,9 @@ pub fn new_key() -> String {
 }
 
 /// `withhold-lost`: the charge is made but its answer is lost; `query`:
-/// queries go unanswered (together they leave a paid trade unknown).
-pub const FAILABLE: &[&str] = &["micropay", "withhold", "withhold-lost", "query", "wap", "invoice", "redpacket"];
+/// queries go unanswered (together they leave a paid trade unknown);
+/// `refund`: refunds go unanswered (a refund owed stays owed).
+pub const FAILABLE: &[&str] = &["micropay", "withhold", "withhold-lost", "query", "wap", "refund", "invoice", "redpacket"];
 
 pub async fn providers(store: &dyn onecard_core::store::ItemStore) -> ApiResult<Providers> {
     Ok(match store.get(&keys::pay_providers(), "providers").await? {

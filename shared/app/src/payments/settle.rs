@@ -49,6 +49,11 @@ pub async fn paid(
         // Decision 22: the same trade with another amount is refused and pays nothing.
         return Err(ApiError::field("total_amount", format!("{amount} is not the {} trade {} was opened for", t.amount, t.out_trade_no)));
     }
+    if t.status == TradeStatus::Refunded {
+        // Its money went back (a booking's fee given back, or a payment that
+        // could not be booked): a repeated notification books nothing.
+        return Err(ApiError::new(Code::DUPLICATE, format!("trade {} was refunded: nothing to book", t.out_trade_no)));
+    }
     let (order, _) = orders::get(ctx, b, &t.order_no, t.zero)
         .await?
         .ok_or_else(|| ApiError::system(format!("trade {} pays order {} which is not stored", t.out_trade_no, t.order_no)))?;

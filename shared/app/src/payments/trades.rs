@@ -143,14 +143,25 @@ impl TradeStatus {
 /// the provider said, which only moves forward), and whether it is still
 /// among the open trades the reconciliation asks about.
 pub async fn set(ctx: &Ctx, branch: &str, t: &Trade) -> ApiResult<()> {
-    let body = serde_json::to_value(t).map_err(ApiError::system)?;
-    ctx.store().put(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body), Cond::None).await?;
+    ctx.store().put(item(branch, t)?, Cond::None).await?;
     if t.status.is_open() {
         ctx.store().put(open_marker(branch, &t.out_trade_no), Cond::None).await?;
     } else {
         ctx.store().delete(&keys::open_trades(branch), &t.out_trade_no, Cond::None).await?;
     }
     Ok(())
+}
+
+/// The trade as one write of a caller's transaction, last writer wins as
+/// with `set`. Only for a trade decided before and after (a booked trade
+/// refunded): it has no open mark to keep or drop.
+pub fn decided_write(branch: &str, t: &Trade) -> ApiResult<Write> {
+    Ok(Write::put(item(branch, t)?, Cond::None))
+}
+
+fn item(branch: &str, t: &Trade) -> ApiResult<Item> {
+    let body = serde_json::to_value(t).map_err(ApiError::system)?;
+    Ok(Item::new(keys::provider_trades(branch), t.out_trade_no.clone(), body))
 }
 
 /// The trades still open, as stored now.

@@ -29,6 +29,14 @@ pub struct Trade {
     pub reason: Option<String>,
     /// Queries left before a `paying` trade is paid.
     pub polls_left: i64,
+    /// What was given back, once `refunded`: a repeated request for the
+    /// same amount is answered as the first, another amount is refused.
+    #[serde(default)]
+    pub refunded: Option<Fen>,
+    /// Refund requests answered for this trade, repeats included (what
+    /// Alipay's refund query lists), so a test sees how often it was asked.
+    #[serde(default)]
+    pub refund_asks: u32,
 }
 
 pub struct StandinPay {
@@ -70,6 +78,29 @@ impl StandinPay {
         self.store.put(Item::new(pk(), t.out_trade_no.clone(), body), Cond::None).await.map_err(|e| ProviderError::Unreachable(e.to_string()))
     }
 
+    /// A trade with the version it was read at, for the writes that must not
+    /// be made twice (a refund pays out once however many ask at once).
+    async fn load_at(&self, out: &str) -> Result<Option<(Trade, u64)>, ProviderError> {
+        let item = self.store.get(&pk(), out).await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        item.map(|i| i.parse::<Trade>().map(|t| (t, i.version))).transpose().map_err(|e| ProviderError::Unreachable(e.to_string()))
+    }
+
+    /// Writes `t` over the version it was read at; `false` when another
+    /// writer got there first.
+    async fn save_over(&self, t: &Trade, version: u64) -> Result<bool, ProviderError> {
+        let body = serde_json::to_value(t).map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        match self.store.put(Item::new(pk(), t.out_trade_no.clone(), body).with_version(version + 1), Cond::VersionIs(version)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_conflict() => Ok(false),
+            Err(e) => Err(ProviderError::Unreachable(e.to_string())),
+        }
+    }
+
+    /// The stand-in's books of one trade, as a test or the admin reads them.
+    pub async fn trade(&self, out: &str) -> Result<Option<Trade>, ProviderError> {
+        self.load(out).await
+    }
+
     fn state(t: &Trade) -> TradeState {
         match t.state.as_str() {
             "paid" => TradeState::Paid { trade_no: t.trade_no.clone(), paid_at: t.paid_at.clone().unwrap_or_default(), amount: t.amount },
@@ -91,6 +122,8 @@ impl StandinPay {
             paid_at: (state == "paid").then(|| self.now()),
             reason: None,
             polls_left: 0,
+            refunded: None,
+            refund_asks: 0,
         }
     }
 
@@ -210,16 +243,30 @@ impl PaymentProvider for StandinPay {
     }
 
     async fn refund(&self, out: &str, amount: Fen) -> Result<(), ProviderError> {
-        let mut t = self.load(out).await?.ok_or_else(|| ProviderError::Refused(format!("no trade {out}")))?;
-        if t.state == "refunded" {
-            return Ok(());
+        if self.cfg.fails("refund") {
+            return Err(ProviderError::Unreachable("the refund was not answered".into()));
         }
-        if t.state != "paid" || amount > t.amount {
-            return Err(ProviderError::Refused(format!("trade {out} is {} for {}: cannot refund {amount}", t.state, t.amount)));
+        // Read, judge, write over the version read: two requests at once pay
+        // out once, and the loser is answered as a repeat.
+        for _ in 0..16 {
+            let (mut t, v) = self.load_at(out).await?.ok_or_else(|| ProviderError::Refused(format!("no trade {out}")))?;
+            t.refund_asks += 1;
+            let answer = match (t.state.as_str(), t.refunded) {
+                ("refunded", Some(given)) if given != amount => Err(ProviderError::Refused(format!("trade {out} was refunded {given}, not {amount}"))),
+                ("refunded", _) => Ok(()),
+                ("paid", _) if amount > Fen::ZERO && amount <= t.amount => {
+                    t.state = "refunded".into();
+                    t.refunded = Some(amount);
+                    t.reason = Some("refunded".into());
+                    Ok(())
+                }
+                _ => Err(ProviderError::Refused(format!("trade {out} is {} for {}: cannot refund {amount}", t.state, t.amount))),
+            };
+            if self.save_over(&t, v).await? {
+                return answer;
+            }
         }
-        t.state = "refunded".into();
-        t.reason = Some("refunded".into());
-        self.save(&t).await
+        Err(ProviderError::Unreachable(format!("trade {out} is busy; ask again")))
     }
 
     async fn wap_page(&self, c: &Charge, return_url: &str, notify_url: &str) -> Result<String, ProviderError> {
@@ -300,6 +347,21 @@ mod tests {
         s.refund("CA1-M1", Fen(500)).await.unwrap();
         assert!(matches!(s.query("CA1-M1").await.unwrap(), TradeState::Failed { .. }));
         assert_eq!(s.query("CA-none").await.unwrap(), TradeState::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_refund_asked_again_or_at_once_pays_out_once_and_another_amount_is_refused() {
+        let s = standin(&[]);
+        s.micropay(&charge("CA6-M1", 800), "134567890123450001").await.unwrap();
+        assert!(matches!(s.refund("CA6-M1", Fen(900)).await, Err(ProviderError::Refused(_))), "more than was paid");
+        let answers = futures::future::join_all((0..8).map(|_| s.refund("CA6-M1", Fen(800)))).await;
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        let t = s.trade("CA6-M1").await.unwrap().unwrap();
+        assert_eq!((t.state.as_str(), t.refunded, t.refund_asks), ("refunded", Some(Fen(800)), 9));
+        assert!(matches!(s.refund("CA6-M1", Fen(100)).await, Err(ProviderError::Refused(_))), "a repeat with another amount");
+        assert!(matches!(s.refund("CA-none", Fen(100)).await, Err(ProviderError::Refused(_))));
+        let failing = StandinPay { cfg: Providers { fail: vec!["refund".into()], ..s.cfg.clone() }, ..s };
+        assert!(matches!(failing.refund("CA6-M1", Fen(800)).await, Err(ProviderError::Unreachable(_))));
     }
 
     #[tokio::test]
