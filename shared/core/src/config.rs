@@ -177,8 +177,10 @@ fn site_sk(branch: &str, agent: &str) -> String {
 /// Every request reads its caller and branch through here: the item is
 /// ours, so its body is moved into the record (`Item::parse` borrows, and
 /// would copy the whole tree first).
+/// Read through `get_shared`: the configuration cache's copy is parsed in
+/// place, neither it nor its tree is cloned per request.
 async fn get_as<T: serde::de::DeserializeOwned>(s: &dyn ItemStore, pk: &str, sk: &str) -> StoreResult<Option<T>> {
-    s.get(pk, sk).await?.map(into_record).transpose()
+    s.get_shared(pk, sk).await?.map(|item| item.parse()).transpose()
 }
 
 async fn list_as<T: serde::de::DeserializeOwned>(s: &dyn ItemStore, pk: &str) -> StoreResult<Vec<T>> {

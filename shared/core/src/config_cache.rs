@@ -58,7 +58,8 @@ impl ConfigPartitions {
 
 #[derive(Clone)]
 enum Cached {
-    Item(Item),
+    /// Shared: a `get_shared` hands it over as it is.
+    Item(Arc<Item>),
     /// Known absent (branch configuration only, see the module doc).
     Absent,
     Page(Page),
@@ -146,6 +147,13 @@ impl ItemStore for ConfigCache {
         if !self.parts.holds(pk) {
             return self.inner.get(pk, sk).await;
         }
+        Ok(self.get_shared(pk, sk).await?.map(Arc::unwrap_or_clone))
+    }
+
+    async fn get_shared(&self, pk: &str, sk: &str) -> StoreResult<Option<Arc<Item>>> {
+        if !self.parts.holds(pk) {
+            return self.inner.get_shared(pk, sk).await;
+        }
         let generation = {
             let st = self.lock();
             match st.parts.get(pk).and_then(|p| p.gets.get(sk)).filter(|e| self.fresh(e)).map(|e| &e.value) {
@@ -155,7 +163,7 @@ impl ItemStore for ConfigCache {
             }
             st.generation
         };
-        let got = self.inner.get(pk, sk).await?;
+        let got = self.inner.get(pk, sk).await?.map(Arc::new);
         let value = match &got {
             Some(item) => Some(Cached::Item(item.clone())),
             None if self.parts.is_branch_config(pk) => Some(Cached::Absent),

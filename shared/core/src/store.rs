@@ -169,6 +169,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait ItemStore: Send + Sync + 'static {
     async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>>;
+
+    /// `get` for an item that is only read (configuration, every request): a
+    /// cache hands over the copy it keeps instead of a clone of its tree.
+    async fn get_shared(&self, pk: &str, sk: &str) -> StoreResult<Option<std::sync::Arc<Item>>> {
+        Ok(self.get(pk, sk).await?.map(std::sync::Arc::new))
+    }
     async fn put(&self, item: Item, cond: Cond) -> StoreResult<()>;
     async fn delete(&self, pk: &str, sk: &str, cond: Cond) -> StoreResult<()>;
     async fn query(&self, q: &Query) -> StoreResult<Page>;
