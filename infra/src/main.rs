@@ -25,6 +25,10 @@ mod sitelink;
 
 use clap::Parser;
 
+/// See infra/Cargo.toml: allocation is on every request's path.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
