@@ -42,15 +42,22 @@ const READER_STATEMENTS: usize = 64;
 /// committed state without waiting for the writer.
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, String> {
     let conn = open(path)?;
-    // Pages of the database file are read through a memory map (no read
-    // call, no copy into the cache, which a write by the writer invalidates
-    // anyway); pages still in the WAL are read as before.
-    conn.execute_batch("PRAGMA query_only=ON; PRAGMA mmap_size=268435456;").map_err(|e| e.to_string())?;
+    conn.execute_batch(&format!("PRAGMA query_only=ON; PRAGMA mmap_size={};", mmap_bytes())).map_err(|e| e.to_string())?;
     // A query's text carries its limit and which bounds it has, so a reader sees more
     // distinct statements than rusqlite's default cache of 16 holds; an
     // evicted one is parsed again on its next use.
     conn.set_prepared_statement_cache_capacity(READER_STATEMENTS);
     Ok(conn)
+}
+
+/// The readers' memory map, `ONECARD_SQLITE_MMAP_MIB`; off by default. It
+/// was 256 MiB, but SQLite maps the file anew whenever it has grown, which
+/// under writes is all the time (the checkpoints grow it): page faults and
+/// unmaps were 7 % of the workers' time under `calc`, which answered 40 %
+/// more requests without the map, while reads gained nothing measurable
+/// (infra/bench/README.md, session 6).
+fn mmap_bytes() -> u64 {
+    std::env::var("ONECARD_SQLITE_MMAP_MIB").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0) << 20
 }
 
 /// Real time for the embedded queue's visibility timeouts, like SQS's own

@@ -56,6 +56,9 @@ impl SqliteStore {
         // It keeps a larger cache and leaves checkpoints to a thread of their
         // own, checkpointing itself only if that thread falls far behind.
         conn.execute_batch(WRITER_PRAGMAS).map_err(backend)?;
+        // Its statements (items, conditions, savepoints, the embedded queue's)
+        // are more than rusqlite's default cache of 16 keeps.
+        conn.set_prepared_statement_cache_capacity(64);
         let checkpoints = db::open(path).map_err(StoreError::Backend)?;
         let readers = (0..READERS)
             .map(|_| db::open_reader(path).map(db::Shared::new).map_err(StoreError::Backend))

@@ -160,14 +160,16 @@ impl Writer {
 }
 
 fn in_savepoint<T>(conn: &Connection, work: Work<T>) -> StoreResult<Result<T, usize>> {
-    let backend = |e: rusqlite::Error| StoreError::Backend(e.to_string());
-    conn.execute_batch("SAVEPOINT req").map_err(backend)?;
+    // Cached statements: each request of a batch opens and releases one
+    // savepoint, and `execute_batch` would parse them every time.
+    let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut st| st.execute([])).map(drop).map_err(|e| StoreError::Backend(e.to_string()));
+    exec("SAVEPOINT req")?;
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)))
         .unwrap_or_else(|_| Err(StoreError::Backend("a store write panicked".into())));
-    match &r {
-        Ok(Ok(_)) => conn.execute_batch("RELEASE req").map_err(backend)?,
-        _ => conn.execute_batch("ROLLBACK TO req; RELEASE req").map_err(backend)?,
+    if !matches!(r, Ok(Ok(_))) {
+        exec("ROLLBACK TO req")?;
     }
+    exec("RELEASE req")?;
     r
 }
 
