@@ -5,6 +5,7 @@
 pub mod blacklist;
 pub mod bookings;
 pub mod groups;
+pub mod live_bookings;
 pub mod locks;
 pub mod presence;
 pub mod rules;
