@@ -9,6 +9,10 @@
 //! they are the entry records of its plate inside its window, so an entry
 //! uploaded late, twice or by another path counts exactly once.
 //!
+//! Bookings are never deleted; what can still matter (the `booked` ones not
+//! over yet) is found through `live_bookings`, which every write of a
+//! booking keeps exact (`Booking::write_new`, `Booking::write_over`).
+//!
 //! `needLock` 1 locks the car through `locks::apply`: at once when it is in
 //! the park, else a lock that awaits its entry.
 //!
