@@ -234,6 +234,15 @@ pub fn bookings(branch: &str) -> String {
     branch_part(branch, "booking")
 }
 
+/// The bookings still `booked`, ordered by when they stop mattering
+/// (`lanes::live_bookings`): sk = `{window end as %Y%m%d%H%M%S}#{booking
+/// number}`, body = its number and plate. Holds the `built` marker too (sk
+/// `built`, after every entry), so the range read that finds the entries
+/// also tells whether the index was built.
+pub fn live_bookings(branch: &str) -> String {
+    branch_part(branch, "booking-live")
+}
+
 /// Bookings whose fee refund is owed (`payments::booking_refund`): what the
 /// reconciliation retries, without reading every booking; sk = the booking
 /// number.

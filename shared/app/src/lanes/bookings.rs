@@ -9,6 +9,10 @@
 //! they are the entry records of its plate inside its window, so an entry
 //! uploaded late, twice or by another path counts exactly once.
 //!
+//! Bookings are never deleted; what can still matter (the `booked` ones not
+//! over yet) is found through `live_bookings`, which every write of a
+//! booking keeps exact (`Booking::write_new`, `Booking::write_over`).
+//!
 //! `needLock` 1 locks the car through `locks::apply`: at once when it is in
 //! the park, else a lock that awaits its entry.
 //!
@@ -22,6 +26,7 @@
 //! Not built yet: keeping the booking's `photo` (accepted and size-checked,
 //! not stored: decision 16 wants it in the blob store).
 
+use super::live_bookings;
 use crate::keys;
 use crate::park::stays::{self, Journal};
 use crate::payments::booking_refund::{self, Refund};
@@ -143,7 +148,7 @@ pub struct FeePaid {
 }
 
 impl Booking {
-    fn start_at(&self) -> Option<NaiveDateTime> {
+    pub(super) fn start_at(&self) -> Option<NaiveDateTime> {
         onecard_core::time::parse(&self.start)
     }
     /// The end of the window the booking admits in.
@@ -167,10 +172,22 @@ impl Booking {
     fn item(&self, branch: &str) -> ApiResult<Item> {
         Ok(Item::new(keys::bookings(branch), &self.order_no, serde_json::to_value(self).map_err(ApiError::system)?))
     }
-    /// The write of this booking over the version it was read at: the booking
-    /// side of a fee payment's transaction, or of pointing it at a new order.
-    pub fn write_over(&self, branch: &str, version: u64) -> ApiResult<Write> {
-        Ok(Write::put(self.item(branch)?.with_version(version + 1), Cond::VersionIs(version)))
+    /// The writes that store this new booking: it and its live index entry
+    /// (`live_bookings`), for one transaction.
+    pub fn write_new(&self, branch: &str) -> ApiResult<Vec<Write>> {
+        let mut writes = vec![Write::put(self.item(branch)?, Cond::MustNotExist)];
+        writes.extend(live_bookings::writes(branch, None, self));
+        Ok(writes)
+    }
+    /// The writes that store this booking over `read`, the booking as read at
+    /// `version`: it and the move of its live index entry, for one
+    /// transaction (a fee payment's, a cancellation's, a refund's). The
+    /// index is why the booking as read is asked for: nobody can write a
+    /// booking and forget it.
+    pub fn write_over(&self, branch: &str, read: &Booking, version: u64) -> ApiResult<Vec<Write>> {
+        let mut writes = vec![Write::put(self.item(branch)?.with_version(version + 1), Cond::VersionIs(version))];
+        writes.extend(live_bookings::writes(branch, Some(read), self));
+        Ok(writes)
     }
 }
 
@@ -181,6 +198,8 @@ pub async fn get(ctx: &Ctx, branch: &str, booking_no: &str) -> ApiResult<Option<
     }
 }
 
+/// Every booking ever made, closed and past ones too. The hot paths read
+/// `live_bookings::from` instead.
 pub async fn list(ctx: &Ctx, branch: &str) -> ApiResult<Vec<Booking>> {
     let items = ctx.store.query_all(&Query::partition(keys::bookings(branch))).await?;
     Ok(items.iter().map(Item::parse).collect::<Result<_, _>>()?)
@@ -203,7 +222,7 @@ pub enum Admission {
 
 pub async fn admission(ctx: &Ctx, branch: &str, plate: &str, controller_no: Option<&str>, at: NaiveDateTime) -> ApiResult<Admission> {
     let mut used_up = false;
-    for b in list(ctx, branch).await?.into_iter().filter(|b| b.plate == plate && b.open_at(at) && b.admits_lane(controller_no)) {
+    for b in live_bookings::from(ctx, branch, at, Some(plate)).await?.into_iter().filter(|b| b.open_at(at) && b.admits_lane(controller_no)) {
         if (entries_of(ctx, branch, &b).await? as i64) < b.allow_enter_times {
             return Ok(Admission::Admit);
         }
@@ -221,7 +240,7 @@ pub async fn held_spaces(ctx: &Ctx, branch: &str, at: NaiveDateTime) -> ApiResul
     if !cfg.holds_space() {
         return Ok(0);
     }
-    let windows: Vec<(Booking, NaiveDateTime, NaiveDateTime)> = list(ctx, branch)
+    let windows: Vec<(Booking, NaiveDateTime, NaiveDateTime)> = live_bookings::from(ctx, branch, at, None)
         .await?
         .into_iter()
         .filter(|b| b.pending_at(at))
@@ -321,7 +340,8 @@ async fn build(ctx: &Ctx, req: &Req, order_no: String, d: &BookingIn, except: Op
     let state = if approval == 2 { State::Rejected } else { State::Booked };
     if let (Some(slot), State::Booked) = (slot, state) {
         let day = date_of(start);
-        let taken = list(ctx, b).await?.into_iter().filter(|x| x.state == State::Booked && Some(x.order_no.as_str()) != except && x.interval.as_ref() == Some(&slot.interval) && x.start_at().map(date_of) == Some(day)).count() as i64;
+        // A booking starting on `day` ends no earlier than the day's start.
+        let taken = live_bookings::from(ctx, b, day.and_time(NaiveTime::MIN), None).await?.into_iter().filter(|x| x.state == State::Booked && Some(x.order_no.as_str()) != except && x.interval.as_ref() == Some(&slot.interval) && x.start_at().map(date_of) == Some(day)).count() as i64;
         if taken >= slot.capacity {
             return Err(ApiError::failed(format!("slot {} of {day} is fully booked ({} of {})", slot.interval, taken, slot.capacity)));
         }
@@ -382,7 +402,7 @@ impl From<&Booking> for BookingOut {
 async fn create(ctx: Ctx, req: Req, input: BookingIn) -> ApiResult<BookingOut> {
     let order_no = format!("BK{}{}", req.now.format("%Y%m%d%H%M%S"), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let b = build(&ctx, &req, order_no, &input, None, None).await?;
-    ctx.store.put(b.item(req.branchno())?, Cond::MustNotExist).await?;
+    ctx.store.transact(b.write_new(req.branchno())?).await?;
     lock_if_asked(&ctx, req.branchno(), &b, input.need_lock, req.now).await?;
     Ok(BookingOut::from(&b))
 }
@@ -407,14 +427,15 @@ async fn update(ctx: Ctx, req: Req, kit::Both(key, input): kit::Both<UpdateKey, 
         }
         // A change keeps what was paid: the fee belongs to the booking, not to its times.
         let mut new = Booking { created_at: old.created_at.clone(), fee_order: old.fee_order.clone(), fee_paid: old.fee_paid.clone(), ..build(&ctx, &req, old.order_no.clone(), &input, Some(&old.order_no), Some(old.need_lock)).await? };
-        let mut writes = Vec::with_capacity(2);
+        let mut owed = None;
         if new.state == State::Rejected {
             if entries_of(&ctx, b, &old).await? > 0 {
                 return Err(ApiError::failed(format!("the car of booking {} has entered; it cannot be rejected", old.order_no)));
             }
-            writes.extend(booking_refund::owe_on_close(&mut new, b, req.now));
+            owed = booking_refund::owe_on_close(&mut new, b, req.now);
         }
-        writes.insert(0, new.write_over(b, version)?);
+        let mut writes = new.write_over(b, &old, version)?;
+        writes.extend(owed);
         Step::of(ctx.store.transact(writes).await, new)
     })
     .await?;
@@ -450,9 +471,10 @@ async fn cancel(ctx: Ctx, req: Req, input: CancelIn) -> ApiResult<Null> {
         if entries_of(&ctx, b, &old).await? > 0 {
             return Err(ApiError::failed(format!("the car of booking {} has entered; it cannot be cancelled", old.order_no)));
         }
-        let mut new = Booking { state: State::Cancelled, ..old };
+        let mut new = Booking { state: State::Cancelled, ..old.clone() };
         let owed = booking_refund::owe_on_close(&mut new, b, req.now);
-        let writes: Vec<Write> = std::iter::once(new.write_over(b, version)).chain(owed.map(Ok)).collect::<ApiResult<_>>()?;
+        let mut writes = new.write_over(b, &old, version)?;
+        writes.extend(owed);
         Step::of(ctx.store.transact(writes).await, new)
     })
     .await?;
@@ -496,8 +518,9 @@ async fn days(ctx: Ctx, req: Req, input: DaysIn) -> ApiResult<Page<DayRow>> {
     }
     let b = req.branchno();
     let cfg = config(ctx.store(), b).await?.ok_or_else(|| ApiError::failed("this car park takes no bookings (no booking configuration)"))?;
-    let bookings: Vec<Booking> = list(&ctx, b).await?.into_iter().filter(|x| x.state == State::Booked).collect();
     let first = input.start.get().date();
+    // A booking starting on `first` or later ends no earlier than its start.
+    let bookings: Vec<Booking> = live_bookings::from(&ctx, b, first.and_time(NaiveTime::MIN), None).await?.into_iter().filter(|x| x.state == State::Booked).collect();
     let mut rows = Vec::new();
     for d in 0..n {
         let day = first + Duration::days(d);

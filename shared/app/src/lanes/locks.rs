@@ -150,7 +150,7 @@ fn put(branch: &str, l: &CarLock, version: Option<u64>) -> ApiResult<(Item, Cond
 async fn lock(ctx: Ctx, req: Req, input: PlateIn) -> ApiResult<Null> {
     let b = req.branchno();
     let plate = input.plate.norm();
-    let booked = super::bookings::list(&ctx, b).await?.iter().any(|x| x.plate == plate && x.pending_at(req.now));
+    let booked = super::live_bookings::from(&ctx, b, req.now, Some(plate)).await?.iter().any(|x| x.pending_at(req.now));
     apply(&ctx, b, plate, req.now, booked, None).await?;
     Ok(Null)
 }

@@ -5,6 +5,9 @@
 pub mod blacklist;
 pub mod bookings;
 pub mod groups;
+pub mod live_bookings;
+#[cfg(test)]
+mod live_bookings_tests;
 pub mod locks;
 pub mod presence;
 pub mod rules;

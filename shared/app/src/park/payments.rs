@@ -380,21 +380,22 @@ async fn booking_commit(
     if order.booking_no.as_deref() != Some(booking_no) {
         return Err(ApiError::field("orderNo", format!("order {} is not the fee of booking {booking_no}", order.order_no)));
     }
-    let Some((mut booking, bv)) = crate::lanes::bookings::get(ctx, b, booking_no).await? else {
+    let Some((read, bv)) = crate::lanes::bookings::get(ctx, b, booking_no).await? else {
         return Err(ApiError::new(Code::ORDER_EXPIRED, format!("booking {booking_no} no longer exists")));
     };
-    if let Some(paid) = &booking.fee_paid {
+    if let Some(paid) = &read.fee_paid {
         return Err(ApiError::new(Code::DUPLICATE, format!("booking {booking_no} is already paid (order {})", paid.order_no)));
     }
-    if !booking.pending_at(now) {
+    if !read.pending_at(now) {
         return Err(ApiError::new(Code::ORDER_EXPIRED, format!("booking {booking_no} is cancelled or over: its fee cannot be paid")));
     }
     mark_paid(&mut order, p, p.amount, now);
     order.charge_seq_no = 1;
+    let mut booking = read.clone();
     booking.fee_paid = Some(crate::lanes::bookings::FeePaid { order_no: order.order_no.clone(), paid_at: kit::stamp(now), trade_no: p.trade_no.clone(), refund: None });
     let ev = OutEvent::new(b, "report/parkTempCarCharge", order.charge_record_of(&booking.plate_text, booking.open_id.as_deref().unwrap_or_default()), now);
     let mut writes = paid_order_writes(b, &order, ov, p, &ev, now);
-    writes.push(booking.write_over(b, bv)?);
+    writes.extend(booking.write_over(b, &read, bv)?);
     Ok((order, ev, writes))
 }
 

@@ -40,7 +40,7 @@ async fn entry(ctx: Ctx, req: Req, input: EntryIn) -> ApiResult<EntryOut> {
     if crate::park::stays::get(&ctx, b, &card_in_id).await?.is_some() {
         return Ok(EntryOut { code: 200, status: true, message: "进场成功".into() });
     }
-    let booking = bookings::list(&ctx, b).await?.into_iter().find(|bk| bk.plate == plate && bk.open_at(at));
+    let booking = crate::lanes::live_bookings::from(&ctx, b, at, Some(&plate)).await?.into_iter().find(|bk| bk.open_at(at));
     let admitted = bookings::admission(&ctx, b, &plate, None, at).await?;
     let Some(booking) = booking.filter(|_| matches!(admitted, Admission::Admit)) else {
         let why = if matches!(admitted, Admission::UsedUp) { "预约已使用" } else { "未找到有效预约" };

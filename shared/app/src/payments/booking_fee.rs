@@ -102,8 +102,9 @@ pub async fn fee_order(ctx: &Ctx, branch: &Branch, booking_no: &str, now: NaiveD
             }
         }
         let order = orders::create(ctx, b, new_order(&booking, now, branch.settings.order_minutes)).await?;
+        let read = booking.clone();
         booking.fee_order = Some(order.order_no.clone());
-        Step::of(ctx.store.transact(vec![booking.write_over(b, bv)?]).await, order)
+        Step::of(ctx.store.transact(booking.write_over(b, &read, bv)?).await, order)
     })
     .await
 }

@@ -132,7 +132,8 @@ pub async fn settle(ctx: &Ctx, branch: &Branch, booking_no: &str) -> ApiResult<O
 /// Step 3: the money is back; record it once.
 async fn finish(ctx: &Ctx, b: &str, booking_no: &str, trade: &Trade, now: NaiveDateTime) -> ApiResult<Outcome> {
     retry::on_conflict("booking refund not recorded", || async {
-        let Some((mut booking, bv)) = bookings::get(ctx, b, booking_no).await? else { return Ok(Step::Done(Outcome::NotOwed)) };
+        let Some((read, bv)) = bookings::get(ctx, b, booking_no).await? else { return Ok(Step::Done(Outcome::NotOwed)) };
+        let mut booking = read.clone();
         if !is_owed(&booking) {
             // Another attempt recorded it first.
             return Ok(Step::Done(Outcome::NotOwed));
@@ -145,14 +146,14 @@ async fn finish(ctx: &Ctx, b: &str, booking_no: &str, trade: &Trade, now: NaiveD
         let mut refunded = trade.clone();
         refunded.status = TradeStatus::Refunded;
         refunded.reason = Some(format!("refunded: booking {booking_no} closed before its car came"));
-        let writes = vec![
-            booking.write_over(b, bv)?,
+        let mut writes = booking.write_over(b, &read, bv)?;
+        writes.extend([
             // Trades are written last-writer-wins; the booking's version
             // above is what makes this transaction once.
             trades::decided_write(b, &refunded)?,
             Write::delete(keys::owed_booking_refunds(b), booking_no.to_string(), Cond::None),
             order.reversal_write(b, now, trade.amount, &trade.out_trade_no),
-        ];
+        ]);
         Step::of(ctx.store.transact(writes).await, Outcome::Refunded)
     })
     .await

@@ -227,9 +227,9 @@ async fn an_unpaid_booking_refunds_nothing_and_a_no_show_keeps_its_fee() {
     // A paid booking that runs out keeps its fee, cancelled late or not.
     let no = k.book("粤B71006").await;
     let out = k.pay(&no).await;
-    let (mut b, v) = bookings::get(&k.ctx, B, &no).await.unwrap().unwrap();
-    b.end = format!("{} 00:00:01", k.now().format("%Y-%m-%d"));
-    k.ctx.store.transact(vec![b.write_over(B, v).unwrap()]).await.unwrap();
+    let (read, v) = bookings::get(&k.ctx, B, &no).await.unwrap().unwrap();
+    let b = bookings::Booking { end: format!("{} 00:00:01", k.now().format("%Y-%m-%d")), ..read.clone() };
+    k.ctx.store.transact(b.write_over(B, &read, v).unwrap()).await.unwrap();
     let r = reconcile::branch(&k.ctx, &k.branch, 0).await.unwrap();
     assert_eq!(r.fee_refunds, Default::default());
     k.cancel(&no).await.unwrap();
