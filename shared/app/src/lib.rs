@@ -23,6 +23,8 @@
 
 #[cfg(feature = "people")]
 pub mod acss;
+#[cfg(test)]
+mod demo_ctx;
 #[cfg(feature = "parking")]
 pub mod bindings;
 #[cfg(feature = "people")]

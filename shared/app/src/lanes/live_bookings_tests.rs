@@ -5,12 +5,11 @@
 use super::bookings::{self, Booking, State};
 use super::live_bookings;
 use crate::keys;
-use onecard_core::config::{self, Branch};
+use onecard_core::config;
 use onecard_core::memstore::MemStore;
-use onecard_core::sitelink::NoSites;
 use onecard_core::store::{Cond, Item, ItemStore, Page, Query, StoreResult, Write};
-use onecard_core::time::{parse, to_utc, FixedClock, DEFAULT_TZ};
-use onecard_core::{dispatch, Ctx, Fen, Origin, Ports, Registry};
+use onecard_core::time::parse;
+use onecard_core::Fen;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -66,30 +65,17 @@ impl ItemStore for Tally {
     }
 }
 
-struct Kit {
-    store: Arc<Tally>,
-    ctx: Ctx,
-    reg: Registry,
-    branch: Branch,
-}
+type Kit = crate::demo_ctx::DemoKit<Tally>;
 
 impl Kit {
     async fn new() -> Kit {
-        let dir = std::env::temp_dir().join(format!("onecard-livebk-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Arc::new(Tally::default());
-        config::seed_demo(&*store).await.unwrap();
-        let clock = FixedClock::new(to_utc(parse("2026-03-02 12:00:00").unwrap(), DEFAULT_TZ));
-        let queue = Arc::new(onecard_adapters::embedded_queue::EmbeddedQueue::open(&dir.join("queue.db")).unwrap());
-        let ctx = Ctx::new(Ports { store: store.clone(), queue, sites: Arc::new(NoSites), clock });
-        crate::seed_demo(&ctx).await.unwrap();
-        let branch = config::get_branch(ctx.store(), B).await.unwrap().unwrap();
-        Kit { store, ctx, reg: crate::registry(), branch }
+        let k = Kit::over(Arc::new(Tally::default()), "livebk").await;
+        assert_eq!(k.branch.branchno, B);
+        k
     }
 
     async fn call(&self, route: &str, data: Value) -> Value {
-        let spec = self.reg.find(route).unwrap();
-        dispatch::run(&self.ctx, &self.reg, spec, Origin::Internal, self.branch.clone(), data, None).await.unwrap_or_else(|e| panic!("{route}: {e}")).data
+        self.run(route, data).await.unwrap_or_else(|e| panic!("{route}: {e}")).data
     }
 
     async fn book(&self, plate: &str, start: &str, end: &str) -> String {

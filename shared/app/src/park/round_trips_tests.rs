@@ -4,42 +4,27 @@
 //! the outbox clean-up, reads ≤ 2; configuration (caller, branch, car types,
 //! tariffs) comes from the cache once warm.
 
+use onecard_core::config;
 use onecard_adapters::embedded_queue::EmbeddedQueue;
-use onecard_core::config::{self, Branch};
-use onecard_core::memstore::{Counts, MemStore};
 use onecard_core::sitelink::NoSites;
 use onecard_core::time::{parse, to_utc, FixedClock, DEFAULT_TZ};
-use onecard_core::{dispatch, Ctx, Origin, Ports, Registry};
+use onecard_core::memstore::{Counts, MemStore};
+use onecard_core::{dispatch, Ctx, Origin, Ports};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-struct Counted {
-    mem: Arc<MemStore>,
-    ctx: Ctx,
-    reg: Registry,
-    branch: Branch,
-}
+type Counted = crate::demo_ctx::DemoKit<MemStore>;
 
 impl Counted {
     async fn new() -> Counted {
-        let dir = std::env::temp_dir().join(format!("onecard-trips-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mem = Arc::new(MemStore::new());
-        config::seed_demo(&*mem).await.unwrap();
-        let clock = FixedClock::new(to_utc(parse("2026-03-02 12:00:00").unwrap(), DEFAULT_TZ));
-        let queue = Arc::new(EmbeddedQueue::open(&dir.join("queue.db")).unwrap());
-        let ctx = Ctx::new(Ports { store: mem.clone(), queue, sites: Arc::new(NoSites), clock });
-        crate::seed_demo(&ctx).await.unwrap();
-        let branch = config::get_branch(ctx.store(), config::DEMO_BRANCH).await.unwrap().unwrap();
-        Counted { mem, ctx, reg: crate::registry(), branch }
+        Counted::over(Arc::new(MemStore::new()), "trips").await
     }
 
     /// Runs a route's handler; answers its data and the round trips it took.
     async fn trips(&self, route: &str, data: Value) -> (Value, Counts) {
-        let before = self.mem.counts();
-        let spec = self.reg.find(route).unwrap();
-        let r = dispatch::run(&self.ctx, &self.reg, spec, Origin::Internal, self.branch.clone(), data, None).await;
-        let after = self.mem.counts();
+        let before = self.store.counts();
+        let r = self.run(route, data).await;
+        let after = self.store.counts();
         let data = r.unwrap_or_else(|e| panic!("{route}: {e}")).data;
         (data, Counts { reads: after.reads - before.reads, writes: after.writes - before.writes })
     }
@@ -48,8 +33,7 @@ impl Counted {
 impl Counted {
     /// Runs a route that must refuse; answers the code.
     async fn refused(&self, route: &str, data: Value) -> i64 {
-        let spec = self.reg.find(route).unwrap();
-        match dispatch::run(&self.ctx, &self.reg, spec, Origin::Internal, self.branch.clone(), data, None).await {
+        match self.run(route, data).await {
             Ok(r) => panic!("{route} answered {}", r.data),
             Err(e) => e.code.0,
         }
@@ -192,9 +176,9 @@ async fn listing_cars_in_the_park_reads_the_stays_in_one_batch() {
         k.trips("cat.upload.indata", json!({"areaId": "1", "cardInId": format!("IN{i}"), "licensePlate": format!("浙B2{i:04}"), "inDate": "2026-03-02 09:00:00"}))
             .await;
     }
-    let before = k.mem.counts();
+    let before = k.store.counts();
     let stays = super::stays::all_in_park(&k.ctx, config::DEMO_BRANCH).await.unwrap();
-    let after = k.mem.counts();
+    let after = k.store.counts();
     assert_eq!(stays.len(), 20);
     assert_eq!(after.reads - before.reads, 2, "the index query and one batch get, not one get per car");
 }
@@ -206,7 +190,7 @@ async fn the_occupancy_counter_follows_the_in_park_index() {
     let mut k = Counted::new().await;
     let b = config::DEMO_BRANCH;
     k.branch.areas.push(config::Area { id: "2".into(), name: "二区".into(), capacity: 20 });
-    config::put_branch(&*k.mem, &k.branch).await.unwrap();
+    config::put_branch(&*k.store, &k.branch).await.unwrap();
     let areas: Vec<String> = k.branch.areas.iter().map(|a| a.id.clone()).collect();
     let second = areas[1].clone();
     let enter = |id: &str, plate: &str, area: &str, at: &str| {
