@@ -38,9 +38,15 @@ pub struct SqliteStore {
 /// Outbox partitions (`events::outbox_pk`): a put there is an event to deliver.
 const OUTBOX_PREFIX: &str = "outbox#";
 
-/// 64 MiB of page cache; the automatic checkpoint only past 64 MiB of WAL
-/// (16,384 pages of 4 KiB), as a bound should the checkpointer lag.
-const WRITER_PRAGMAS: &str = "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384;";
+/// The automatic checkpoint only past 64 MiB of WAL (16,384 pages of 4 KiB),
+/// as a bound should the checkpointer lag.
+const WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint=16384;";
+
+/// The writer's page cache, `ONECARD_SQLITE_WRITER_CACHE_MIB`, 64 MiB by default.
+fn writer_cache_pragma() -> String {
+    let mib = std::env::var("ONECARD_SQLITE_WRITER_CACHE_MIB").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(64);
+    format!("PRAGMA cache_size=-{};", mib * 1024)
+}
 
 /// Enough for the blocking pool to read on both cores while a third request
 /// holds a connection between its statements.
@@ -56,6 +62,7 @@ impl SqliteStore {
         // It keeps a larger cache and leaves checkpoints to a thread of their
         // own, checkpointing itself only if that thread falls far behind.
         conn.execute_batch(WRITER_PRAGMAS).map_err(backend)?;
+        conn.execute_batch(&writer_cache_pragma()).map_err(backend)?;
         // Its statements (items, conditions, savepoints, the embedded queue's)
         // are more than rusqlite's default cache of 16 keeps.
         conn.set_prepared_statement_cache_capacity(64);
