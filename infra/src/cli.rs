@@ -388,6 +388,15 @@ pub enum LanesCmd {
         #[arg(long = "slot")]
         slots: Vec<String>,
     },
+    /// Builds the live-bookings index of a branch written before it existed
+    /// (the first read would build it, inside that request; run this at
+    /// deploy instead) and prints the bookings live now.
+    IndexBookings {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        branch: String,
+    },
     /// Prints the blacklist types and hints and the booking configuration.
     List {
         #[command(flatten)]

@@ -144,7 +144,9 @@ impl EventQueue for NoQueue {
     }
 }
 
-async fn context(store: &StoreArgs, branch: &str) -> anyhow::Result<(Ctx, chrono::NaiveDateTime)> {
+/// A context over the store for commands that run domain code; no queue
+/// (nothing is published) and the branch's local time now.
+pub(crate) async fn context(store: &StoreArgs, branch: &str) -> anyhow::Result<(Ctx, chrono::NaiveDateTime)> {
     let s = open_store(store).await?;
     let Some(b) = config::get_branch(&*s, branch).await? else {
         bail!("no branch '{branch}': add it first with `onecard branch add`");

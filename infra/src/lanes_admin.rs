@@ -1,4 +1,4 @@
-//! `onecard lanes black-type|black-hint|booking-config|list`: the reference
+//! `onecard lanes black-type|black-hint|booking-config|index-bookings|list`: the reference
 //! data the API reads but never writes: blacklist types (6.77) and hint texts
 //! (6.78), and the booking configuration with its slots (6.12, 6.79). Written
 //! through the store port, so it works on DynamoDB and beside a running server.
@@ -7,13 +7,23 @@ use crate::backend::open_store;
 use crate::cli::LanesCmd;
 use anyhow::{anyhow, bail};
 use onecard_app::lanes::blacklist::{self, RefKind};
-use onecard_app::lanes::bookings;
+use onecard_app::lanes::{bookings, live_bookings};
 use onecard_core::{config, Fen};
 
 pub async fn lanes(cmd: LanesCmd) -> anyhow::Result<()> {
     match cmd {
         LanesCmd::BlackType { store, branch, id, text } => put(store, branch, RefKind::Type, id, text).await,
         LanesCmd::BlackHint { store, branch, id, text } => put(store, branch, RefKind::Hint, id, text).await,
+        LanesCmd::IndexBookings { store, branch } => {
+            let (ctx, now) = crate::discounts_admin::context(&store, &branch).await?;
+            live_bookings::build(&ctx, &branch).await.map_err(|e| anyhow!(e.message))?;
+            let live = live_bookings::from(&ctx, &branch, now, None).await.map_err(|e| anyhow!(e.message))?;
+            println!("live bookings index of branch {branch} built; {} booking(s) live now", live.len());
+            for b in live {
+                println!("booking\t{}\t{}\t{}\t{}", b.order_no, b.plate_text, b.start, b.end);
+            }
+            Ok(())
+        }
         LanesCmd::List { store, branch } => {
             let s = open_store(&store).await?;
             for t in blacklist::types(&*s, &branch).await.map_err(|e| anyhow!(e.message))? {

@@ -108,3 +108,27 @@ fn a_booking_admits_its_car_once_and_holds_a_space_while_pending() {
     assert_eq!(second["passFlag"], "0", "{second}");
     assert_eq!(remain(&c), before);
 }
+
+/// `onecard lanes index-bookings`, run beside the server: the index is
+/// built once (idempotent), and it lists the bookings live now: a booking
+/// made through the API, then none once it is cancelled.
+#[test]
+fn the_index_bookings_command_lists_the_live_bookings_beside_the_server() {
+    let srv = Server::start();
+    let c = srv.client();
+    let dir = srv.data_dir.to_str().unwrap().to_string();
+    let index = || {
+        let out = std::process::Command::new(onecard_tests::binary("onecard"))
+            .args(["lanes", "index-bookings", "--branch", "1001", "--data-dir", &dir])
+            .output()
+            .expect("run onecard");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(index().contains("0 booking(s) live now"));
+    let no = c.ok("park.booking.create", json!({"licensePlate": "粤B70001", "startTime": local(-5), "endTime": local(120)}))["orderno"].as_str().unwrap().to_string();
+    let out = index();
+    assert!(out.contains("1 booking(s) live now") && out.contains(&no) && out.contains("粤B70001"), "{out}");
+    c.ok("park.booking.cancel", json!({"orderNo": no}));
+    assert!(index().contains("0 booking(s) live now"));
+}
