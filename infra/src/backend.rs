@@ -1,4 +1,5 @@
-//! Opens the store (and queue) a command works on.
+//! Opens the store (and queue) a command works on, and the context of the
+//! commands that run domain code.
 
 use crate::cli::StoreArgs;
 use anyhow::Context;
@@ -7,6 +8,9 @@ use onecard_adapters::embedded_queue::EmbeddedQueue;
 use onecard_adapters::sqlite_store::SqliteStore;
 use onecard_core::store::ItemStore;
 use std::sync::Arc;
+use std::time::Duration;
+use onecard_core::queue::{EventQueue, OutEvent, QueueError, QueueResult, Received};
+use onecard_core::{config, Ctx, Ports};
 
 pub const DB_FILE: &str = "onecard.db";
 
@@ -32,4 +36,35 @@ pub async fn open_store(a: &StoreArgs) -> anyhow::Result<Arc<dyn ItemStore>> {
             Ok(Arc::new(store))
         }
     }
+}
+
+/// Admin commands publish nothing; a queue that refuses says so if one tried.
+struct NoQueue;
+
+#[async_trait::async_trait]
+impl EventQueue for NoQueue {
+    async fn publish(&self, event: &OutEvent) -> QueueResult<()> {
+        Err(QueueError(format!("admin commands publish no events ({})", event.route)))
+    }
+    async fn receive(&self, _max: usize, _wait: Duration) -> QueueResult<Vec<Received>> {
+        Ok(Vec::new())
+    }
+    async fn ack(&self, _receipt: &str) -> QueueResult<()> {
+        Ok(())
+    }
+    async fn release(&self, _receipt: &str, _delay: Duration) -> QueueResult<()> {
+        Ok(())
+    }
+}
+
+/// A context over the store for commands that run domain code; no queue
+/// (nothing is published) and the branch's local time now.
+pub async fn context(store: &StoreArgs, branch: &str) -> anyhow::Result<(Ctx, chrono::NaiveDateTime)> {
+    let s = open_store(store).await?;
+    let Some(b) = config::get_branch(&*s, branch).await? else {
+        anyhow::bail!("no branch '{branch}': add it first with `onecard branch add`");
+    };
+    let clock = Arc::new(onecard_core::time::SystemClock);
+    let ctx = Ctx::new(Ports { store: s, queue: Arc::new(NoQueue), sites: Arc::new(onecard_core::sitelink::NoSites), clock });
+    Ok((ctx, onecard_core::time::to_local(onecard_core::time::now(), &b.tz)))
 }

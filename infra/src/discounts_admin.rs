@@ -5,9 +5,9 @@
 //! as one JSON document (`onecard_app::discounts::import`). Written through
 //! the store port, so it works on DynamoDB and beside a running server.
 
-use crate::backend::open_store;
+use crate::backend::context;
 use crate::cli::{BranchArgs, StoreArgs};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use onecard_app::discounts::import::{self, Doc, MerchantIn, PointIn, SetIn};
 use onecard_app::discounts::members::Account;
@@ -15,11 +15,8 @@ use onecard_app::discounts::settings::{self, TicketRow};
 use onecard_app::discounts::sets;
 use onecard_app::merchants;
 use onecard_core::kit::Money;
-use onecard_core::queue::{EventQueue, OutEvent, QueueError, QueueResult, Received};
-use onecard_core::{config, Ctx, Fen, Ports};
+use onecard_core::Fen;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum DiscountsCmd {
@@ -123,37 +120,6 @@ pub enum DiscountsCmd {
         #[arg(long)]
         file: PathBuf,
     },
-}
-
-/// Admin commands publish nothing; a queue that refuses says so if one tried.
-struct NoQueue;
-
-#[async_trait::async_trait]
-impl EventQueue for NoQueue {
-    async fn publish(&self, event: &OutEvent) -> QueueResult<()> {
-        Err(QueueError(format!("admin commands publish no events ({})", event.route)))
-    }
-    async fn receive(&self, _max: usize, _wait: Duration) -> QueueResult<Vec<Received>> {
-        Ok(Vec::new())
-    }
-    async fn ack(&self, _receipt: &str) -> QueueResult<()> {
-        Ok(())
-    }
-    async fn release(&self, _receipt: &str, _delay: Duration) -> QueueResult<()> {
-        Ok(())
-    }
-}
-
-/// A context over the store for commands that run domain code; no queue
-/// (nothing is published) and the branch's local time now.
-pub(crate) async fn context(store: &StoreArgs, branch: &str) -> anyhow::Result<(Ctx, chrono::NaiveDateTime)> {
-    let s = open_store(store).await?;
-    let Some(b) = config::get_branch(&*s, branch).await? else {
-        bail!("no branch '{branch}': add it first with `onecard branch add`");
-    };
-    let clock = Arc::new(onecard_core::time::SystemClock);
-    let ctx = Ctx::new(Ports { store: s, queue: Arc::new(NoQueue), sites: Arc::new(onecard_core::sitelink::NoSites), clock });
-    Ok((ctx, onecard_core::time::to_local(onecard_core::time::now(), &b.tz)))
 }
 
 fn yuan(s: &str, flag: &str) -> anyhow::Result<Fen> {

@@ -15,7 +15,7 @@ pub async fn lanes(cmd: LanesCmd) -> anyhow::Result<()> {
         LanesCmd::BlackType { store, branch, id, text } => put(store, branch, RefKind::Type, id, text).await,
         LanesCmd::BlackHint { store, branch, id, text } => put(store, branch, RefKind::Hint, id, text).await,
         LanesCmd::IndexBookings { store, branch } => {
-            let (ctx, now) = crate::discounts_admin::context(&store, &branch).await?;
+            let (ctx, now) = crate::backend::context(&store, &branch).await?;
             live_bookings::build(&ctx, &branch).await.map_err(|e| anyhow!(e.message))?;
             let live = live_bookings::from(&ctx, &branch, now, None).await.map_err(|e| anyhow!(e.message))?;
             println!("live bookings index of branch {branch} built; {} booking(s) live now", live.len());
