@@ -168,10 +168,8 @@ async fn forget(ctx: &Ctx, b: &str, booking_no: &str) -> ApiResult<()> {
 /// Tries `settle` and logs a refund left owed: what the closing routes call
 /// once their own transaction is in, whose answer does not depend on it.
 pub async fn try_now(ctx: &Ctx, branch: &Branch, booking_no: &str) {
-    match settle(ctx, branch, booking_no).await {
-        Ok(Outcome::StillOwed(why)) => tracing::warn!(branch = %branch.branchno, booking = booking_no, reason = %why, "booking fee refund left owed; the reconciliation retries it"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(branch = %branch.branchno, booking = booking_no, error = %e.message, "booking fee refund left owed; the reconciliation retries it"),
+    if let Outcome::StillOwed(why) = settle(ctx, branch, booking_no).await.unwrap_or_else(|e| Outcome::StillOwed(e.message)) {
+        tracing::warn!(branch = %branch.branchno, booking = booking_no, reason = %why, "booking fee refund left owed; the reconciliation retries it");
     }
 }
 
@@ -187,15 +185,12 @@ pub async fn retry_owed(ctx: &Ctx, branch: &Branch) -> ApiResult<Retried> {
     let b = branch.branchno.as_str();
     let mut r = Retried::default();
     for item in ctx.store.query_all(&Query::partition(keys::owed_booking_refunds(b))).await? {
-        match settle(ctx, branch, &item.sk).await {
-            Ok(Outcome::Refunded) => r.refunded += 1,
-            Ok(Outcome::NotOwed) => {}
-            Ok(Outcome::StillOwed(why)) => {
+        // An error (the store, the provider's port) leaves it owed like a refusal.
+        match settle(ctx, branch, &item.sk).await.unwrap_or_else(|e| Outcome::StillOwed(e.message)) {
+            Outcome::Refunded => r.refunded += 1,
+            Outcome::NotOwed => {}
+            Outcome::StillOwed(why) => {
                 tracing::warn!(branch = b, booking = %item.sk, reason = %why, "booking fee refund still owed");
-                r.owed += 1;
-            }
-            Err(e) => {
-                tracing::warn!(branch = b, booking = %item.sk, error = %e.message, "booking fee refund still owed");
                 r.owed += 1;
             }
         }
