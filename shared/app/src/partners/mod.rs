@@ -33,18 +33,17 @@ pub fn register_site(reg: &mut Registry) {
     reg.add(yanji::routes());
 }
 
+/// Every partner's routes: the site ones (`register_site`) and the rest.
 pub fn register(reg: &mut Registry) {
+    register_site(reg);
     reg.add(upark::routes());
     reg.add(jinying::routes());
     reg.add(maoku::routes());
     reg.add(szgdj::routes());
     reg.add(hanvon::routes());
-    reg.add(lvdeng::routes());
     reg.add(changting::routes());
     reg.add(zjdx::routes());
-    reg.add(dongling::routes());
     reg.add(litian::routes());
-    reg.add(yanji::routes());
 }
 
 /// Demo data: the stand-ins of the partners that reach outside systems
